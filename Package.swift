@@ -1,0 +1,61 @@
+// swift-tools-version:6.0
+import PackageDescription
+
+/// TierGate: a connection-gating Postgres proxy. Dependencies point one way:
+/// tiergate -> Proxy -> Gate/TierStore -> TierModel/PostgresWire. Pure modules
+/// (PostgresWire, TierModel, Gate) import no C library and no Dispatch.
+let package = Package(
+    name: "tiergate",
+    platforms: [.macOS(.v13)],
+    products: [
+        .executable(name: "tiergate", targets: ["tiergate"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+        .package(url: "https://github.com/apple/swift-log", from: "1.6.0"),
+        .package(url: "https://github.com/apple/swift-metrics", from: "2.5.0"),
+    ],
+    targets: [
+        // C libraries, found through pkg-config; each is wrapped once by a Swift type.
+        .systemLibrary(name: "CLibPQ", pkgConfig: "libpq",
+                       providers: [.apt(["libpq-dev"])]),
+        .systemLibrary(name: "CHiredis", pkgConfig: "hiredis",
+                       providers: [.apt(["libhiredis-dev"])]),
+        .systemLibrary(name: "CMongoc", pkgConfig: "libmongoc-1.0",
+                       providers: [.apt(["libmongoc-dev"])]),
+
+        // Pure: the Postgres wire protocol as values. No Foundation, no I/O.
+        .target(name: "PostgresWire"),
+        // Pure: tiers, limits matrix, hints, org documents.
+        .target(name: "TierModel"),
+        // Pure: admission decisions and per-org counters, clock injected.
+        .target(name: "Gate", dependencies: ["TierModel"]),
+        // MongoDB source of truth, Redis cache, in-process cache, resolver.
+        .target(name: "TierStore", dependencies: [
+            "TierModel", "CHiredis", "CMongoc",
+            .product(name: "Logging", package: "swift-log"),
+            .product(name: "Metrics", package: "swift-metrics"),
+        ]),
+        // libpq wrapper: PgBouncer's admin console and the tests' client.
+        .target(name: "PostgresClient", dependencies: ["CLibPQ"]),
+        // Dispatch I/O: listener, sessions, upstream connections, relay.
+        .target(name: "Proxy", dependencies: [
+            "PostgresWire", "TierModel", "Gate", "TierStore",
+            .product(name: "Logging", package: "swift-log"),
+            .product(name: "Metrics", package: "swift-metrics"),
+        ]),
+        .executableTarget(name: "tiergate", dependencies: [
+            "Proxy", "TierStore", "TierModel", "PostgresClient",
+            .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            .product(name: "Logging", package: "swift-log"),
+        ]),
+
+        .testTarget(name: "PostgresWireTests", dependencies: ["PostgresWire"]),
+        .testTarget(name: "TierModelTests", dependencies: ["TierModel"]),
+        .testTarget(name: "GateTests", dependencies: ["Gate", "TierModel"]),
+        // Real services from scripts/stack.sh, real clients, the real binary.
+        .testTarget(name: "IntegrationTests", dependencies: [
+            "PostgresClient", "TierStore", "TierModel", "PostgresWire", "tiergate",
+        ]),
+    ]
+)

@@ -1,0 +1,1 @@
+// Gate: placeholder until its first real file lands.

@@ -1,0 +1,1 @@
+// PostgresClient: placeholder until its first real file lands.

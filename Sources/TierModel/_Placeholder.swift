@@ -1,0 +1,1 @@
+// TierModel: placeholder until its first real file lands.

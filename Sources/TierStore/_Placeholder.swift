@@ -1,0 +1,1 @@
+// TierStore: placeholder until its first real file lands.
