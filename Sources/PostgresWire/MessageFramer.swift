@@ -1,0 +1,183 @@
+/// Splits a stream of regular messages (1-byte type, 4-byte length, payload) into bytes to
+/// forward untouched and whole messages that the proxy wants to look at.
+///
+/// A relay mostly forwards: DataRow and CopyData stream through as slices of the input
+/// without being buffered, whatever their declared length, so memory per connection stays
+/// bounded by the read size. Only message types in `inspected` are assembled whole, and only
+/// up to `maxInspectedLength`: the framer never allocates from a length it has not bounded.
+/// Framing follows `PostgresBackendMessageDecoder` in postgres-nio: header first, then a
+/// payload of exactly the declared length; a short read means "wait for more".
+public struct MessageFramer: Sendable {
+    public enum Event {
+        /// Bytes to pass on as they are: any mix of whole and partial messages.
+        case forward(ArraySlice<UInt8>)
+        /// A whole inspected message; the payload excludes the type and length.
+        case message(id: UInt8, payload: ArraySlice<UInt8>)
+    }
+
+    /// The set of message types assembled whole.
+    public var inspected: MessageTypeSet
+    public var maxInspectedLength: Int
+
+    private var partialHeader: [UInt8] = []
+    private var forwardRemaining = 0
+    private var collecting: (id: UInt8, payload: [UInt8], total: Int)?
+
+    public init(inspected: MessageTypeSet, maxInspectedLength: Int = 16 << 20) {
+        self.inspected = inspected
+        self.maxInspectedLength = maxInspectedLength
+    }
+
+    /// True between messages: nothing half-read is held. Lets the caller know a message it
+    /// injects (or a session it closes) lands on a message boundary.
+    public var isAtMessageBoundary: Bool {
+        partialHeader.isEmpty && forwardRemaining == 0 && collecting == nil
+    }
+
+    /// Frames `input`, calling `sink` in stream order. Returns the violation that stopped
+    /// framing, if any; the stream is unusable after that.
+    public mutating func feed(_ input: ArraySlice<UInt8>, _ sink: (Event) -> Void) -> ProtocolViolation? {
+        var i = input.startIndex
+        let end = input.endIndex
+        var runStart = i
+
+        func flushRun(upTo stop: Int) {
+            if stop > runStart { sink(.forward(input[runStart..<stop])) }
+        }
+
+        while i < end {
+            if forwardRemaining > 0 {
+                let n = min(forwardRemaining, end - i)
+                i += n
+                forwardRemaining -= n
+                continue
+            }
+            if var pending = collecting {
+                let n = min(pending.total - pending.payload.count, end - i)
+                pending.payload.append(contentsOf: input[i..<(i + n)])
+                i += n
+                runStart = i
+                if pending.payload.count == pending.total {
+                    collecting = nil
+                    sink(.message(id: pending.id, payload: pending.payload[...]))
+                } else {
+                    collecting = pending
+                }
+                continue
+            }
+            if partialHeader.isEmpty && end - i >= 5 {
+                let id = input[i]
+                let length = Self.length(input[(i + 1)..<(i + 5)])
+                if let violation = check(id: id, length: length) { return violation }
+                let bodyLength = Int(length) - 4
+                if inspected.contains(id) {
+                    flushRun(upTo: i)
+                    i += 5
+                    if end - i >= bodyLength {
+                        // Whole message in this read: hand out a slice, no copy.
+                        sink(.message(id: id, payload: input[i..<(i + bodyLength)]))
+                        i += bodyLength
+                    } else {
+                        startCollecting(id: id, bodyLength: bodyLength)
+                    }
+                    runStart = i
+                } else {
+                    i += 5
+                    forwardRemaining = bodyLength
+                }
+                continue
+            }
+            // A header split across reads: hold its bytes until the length is known.
+            flushRun(upTo: i)
+            let n = min(5 - partialHeader.count, end - i)
+            partialHeader.append(contentsOf: input[i..<(i + n)])
+            i += n
+            runStart = i
+            guard partialHeader.count == 5 else { continue }
+            let header = partialHeader
+            partialHeader = []
+            let id = header[0]
+            let length = Self.length(header[1..<5])
+            if let violation = check(id: id, length: length) { return violation }
+            let bodyLength = Int(length) - 4
+            if inspected.contains(id) {
+                startCollecting(id: id, bodyLength: bodyLength)
+                if bodyLength == 0 {
+                    collecting = nil
+                    sink(.message(id: id, payload: []))
+                }
+            } else {
+                sink(.forward(header[...]))
+                forwardRemaining = bodyLength
+            }
+        }
+        flushRun(upTo: end)
+        return nil
+    }
+
+    private mutating func startCollecting(id: UInt8, bodyLength: Int) {
+        var payload: [UInt8] = []
+        payload.reserveCapacity(min(bodyLength, 1 << 16))
+        collecting = (id, payload, bodyLength)
+    }
+
+    private func check(id: UInt8, length: Int32) -> ProtocolViolation? {
+        if length < 4 {
+            return ProtocolViolation("invalid message length \(length) for message type '\(Self.printable(id))'")
+        }
+        if inspected.contains(id) && Int(length) - 4 > maxInspectedLength {
+            return ProtocolViolation(
+                sqlState: SQLState.programLimitExceeded,
+                "message type '\(Self.printable(id))' of \(length) bytes exceeds the proxy's limit of \(maxInspectedLength) bytes")
+        }
+        return nil
+    }
+
+    private static func length(_ bytes: ArraySlice<UInt8>) -> Int32 {
+        Int32(bitPattern: bytes.reduce(UInt32(0)) { $0 << 8 | UInt32($1) })
+    }
+
+    static func printable(_ id: UInt8) -> String {
+        (32...126).contains(id) ? String(UnicodeScalar(id)) : "\\x" + String(id, radix: 16)
+    }
+}
+
+/// A set of message type bytes, as a 256-bit mask: membership is one shift and one AND on
+/// the relay's hot path.
+public struct MessageTypeSet: Sendable, Equatable {
+    private var words: (UInt64, UInt64, UInt64, UInt64) = (0, 0, 0, 0)
+
+    public init(_ ids: [UInt8] = []) {
+        for id in ids { insert(id) }
+    }
+
+    public static let all: MessageTypeSet = {
+        var set = MessageTypeSet()
+        set.words = (.max, .max, .max, .max)
+        return set
+    }()
+
+    public func contains(_ id: UInt8) -> Bool {
+        let bit = UInt64(1) << UInt64(id & 63)
+        switch id >> 6 {
+        case 0: return words.0 & bit != 0
+        case 1: return words.1 & bit != 0
+        case 2: return words.2 & bit != 0
+        default: return words.3 & bit != 0
+        }
+    }
+
+    public mutating func insert(_ id: UInt8) {
+        let bit = UInt64(1) << UInt64(id & 63)
+        switch id >> 6 {
+        case 0: words.0 |= bit
+        case 1: words.1 |= bit
+        case 2: words.2 |= bit
+        default: words.3 |= bit
+        }
+    }
+
+    public static func == (lhs: MessageTypeSet, rhs: MessageTypeSet) -> Bool {
+        lhs.words == rhs.words
+    }
+}

@@ -1,1 +1,0 @@
-// PostgresWire: placeholder until its first real file lands.
