@@ -1,1 +1,0 @@
-// Gate: placeholder until its first real file lands.

@@ -1,1 +1,0 @@
-// PostgresClient: placeholder until its first real file lands.

@@ -1,0 +1,77 @@
+import PostgresWire
+
+/// The seam between the proxy's I/O and the policy that decides who may connect where.
+/// Foundation: `DirectAdmission` sends everyone to one upstream. Tier gating plugs in here.
+public protocol SessionAdmitter: Sendable {
+    /// Decides on a session. May complete on any queue; must complete exactly once.
+    func admit(_ request: AdmissionRequest, completion: @escaping @Sendable (AdmissionOutcome) -> Void)
+}
+
+public struct AdmissionRequest: Sendable {
+    public var startup: StartupMessage
+    public var peer: String
+}
+
+public enum AdmissionOutcome: Sendable {
+    case admitted(AdmittedSession)
+    case refused(ErrorResponse)
+}
+
+/// What an admitted session needs to run: where to go, what to send there, its timeouts,
+/// and what to do when it ends.
+public struct AdmittedSession: Sendable {
+    public var upstream: Endpoint
+    /// The startup message as it goes upstream (user, database, options may be rewritten).
+    public var startup: StartupMessage
+    /// Deadline for the upstream authentication to finish; nil keeps the login timeout.
+    public var authenticationTimeout: Duration?
+    /// Close the session after this long without traffic; nil means never.
+    public var idleTimeout: Duration?
+    /// Per-message rules applied while relaying.
+    public var rules: (any SessionRules)?
+    /// Extra fields for the session's log lines (org, tier).
+    public var logMetadata: [String: String]
+    /// Called exactly once when the session ends, however it ends (frees a gate slot).
+    public var onEnd: @Sendable () -> Void
+
+    public init(upstream: Endpoint, startup: StartupMessage, authenticationTimeout: Duration? = nil,
+                idleTimeout: Duration? = nil, rules: (any SessionRules)? = nil,
+                logMetadata: [String: String] = [:], onEnd: @escaping @Sendable () -> Void = {}) {
+        self.upstream = upstream
+        self.startup = startup
+        self.authenticationTimeout = authenticationTimeout
+        self.idleTimeout = idleTimeout
+        self.rules = rules
+        self.logMetadata = logMetadata
+        self.onEnd = onEnd
+    }
+}
+
+/// Rules a session applies to individual messages while relaying. Called on the session's
+/// loop queue; implementations must be quick and must not block.
+public protocol SessionRules: Sendable {
+    /// Message types from the client that the rules want to see whole.
+    var inspectedFrontendMessages: [UInt8] { get }
+    /// A client message: forward it, or answer it without involving the server.
+    func filterFrontend(id: UInt8, payload: ArraySlice<UInt8>) -> FrontendVerdict
+    /// An ErrorResponse from the server, possibly rewritten (e.g. an upgrade hint added).
+    func decorate(error: ErrorResponse) -> ErrorResponse
+}
+
+public enum FrontendVerdict: Sendable {
+    case forward
+    /// Do not forward; send these bytes to the client instead (an ErrorResponse and a
+    /// ReadyForQuery, for a refused simple query).
+    case answer([UInt8])
+}
+
+/// Everyone goes to one upstream, unchanged: the transparent proxy.
+public struct DirectAdmission: SessionAdmitter {
+    public var upstream: Endpoint
+
+    public init(upstream: Endpoint) { self.upstream = upstream }
+
+    public func admit(_ request: AdmissionRequest, completion: @escaping @Sendable (AdmissionOutcome) -> Void) {
+        completion(.admitted(AdmittedSession(upstream: upstream, startup: request.startup)))
+    }
+}

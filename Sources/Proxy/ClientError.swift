@@ -1,0 +1,60 @@
+import PostgresWire
+
+/// Every refusal a client can see, and its SQLSTATE, in one place. Messages follow Postgres'
+/// style (lower case, no trailing period) so they read naturally in psql and driver logs.
+public enum ClientError: Error, Sendable, Equatable {
+    case noUserName
+    case upstreamUnreachable(upstream: String, reason: String)
+    case loginTimeout(seconds: Double)
+    case authenticationTimeout(seconds: Double)
+    case shuttingDown
+    case custom(ErrorResponse)
+
+    public var sqlState: String {
+        switch self {
+        case .noUserName: return "28000"              // invalid_authorization_specification
+        case .upstreamUnreachable: return "08006"     // connection_failure
+        case .loginTimeout, .authenticationTimeout: return "08P01"  // protocol_violation
+        case .shuttingDown: return "57P01"            // admin_shutdown
+        case .custom(let response): return response.sqlState ?? "XX000"
+        }
+    }
+
+    public var errorResponse: ErrorResponse {
+        switch self {
+        case .noUserName:
+            return fatal("no PostgreSQL user name specified in startup packet")
+        case .upstreamUnreachable(let upstream, let reason):
+            return fatal("TierGate could not connect to the database server at \(upstream)",
+                         detail: reason, hint: "The server may be down or not accepting TCP/IP connections.")
+        case .loginTimeout(let seconds):
+            return fatal("startup packet not received within \(format(seconds)) s (login timeout)")
+        case .authenticationTimeout(let seconds):
+            return fatal("authentication not completed within \(format(seconds)) s (tier connection timeout)")
+        case .shuttingDown:
+            return fatal("terminating connection because TierGate is shutting down")
+        case .custom(let response):
+            return response
+        }
+    }
+
+    private func fatal(_ message: String, detail: String? = nil, hint: String? = nil) -> ErrorResponse {
+        ErrorResponse(severity: .fatal, sqlState: sqlState, message: message, detail: detail, hint: hint)
+    }
+
+    private func format(_ seconds: Double) -> String {
+        seconds == seconds.rounded() ? String(Int(seconds)) : String(seconds)
+    }
+}
+
+extension ClientError {
+    /// Postgres' own wording for idle_session_timeout (57P05), with the tier that sets it.
+    static func idleSessionTimeout(seconds: Double, tier: String?) -> ClientError {
+        let owner = tier.map { " of tier \($0)" } ?? ""
+        return .custom(ErrorResponse(
+            severity: .fatal, sqlState: "57P05",
+            message: "terminating connection due to idle-session timeout",
+            detail: "The session was idle for \(Int(seconds)) s, the idle timeout\(owner).",
+            hint: tier.map { _ in "Reconnect when needed, or upgrade to PRO for sessions that never time out." }))
+    }
+}

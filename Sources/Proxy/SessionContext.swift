@@ -1,0 +1,35 @@
+import Logging
+
+/// What every session of one proxy shares: the admission policy, the cancel-key registry,
+/// the logger, limits. Immutable, so sessions on different loops read it without locks.
+final class SessionContext: Sendable {
+    let admitter: any SessionAdmitter
+    let cancelRegistry: CancelRegistry
+    let logger: Logger
+    let loginTimeout: Duration
+    let maxInspectedMessage: Int
+    let sessionEnded: @Sendable (_ id: UInt64) -> Void
+
+    init(admitter: any SessionAdmitter, cancelRegistry: CancelRegistry, logger: Logger,
+         loginTimeout: Duration, maxInspectedMessage: Int,
+         sessionEnded: @escaping @Sendable (UInt64) -> Void) {
+        self.admitter = admitter
+        self.cancelRegistry = cancelRegistry
+        self.logger = logger
+        self.loginTimeout = loginTimeout
+        self.maxInspectedMessage = maxInspectedMessage
+        self.sessionEnded = sessionEnded
+    }
+}
+
+extension Duration {
+    var seconds: Double {
+        let (s, attos) = components
+        return Double(s) + Double(attos) / 1e18
+    }
+
+    var nanoseconds: Int {
+        let (s, attos) = components
+        return Int(s) * 1_000_000_000 + Int(attos / 1_000_000_000)
+    }
+}

@@ -1,1 +1,0 @@
-// TierModel: placeholder until its first real file lands.

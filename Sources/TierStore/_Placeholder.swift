@@ -1,1 +1,0 @@
-// TierStore: placeholder until its first real file lands.

@@ -1,0 +1,23 @@
+import Foundation
+
+/// Turns `TIERGATE_*` environment variables into command-line options for the subcommand
+/// being run, unless the option is already on the command line.
+enum EnvironmentArguments {
+    /// Options that take a value, per subcommand.
+    static let options: [String: [String]] = [
+        "serve": ["listen", "upstream", "login-timeout", "drain-timeout", "log-level", "event-loops",
+                  "max-message-size"],
+    ]
+
+    static func merge(_ arguments: [String], environment: [String: String] = ProcessInfo.processInfo.environment) -> [String] {
+        guard let subcommand = arguments.first, let names = options[subcommand] else { return arguments }
+        var merged = arguments
+        for name in names {
+            let key = "TIERGATE_" + name.uppercased().replacingOccurrences(of: "-", with: "_")
+            guard let value = environment[key], !value.isEmpty else { continue }
+            let given = arguments.contains { $0 == "--\(name)" || $0.hasPrefix("--\(name)=") }
+            if !given { merged += ["--\(name)", value] }
+        }
+        return merged
+    }
+}
