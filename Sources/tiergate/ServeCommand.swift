@@ -64,7 +64,7 @@ struct ServeCommand: ParsableCommand {
         ShutdownSignals.install(logger: logger) {
             server.shutdown(drainTimeout: .milliseconds(Int(drainTimeout * 1000))) {
                 logger.info("stopped")
-                exit(0)
+                Foundation.exit(0)
             }
         }
         dispatchMain()
