@@ -1,0 +1,59 @@
+/// Who a connecting client is: the Postgres role to use upstream and the org to gate.
+///
+/// Clients say both in the startup packet's `user` as `<role>.<orgId>`, the convention of
+/// Supavisor (`user.tenant`), so unmodified drivers and psql work. The split is at the LAST
+/// dot: org ids cannot contain dots, role names can (`my.role.org_x` is role `my.role`).
+/// Seed 2.2 step 1 ("extract org id from connection metadata").
+public struct OrgIdentity: Sendable, Hashable, CustomStringConvertible {
+    public static let expectedForm = "<role>.<orgId>"
+
+    public let role: String
+    public let org: OrgId
+
+    public init(role: String, org: OrgId) {
+        self.role = role
+        self.org = org
+    }
+
+    /// Parses the startup packet's user name.
+    public init(startupUser user: String) throws(OrgIdentityError) {
+        guard let dot = user.lastIndex(of: ".") else { throw OrgIdentityError(user: user, reason: .missingDot) }
+        let role = String(user[..<dot])
+        let orgText = String(user[user.index(after: dot)...])
+        guard !role.isEmpty else { throw OrgIdentityError(user: user, reason: .emptyRole) }
+        guard !orgText.isEmpty else { throw OrgIdentityError(user: user, reason: .emptyOrg) }
+        do {
+            org = try OrgId(orgText)
+        } catch {
+            throw OrgIdentityError(user: user, reason: .invalidOrg(error))
+        }
+        self.role = role
+    }
+
+    /// The user name as the client sent it.
+    public var description: String { "\(role).\(org)" }
+}
+
+/// A startup user name that does not say which org the client belongs to; shown to the
+/// client, so it states the form expected.
+public struct OrgIdentityError: Error, Sendable, Equatable, CustomStringConvertible {
+    public enum Reason: Sendable, Equatable {
+        case missingDot
+        case emptyRole
+        case emptyOrg
+        case invalidOrg(OrgIdError)
+    }
+
+    public let user: String
+    public let reason: Reason
+
+    public var description: String {
+        let head = "user name \"\(user)\" must have the form \(OrgIdentity.expectedForm)"
+        switch reason {
+        case .missingDot: return "\(head) (for example app.org_acme)"
+        case .emptyRole: return "\(head): the role before the last '.' is empty"
+        case .emptyOrg: return "\(head): the org id after the last '.' is empty"
+        case .invalidOrg(let error): return "\(head): \(error)"
+        }
+    }
+}

@@ -1,0 +1,358 @@
+/// Everything a tier grants, in the shape of the seed's Appendix A (`TIER_LIMITS[tier]`).
+///
+/// Units follow Appendix A: durations in milliseconds, sizes in bytes. TierGate enforces the
+/// `postgres` and `lifecycle` parts; the rest is carried so the matrix file, the Redis cache
+/// value and the admin views stay one complete document. Coding keys are Appendix A's names.
+public struct TierLimits: Sendable, Equatable, Codable {
+    public var postgres: Postgres
+    public var redis: Redis
+    public var mongodb: MongoDB
+    public var compute: Compute
+    public var lifecycle: Lifecycle
+    public var priority: Priority
+
+    public init(postgres: Postgres, redis: Redis, mongodb: MongoDB, compute: Compute,
+                lifecycle: Lifecycle, priority: Priority) {
+        self.postgres = postgres
+        self.redis = redis
+        self.mongodb = mongodb
+        self.compute = compute
+        self.lifecycle = lifecycle
+        self.priority = priority
+    }
+
+    public struct Postgres: Sendable, Equatable, Codable {
+        /// Concurrent client sessions per org: the connection gate's ceiling (seed 1.2).
+        public var maxConnections: Int
+        /// PgBouncer pool bounds (seed 3.1, layer 3).
+        public var poolMin: Int
+        public var poolMax: Int
+        /// Milliseconds; becomes `statement_timeout`.
+        public var queryTimeout: Int
+        /// Milliseconds a client has to finish startup and authentication.
+        public var connectionTimeout: Int
+        /// Bytes.
+        public var statementMemory: Int
+        /// Bytes, a multiple of 1024; becomes `work_mem`.
+        public var workMemory: Int
+        /// Bytes (server-wide in Postgres; informational per org).
+        public var sharedBuffers: Int
+        /// Becomes `max_parallel_workers_per_gather`.
+        public var maxParallelWorkers: Int
+        /// Bytes, a multiple of 8192; becomes `temp_buffers`. Seed 3.1 sets it per tier but
+        /// Appendix A has no field for it, so it is optional in JSON.
+        public var tempBuffers: Int
+
+        public init(maxConnections: Int, poolMin: Int, poolMax: Int, queryTimeout: Int,
+                    connectionTimeout: Int, statementMemory: Int, workMemory: Int,
+                    sharedBuffers: Int, maxParallelWorkers: Int, tempBuffers: Int) {
+            self.maxConnections = maxConnections
+            self.poolMin = poolMin
+            self.poolMax = poolMax
+            self.queryTimeout = queryTimeout
+            self.connectionTimeout = connectionTimeout
+            self.statementMemory = statementMemory
+            self.workMemory = workMemory
+            self.sharedBuffers = sharedBuffers
+            self.maxParallelWorkers = maxParallelWorkers
+            self.tempBuffers = tempBuffers
+        }
+
+        /// temp_buffers per tier from seed 3.1's `SET temp_buffers` examples (FREE 8MB,
+        /// ENTERPRISE 64MB; STARTER and PRO doubling in between).
+        public static func defaultTempBuffers(for tier: Tier) -> Int {
+            switch tier {
+            case .free: 8 << 20
+            case .starter: 16 << 20
+            case .pro: 32 << 20
+            case .enterprise: 64 << 20
+            }
+        }
+
+        /// Postgres' own temp_buffers default (8MB), used when a bare `TierLimits` is decoded
+        /// without knowing its tier. The matrix loader knows the tier and uses
+        /// `defaultTempBuffers(for:)` instead.
+        public static let postgresDefaultTempBuffers = 8 << 20
+
+        private enum CodingKeys: String, CodingKey {
+            case maxConnections, poolMin, poolMax, queryTimeout, connectionTimeout, statementMemory,
+                 workMemory, sharedBuffers, maxParallelWorkers, tempBuffers
+        }
+
+        public init(from decoder: any Decoder) throws {
+            let c = try decoder.container(keyedBy: CodingKeys.self)
+            maxConnections = try c.decode(Int.self, forKey: .maxConnections)
+            poolMin = try c.decode(Int.self, forKey: .poolMin)
+            poolMax = try c.decode(Int.self, forKey: .poolMax)
+            queryTimeout = try c.decode(Int.self, forKey: .queryTimeout)
+            connectionTimeout = try c.decode(Int.self, forKey: .connectionTimeout)
+            statementMemory = try c.decode(Int.self, forKey: .statementMemory)
+            workMemory = try c.decode(Int.self, forKey: .workMemory)
+            sharedBuffers = try c.decode(Int.self, forKey: .sharedBuffers)
+            maxParallelWorkers = try c.decode(Int.self, forKey: .maxParallelWorkers)
+            tempBuffers = try c.decodeIfPresent(Int.self, forKey: .tempBuffers) ?? Self.postgresDefaultTempBuffers
+        }
+    }
+
+    public struct Redis: Sendable, Equatable, Codable {
+        public var maxMemory: Int
+        public var maxKeys: Int
+        public var maxConnections: Int
+        /// Milliseconds; nil = no minimum TTL (Appendix A `null`).
+        public var keyTTLMin: Int?
+
+        public init(maxMemory: Int, maxKeys: Int, maxConnections: Int, keyTTLMin: Int?) {
+            self.maxMemory = maxMemory
+            self.maxKeys = maxKeys
+            self.maxConnections = maxConnections
+            self.keyTTLMin = keyTTLMin
+        }
+
+        /// Writes `keyTTLMin: null` rather than omitting it, as Appendix A does.
+        public func encode(to encoder: any Encoder) throws {
+            var c = encoder.container(keyedBy: CodingKeys.self)
+            try c.encode(maxMemory, forKey: .maxMemory)
+            try c.encode(maxKeys, forKey: .maxKeys)
+            try c.encode(maxConnections, forKey: .maxConnections)
+            try c.encode(keyTTLMin, forKey: .keyTTLMin)
+        }
+    }
+
+    public struct MongoDB: Sendable, Equatable, Codable {
+        public var maxConnections: Int
+        /// Milliseconds.
+        public var maxQueryTime: Int
+        public var maxMemory: Int
+        public var maxDocsPerQuery: Int
+
+        public init(maxConnections: Int, maxQueryTime: Int, maxMemory: Int, maxDocsPerQuery: Int) {
+            self.maxConnections = maxConnections
+            self.maxQueryTime = maxQueryTime
+            self.maxMemory = maxMemory
+            self.maxDocsPerQuery = maxDocsPerQuery
+        }
+    }
+
+    public struct Compute: Sendable, Equatable, Codable {
+        /// vCPUs, fractional (0.25).
+        public var cpuLimit: Double
+        /// Bytes.
+        public var memoryLimit: Int
+
+        public init(cpuLimit: Double, memoryLimit: Int) {
+            self.cpuLimit = cpuLimit
+            self.memoryLimit = memoryLimit
+        }
+    }
+
+    public struct Lifecycle: Sendable, Equatable, Codable {
+        /// Milliseconds of inactivity before a session is closed; nil = never (PRO and up).
+        public var idleTimeout: Int?
+        public var scaleToZero: Bool
+        /// Informational ("2-5s", "N/A").
+        public var coldStart: String
+
+        public init(idleTimeout: Int?, scaleToZero: Bool, coldStart: String) {
+            self.idleTimeout = idleTimeout
+            self.scaleToZero = scaleToZero
+            self.coldStart = coldStart
+        }
+
+        /// Writes `idleTimeout: null` rather than omitting it, as Appendix A does.
+        public func encode(to encoder: any Encoder) throws {
+            var c = encoder.container(keyedBy: CodingKeys.self)
+            try c.encode(idleTimeout, forKey: .idleTimeout)
+            try c.encode(scaleToZero, forKey: .scaleToZero)
+            try c.encode(coldStart, forKey: .coldStart)
+        }
+    }
+
+    /// Queue priority (seed 1.1: P4 low ... P1 critical).
+    public enum Priority: String, Sendable, Equatable, Codable, CaseIterable {
+        case low, medium, high, critical
+    }
+}
+
+// MARK: - The matrix file's JSON shape
+
+extension TierLimits {
+    /// Appendix A's shape, keys in its order, `tempBuffers` last.
+    var jsonValue: JSONValue {
+        let pg = postgres
+        return .object([
+            "postgres": .object([
+                "maxConnections": .integer(pg.maxConnections),
+                "poolMin": .integer(pg.poolMin),
+                "poolMax": .integer(pg.poolMax),
+                "queryTimeout": .integer(pg.queryTimeout),
+                "connectionTimeout": .integer(pg.connectionTimeout),
+                "statementMemory": .integer(pg.statementMemory),
+                "workMemory": .integer(pg.workMemory),
+                "sharedBuffers": .integer(pg.sharedBuffers),
+                "maxParallelWorkers": .integer(pg.maxParallelWorkers),
+                "tempBuffers": .integer(pg.tempBuffers),
+            ]),
+            "redis": .object([
+                "maxMemory": .integer(redis.maxMemory),
+                "maxKeys": .integer(redis.maxKeys),
+                "maxConnections": .integer(redis.maxConnections),
+                "keyTTLMin": redis.keyTTLMin.map(JSONValue.integer) ?? .null,
+            ]),
+            "mongodb": .object([
+                "maxConnections": .integer(mongodb.maxConnections),
+                "maxQueryTime": .integer(mongodb.maxQueryTime),
+                "maxMemory": .integer(mongodb.maxMemory),
+                "maxDocsPerQuery": .integer(mongodb.maxDocsPerQuery),
+            ]),
+            "compute": .object([
+                "cpuLimit": .double(compute.cpuLimit),
+                "memoryLimit": .integer(compute.memoryLimit),
+            ]),
+            "lifecycle": .object([
+                "idleTimeout": lifecycle.idleTimeout.map(JSONValue.integer) ?? .null,
+                "scaleToZero": .bool(lifecycle.scaleToZero),
+                "coldStart": .string(lifecycle.coldStart),
+            ]),
+            "priority": .string(priority.rawValue),
+        ])
+    }
+
+    /// Reads Appendix A's shape strictly: every field present (nullable ones as `null`),
+    /// of the right type, no unknown fields. Values are checked by `firstInvalidField`.
+    /// `tier` chooses the temp_buffers default when the field is absent.
+    init(reading value: JSONValue, path: String, tier: Tier?) throws(FieldFailure) {
+        let root = try FieldReader(value, path: path)
+        try root.rejectUnknown(["postgres", "redis", "mongodb", "compute", "lifecycle", "priority"])
+
+        let pg = try root.nested("postgres")
+        try pg.rejectUnknown(["maxConnections", "poolMin", "poolMax", "queryTimeout", "connectionTimeout",
+                              "statementMemory", "workMemory", "sharedBuffers", "maxParallelWorkers",
+                              "tempBuffers"])
+        postgres = Postgres(
+            maxConnections: try pg.integer("maxConnections"),
+            poolMin: try pg.integer("poolMin"),
+            poolMax: try pg.integer("poolMax"),
+            queryTimeout: try pg.integer("queryTimeout"),
+            connectionTimeout: try pg.integer("connectionTimeout"),
+            statementMemory: try pg.integer("statementMemory"),
+            workMemory: try pg.integer("workMemory"),
+            sharedBuffers: try pg.integer("sharedBuffers"),
+            maxParallelWorkers: try pg.integer("maxParallelWorkers"),
+            tempBuffers: try pg.optionalInteger("tempBuffers")
+                ?? tier.map(Postgres.defaultTempBuffers(for:)) ?? Postgres.postgresDefaultTempBuffers)
+
+        let rd = try root.nested("redis")
+        try rd.rejectUnknown(["maxMemory", "maxKeys", "maxConnections", "keyTTLMin"])
+        redis = Redis(maxMemory: try rd.integer("maxMemory"), maxKeys: try rd.integer("maxKeys"),
+                      maxConnections: try rd.integer("maxConnections"),
+                      keyTTLMin: try rd.nullableInteger("keyTTLMin"))
+
+        let mg = try root.nested("mongodb")
+        try mg.rejectUnknown(["maxConnections", "maxQueryTime", "maxMemory", "maxDocsPerQuery"])
+        mongodb = MongoDB(maxConnections: try mg.integer("maxConnections"),
+                          maxQueryTime: try mg.integer("maxQueryTime"),
+                          maxMemory: try mg.integer("maxMemory"),
+                          maxDocsPerQuery: try mg.integer("maxDocsPerQuery"))
+
+        let cp = try root.nested("compute")
+        try cp.rejectUnknown(["cpuLimit", "memoryLimit"])
+        compute = Compute(cpuLimit: try cp.number("cpuLimit"), memoryLimit: try cp.integer("memoryLimit"))
+
+        let lc = try root.nested("lifecycle")
+        try lc.rejectUnknown(["idleTimeout", "scaleToZero", "coldStart"])
+        lifecycle = Lifecycle(idleTimeout: try lc.nullableInteger("idleTimeout"),
+                              scaleToZero: try lc.bool("scaleToZero"),
+                              coldStart: try lc.string("coldStart"))
+
+        let priorityName = try root.string("priority")
+        guard let priority = Priority(rawValue: priorityName) else {
+            let allowed = Priority.allCases.map(\.rawValue).joined(separator: ", ")
+            throw FieldFailure(field: root.field("priority"),
+                               problem: .invalid("\"\(priorityName)\" is not one of \(allowed)"))
+        }
+        self.priority = priority
+    }
+
+    /// The first value that TierGate cannot enforce or Postgres would refuse, in field order.
+    ///
+    /// Ceilings must be positive: a zero statement_timeout would disable the timeout and a zero
+    /// connection limit would lock the org out. Memory GUCs must be whole kB (work_mem) or
+    /// 8 kB blocks (temp_buffers) and inside Postgres' ranges, so that `SET` cannot fail after
+    /// the client was admitted. Small values are fine: tests shrink timeouts to seconds.
+    func firstInvalidField(path: String) -> FieldFailure? {
+        func f(_ name: String) -> String { path.isEmpty ? name : "\(path).\(name)" }
+        var checks: [(String, Int?, Check)] = []
+        let pg = postgres
+        checks += [
+            ("postgres.maxConnections", pg.maxConnections, .positive),
+            ("postgres.poolMin", pg.poolMin, .nonNegative),
+            ("postgres.poolMax", pg.poolMax, .positive),
+            ("postgres.queryTimeout", pg.queryTimeout, .guc(.statementTimeout, bytes: nil)),
+            ("postgres.connectionTimeout", pg.connectionTimeout, .positive),
+            ("postgres.statementMemory", pg.statementMemory, .positive),
+            ("postgres.workMemory", pg.workMemory, .guc(.workMem, bytes: 1024)),
+            ("postgres.sharedBuffers", pg.sharedBuffers, .positive),
+            ("postgres.maxParallelWorkers", pg.maxParallelWorkers, .guc(.maxParallelWorkersPerGather, bytes: nil)),
+            ("postgres.tempBuffers", pg.tempBuffers, .guc(.tempBuffers, bytes: 8192)),
+            ("redis.maxMemory", redis.maxMemory, .positive),
+            ("redis.maxKeys", redis.maxKeys, .positive),
+            ("redis.maxConnections", redis.maxConnections, .positive),
+            ("redis.keyTTLMin", redis.keyTTLMin, .positive),
+            ("mongodb.maxConnections", mongodb.maxConnections, .positive),
+            ("mongodb.maxQueryTime", mongodb.maxQueryTime, .positive),
+            ("mongodb.maxMemory", mongodb.maxMemory, .positive),
+            ("mongodb.maxDocsPerQuery", mongodb.maxDocsPerQuery, .positive),
+            ("compute.memoryLimit", compute.memoryLimit, .positive),
+            ("lifecycle.idleTimeout", lifecycle.idleTimeout, .positive),
+        ]
+        for (name, value, check) in checks {
+            guard let value else { continue }  // null where null is allowed
+            if let problem = check.problem(value) { return FieldFailure(field: f(name), problem: problem) }
+            if name == "postgres.poolMax", pg.poolMin > pg.poolMax {
+                return FieldFailure(field: f("postgres.poolMin"),
+                                    problem: .poolMinAbovePoolMax(poolMin: pg.poolMin, poolMax: pg.poolMax))
+            }
+        }
+        if !(compute.cpuLimit > 0) || !compute.cpuLimit.isFinite {
+            return FieldFailure(field: f("compute.cpuLimit"), problem: .mustBePositive(got: "\(compute.cpuLimit)"))
+        }
+        return nil
+    }
+
+    private enum Check {
+        case positive
+        case nonNegative
+        /// A value that becomes a GUC: positive, an exact multiple of the GUC's unit in bytes,
+        /// and inside the GUC's range.
+        case guc(SessionSettings.Parameter, bytes: Int?)
+
+        func problem(_ value: Int) -> FieldProblem? {
+            switch self {
+            case .positive:
+                return value > 0 ? nil : .mustBePositive(got: String(value))
+            case .nonNegative:
+                return value >= 0 ? nil : .mustNotBeNegative(got: String(value))
+            case .guc(let parameter, let bytes):
+                if parameter == .maxParallelWorkersPerGather {
+                    if value < 0 { return .mustNotBeNegative(got: String(value)) }
+                } else if value <= 0 {
+                    return .mustBePositive(got: String(value))
+                }
+                var base = value
+                if let bytes {
+                    guard value % bytes == 0 else { return .mustBeMultiple(of: bytes, got: value) }
+                    base = value / bytes
+                }
+                guard parameter.validRange.contains(base) else {
+                    let range = parameter.validRange
+                    let scale = bytes ?? 1
+                    let allowed = bytes == nil
+                        ? "\(parameter.name) accepts \(range.lowerBound)...\(range.upperBound)"
+                        : "\(parameter.name) accepts \(range.lowerBound * scale)...\(range.upperBound * scale) bytes"
+                    return .outOfRange(got: String(value), allowed: allowed)
+                }
+                return nil
+            }
+        }
+    }
+}

@@ -1,0 +1,80 @@
+/// The customer-facing "what you can do about it" line of seed 1.2, computed from the matrix
+/// in force so a shrunk test matrix yields matching numbers.
+///
+/// The suggestion points to the cheapest higher tier that actually raises the limit that was
+/// hit (with Appendix A that is always `Tier.next`; with an operator's matrix where STARTER
+/// and FREE share a connection limit, suggesting STARTER would be a broken promise). When no
+/// tier raises it, the hint says so and offers what is left: fewer connections, a faster
+/// query, or sales.
+public struct UpgradeHint: Sendable, Equatable, CustomStringConvertible {
+    /// Which limit was hit; also a metrics dimension (`tier_upgrade_suggestions_total`, seed 7.1).
+    public enum Kind: String, Sendable, CaseIterable {
+        case connectionLimit = "connection_limit"
+        case queryTimeout = "query_timeout"
+        case workMemory = "work_memory"
+    }
+
+    public let kind: Kind
+    /// The tier whose limit was hit.
+    public let tier: Tier
+    /// The tier suggested, nil when no tier raises the limit (always nil for ENTERPRISE).
+    public let suggestedTier: Tier?
+    public let text: String
+
+    public var description: String { text }
+
+    /// `Upgrade to STARTER for 10 connections`.
+    public static func connectionLimit(tier: Tier, matrix: TierMatrix) -> UpgradeHint {
+        let current = matrix[tier].postgres.maxConnections
+        if let better = firstTier(above: tier, matrix: matrix, where: { $0.postgres.maxConnections > current }) {
+            let count = matrix[better].postgres.maxConnections
+            return UpgradeHint(kind: .connectionLimit, tier: tier, suggestedTier: better,
+                               text: "Upgrade to \(better) for \(count) connections")
+        }
+        let remedy = "close idle connections or contact sales for a dedicated plan"
+        let text = tier.next == nil
+            ? "\(tier) is the highest tier: \(remedy)"
+            : "No tier offers more than \(current) connections: \(remedy)"
+        return UpgradeHint(kind: .connectionLimit, tier: tier, suggestedTier: nil, text: text)
+    }
+
+    /// `Upgrade to PRO for 60s timeout or optimize query`.
+    public static func queryTimeout(tier: Tier, matrix: TierMatrix) -> UpgradeHint {
+        let current = matrix[tier].postgres.queryTimeout
+        if let better = firstTier(above: tier, matrix: matrix, where: { $0.postgres.queryTimeout > current }) {
+            let timeout = seconds(matrix[better].postgres.queryTimeout)
+            return UpgradeHint(kind: .queryTimeout, tier: tier, suggestedTier: better,
+                               text: "Upgrade to \(better) for \(timeout) timeout or optimize query")
+        }
+        let text = tier.next == nil
+            ? "Optimize the query: \(seconds(current)) is the \(tier) limit"
+            : "Optimize the query: \(seconds(current)) is the highest timeout of any tier"
+        return UpgradeHint(kind: .queryTimeout, tier: tier, suggestedTier: nil, text: text)
+    }
+
+    /// `Upgrade to STARTER for 16MB work_mem`.
+    public static func workMemory(tier: Tier, matrix: TierMatrix) -> UpgradeHint {
+        let current = matrix[tier].postgres.workMemory
+        if let better = firstTier(above: tier, matrix: matrix, where: { $0.postgres.workMemory > current }) {
+            let memory = PostgresUnits.memory(bytes: matrix[better].postgres.workMemory)
+            return UpgradeHint(kind: .workMemory, tier: tier, suggestedTier: better,
+                               text: "Upgrade to \(better) for \(memory) work_mem")
+        }
+        let memory = PostgresUnits.memory(bytes: current)
+        let text = tier.next == nil
+            ? "Reduce the query's memory use: \(memory) work_mem is the \(tier) limit"
+            : "Reduce the query's memory use: \(memory) work_mem is the highest of any tier"
+        return UpgradeHint(kind: .workMemory, tier: tier, suggestedTier: nil, text: text)
+    }
+
+    private static func firstTier(above tier: Tier, matrix: TierMatrix,
+                                  where raises: (TierLimits) -> Bool) -> Tier? {
+        Tier.allCases.first { $0 > tier && raises(matrix[$0]) }
+    }
+
+    /// Timeouts in hints are written in seconds as seed 1.2 writes them ("60s", "120s"),
+    /// where SHOW would print "1min"; sub-second values fall back to milliseconds.
+    static func seconds(_ milliseconds: Int) -> String {
+        milliseconds % 1000 == 0 ? "\(milliseconds / 1000)s" : "\(milliseconds)ms"
+    }
+}
