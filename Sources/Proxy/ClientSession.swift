@@ -260,6 +260,11 @@ final class ClientSession: @unchecked Sendable {
             end(outcome: "server protocol violation")
             return
         }
+        if phase == .relaying && serverFramer.inspected == .all {
+            // Narrowed here, not in sessionEstablished: the framer is not to be changed while
+            // it is calling us back.
+            serverFramer.inspected = Self.inspectedWhileRelaying
+        }
         if client.hasPendingWrites { upstream?.setReading(false) }
     }
 
@@ -289,9 +294,6 @@ final class ClientSession: @unchecked Sendable {
 
     private func sessionEstablished() {
         phase = .relaying
-        // From here on only these server messages need a look; the rest streams through.
-        serverFramer.inspected = MessageTypeSet([BackendMessageID.errorResponse.rawValue,
-                                                 BackendMessageID.readyForQuery.rawValue])
         if let idle = admitted?.idleTimeout {
             schedule(after: idle)
         } else {
@@ -312,6 +314,10 @@ final class ClientSession: @unchecked Sendable {
         guard phase == .authenticating || phase == .relaying else { return }
         client.setReading(true)
     }
+
+    /// Once authenticated, only these server messages need a look; the rest streams through.
+    static let inspectedWhileRelaying = MessageTypeSet([BackendMessageID.errorResponse.rawValue,
+                                                        BackendMessageID.readyForQuery.rawValue])
 
     static func frame(_ id: UInt8, _ payload: ArraySlice<UInt8>) -> [UInt8] {
         var writer = ByteWriter(capacity: payload.count + 5)
