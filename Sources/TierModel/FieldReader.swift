@@ -10,12 +10,16 @@ struct FieldReader {
     /// Path of this object itself; "" for the document root.
     let path: String
 
-    init(_ value: JSONValue, path: String) throws(FieldFailure) {
+    /// Whether `rejectUnknown` refuses; inherited by nested readers.
+    let strict: Bool
+
+    init(_ value: JSONValue, path: String, strict: Bool = true) throws(FieldFailure) {
         guard case .object(let object) = value else {
             throw FieldFailure(field: path, problem: .wrongType(expected: "an object", found: value.kindDescription))
         }
         self.object = object
         self.path = path
+        self.strict = strict
     }
 
     func field(_ key: String) -> String { path.isEmpty ? key : "\(path).\(key)" }
@@ -35,12 +39,12 @@ struct FieldReader {
     }
 
     func nested(_ key: String) throws(FieldFailure) -> FieldReader {
-        try FieldReader(try value(key), path: field(key))
+        try FieldReader(try value(key), path: field(key), strict: strict)
     }
 
     func optionalNested(_ key: String) throws(FieldFailure) -> FieldReader? {
         guard let value = optionalValue(key) else { return nil }
-        return try FieldReader(value, path: field(key))
+        return try FieldReader(value, path: field(key), strict: strict)
     }
 
     func integer(_ key: String) throws(FieldFailure) -> Int {
@@ -106,7 +110,7 @@ struct FieldReader {
     /// misspelling (`tempBuffer`) whose intended value would otherwise be silently replaced
     /// by a default.
     func rejectUnknown(_ known: [String]) throws(FieldFailure) {
-        if let unknown = object.keys.first(where: { !known.contains($0) }) {
+        if strict, let unknown = object.keys.first(where: { !known.contains($0) }) {
             throw FieldFailure(field: field(unknown), problem: .unknownField)
         }
     }

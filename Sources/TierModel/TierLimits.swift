@@ -217,11 +217,13 @@ extension TierLimits {
         ])
     }
 
-    /// Reads Appendix A's shape strictly: every field present (nullable ones as `null`),
-    /// of the right type, no unknown fields. Values are checked by `firstInvalidField`.
-    /// `tier` chooses the temp_buffers default when the field is absent.
-    init(reading value: JSONValue, path: String, tier: Tier?) throws(FieldFailure) {
-        let root = try FieldReader(value, path: path)
+    /// Reads Appendix A's shape: every field present (nullable ones as `null`) and of the
+    /// right type. `strict` also refuses unknown fields, for files people edit; a cached Redis
+    /// value written by a newer TierGate may carry fields this one does not know.
+    /// Values are checked by `firstInvalidField`. `tier` chooses the temp_buffers default
+    /// when the field is absent.
+    init(reading value: JSONValue, path: String, tier: Tier?, strict: Bool = true) throws(FieldFailure) {
+        let root = try FieldReader(value, path: path, strict: strict)
         try root.rejectUnknown(["postgres", "redis", "mongodb", "compute", "lifecycle", "priority"])
 
         let pg = try root.nested("postgres")

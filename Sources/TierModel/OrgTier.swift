@@ -1,0 +1,253 @@
+import Foundation
+
+/// What the proxy knows about an org when gating it: the resolved tier with its limits,
+/// burst add-on, routing, and how fresh the knowledge is. This is the value cached in Redis
+/// at `tier:<orgId>` (seed 2.1) and in process.
+public struct OrgTier: Sendable, Equatable {
+    public let orgId: OrgId
+    public let tier: Tier
+    /// The tier's limits from the matrix in force when resolved.
+    public let limits: TierLimits
+    /// The enabled burst add-on, nil when the org has none usable.
+    public let burst: BurstConfig?
+    public let route: PostgresRoute
+    /// Epoch ms of the tier change this value reflects; with `cachedAt` it orders values so
+    /// an older one never replaces a newer one (`isNewer(than:)`). 0 when the document has
+    /// no `tierUpdatedAt`.
+    public let tierUpdatedAt: Int
+    /// Epoch ms when resolved from MongoDB (seed 2.1 `cachedAt`).
+    public let cachedAt: Int
+
+    /// Seed 6.1: a cached value older than 5 minutes is refreshed from MongoDB.
+    public static let staleAfterMilliseconds = 5 * 60 * 1000
+    /// Seed 2.2 step 4: `EXPIRE tier:<org> 300`.
+    public static let cacheTTLSeconds = RedisKey.tierTTLSeconds
+
+    public init(orgId: OrgId, tier: Tier, limits: TierLimits, burst: BurstConfig?, route: PostgresRoute,
+                tierUpdatedAt: Int, cachedAt: Int) {
+        self.orgId = orgId
+        self.tier = tier
+        self.limits = limits
+        self.burst = burst
+        self.route = route
+        self.tierUpdatedAt = tierUpdatedAt
+        self.cachedAt = cachedAt
+    }
+
+    /// The burst scaling add-on with defaults applied (seed 5.1, 6.3).
+    public struct BurstConfig: Sendable, Equatable {
+        /// Seed 6.3: "Hard limit: 15min max consecutive burst".
+        public static let hardMaximumDurationMinutes = 15
+        /// Seed 6.3: "Automatic cooldown: 60min after burst ends".
+        public static let defaultCooldownMinutes = 60
+
+        public let burstTier: Tier
+        /// At most `hardMaximumDurationMinutes`, whatever the document says.
+        public let maxBurstDurationMinutes: Int
+        public let cooldownMinutes: Int
+        /// USD per minute spent in the burst tier; 0 when the document does not say.
+        public let costPerMinute: Double
+        /// Burst without being asked when limits are hit (seed 5.1 default true).
+        public let autoTrigger: Bool
+        /// Tell the customer when a burst starts: they are being charged (seed 5.1, 9).
+        public let notifyOnBurst: Bool
+
+        public init(burstTier: Tier, maxBurstDurationMinutes: Int = hardMaximumDurationMinutes,
+                    cooldownMinutes: Int = defaultCooldownMinutes, costPerMinute: Double = 0,
+                    autoTrigger: Bool = true, notifyOnBurst: Bool = true) {
+            self.burstTier = burstTier
+            self.maxBurstDurationMinutes = min(maxBurstDurationMinutes, Self.hardMaximumDurationMinutes)
+            self.cooldownMinutes = cooldownMinutes
+            self.costPerMinute = costPerMinute
+            self.autoTrigger = autoTrigger
+            self.notifyOnBurst = notifyOnBurst
+        }
+    }
+
+    /// The GUCs to inject into this org's sessions (seed 3.1, layer 2).
+    public var sessionSettings: SessionSettings { SessionSettings(limits: limits) }
+
+    /// Resolves a stored document against the matrix in force.
+    ///
+    /// An unknown tier name is an error for this org (its connections are refused with the
+    /// reason) rather than a guess at FREE: a typo in billing must not silently cut a paying
+    /// customer to 5 connections. A burst add-on whose tier is not above the org's tier (an
+    /// org upgraded to ENTERPRISE that still has "burst to ENTERPRISE") grants nothing and is
+    /// dropped; one naming an unknown tier, or none, is an error.
+    public static func resolve(document: OrgDocument, matrix: TierMatrix, now: Date) throws(OrgTierError) -> OrgTier {
+        let org = document.orgId
+        let tier: Tier
+        do {
+            tier = try Tier(parsing: document.tier)
+        } catch {
+            throw OrgTierError(org: org, problem: .unknownTier(error))
+        }
+        var burst: BurstConfig?
+        for case .burstScaling(let addon) in document.addons where addon.enabled {
+            guard let name = addon.burstTier else { throw OrgTierError(org: org, problem: .burstWithoutTier) }
+            let burstTier: Tier
+            do {
+                burstTier = try Tier(parsing: name)
+            } catch {
+                throw OrgTierError(org: org, problem: .unknownBurstTier(error))
+            }
+            guard burstTier > tier else { continue }
+            burst = BurstConfig(
+                burstTier: burstTier,
+                maxBurstDurationMinutes: addon.maxBurstDurationMinutes ?? BurstConfig.hardMaximumDurationMinutes,
+                cooldownMinutes: addon.cooldownMinutes ?? BurstConfig.defaultCooldownMinutes,
+                costPerMinute: addon.costPerMinute ?? 0,
+                autoTrigger: addon.autoTrigger ?? true,
+                notifyOnBurst: addon.notifyOnBurst ?? true)
+            break
+        }
+        return OrgTier(orgId: org, tier: tier, limits: matrix[tier], burst: burst, route: document.postgres,
+                       tierUpdatedAt: document.tierUpdatedAt ?? 0, cachedAt: now.epochMilliseconds)
+    }
+
+    /// Seed 6.1: older than 5 minutes by `cachedAt` (strictly, as the seed's `>`).
+    public func isStale(now: Date) -> Bool {
+        now.epochMilliseconds - cachedAt > Self.staleAfterMilliseconds
+    }
+
+    /// Whether this value reflects a later tier change than `other`, or the same change
+    /// read later. A cache writer keeps the newer of two values, so a slow reader that
+    /// fetched before an upgrade cannot overwrite the upgrade.
+    public func isNewer(than other: OrgTier) -> Bool {
+        (tierUpdatedAt, cachedAt) > (other.tierUpdatedAt, other.cachedAt)
+    }
+
+    /// The same org with limits from another matrix (the tier stays): a value cached by a
+    /// proxy with a different matrix file is enforced with this proxy's limits.
+    public func applying(_ matrix: TierMatrix) -> OrgTier {
+        OrgTier(orgId: orgId, tier: tier, limits: matrix[tier], burst: burst, route: route,
+                tierUpdatedAt: tierUpdatedAt, cachedAt: cachedAt)
+    }
+
+    // MARK: - The Redis value
+
+    /// The JSON stored at `tier:<orgId>`: seed 2.1's fields first, in its order
+    /// (`tier`, `maxConnections`, `queryTimeout`, `addons`, `cachedAt`), then what the proxy
+    /// needs to work from the cache alone (`orgId`, `tierUpdatedAt`, `limits`, `postgres`).
+    public var redisValue: String {
+        var addons: JSONObject = ["burstScaling": .bool(burst != nil)]
+        if let burst {
+            addons["burstTier"] = .string(burst.burstTier.rawValue)
+            addons["maxBurstDurationMinutes"] = .integer(burst.maxBurstDurationMinutes)
+            addons["cooldownMinutes"] = .integer(burst.cooldownMinutes)
+            addons["costPerMinute"] = .double(burst.costPerMinute)
+            addons["autoTrigger"] = .bool(burst.autoTrigger)
+            addons["notifyOnBurst"] = .bool(burst.notifyOnBurst)
+        }
+        let value: JSONObject = [
+            "tier": .string(tier.rawValue),
+            "maxConnections": .integer(limits.postgres.maxConnections),
+            "queryTimeout": .integer(limits.postgres.queryTimeout),
+            "addons": .object(addons),
+            "cachedAt": .integer(cachedAt),
+            "orgId": .string(orgId.rawValue),
+            "tierUpdatedAt": .integer(tierUpdatedAt),
+            "limits": limits.jsonValue,
+            "postgres": route.jsonValue,
+        ]
+        return JSONValue.object(value).serialized
+    }
+
+    /// Reads a value from `tier:<org>`. Anything unexpected (another org's id, a summary
+    /// that disagrees with `limits`, invalid limits) is an error, which the caller treats as
+    /// a cache miss: MongoDB is the source of truth (seed 2.1). Unknown extra fields are
+    /// tolerated so a newer TierGate's values stay readable during a rolling deploy.
+    public init(redisValue: String, org: OrgId) throws(CachedOrgTierError) {
+        let json: JSONValue
+        do {
+            json = try JSONValue(parsing: redisValue)
+        } catch {
+            throw CachedOrgTierError(org: org, field: nil, problem: .invalidJSON(error))
+        }
+        do throws(FieldFailure) {
+            let root = try FieldReader(json, path: "", strict: false)
+            let orgText = try root.string("orgId")
+            guard orgText == org.rawValue else {
+                throw FieldFailure(field: "orgId", problem: .invalid("value is for org \"\(orgText)\""))
+            }
+            let tierName = try root.string("tier")
+            guard let tier = Tier(rawValue: tierName) else {
+                throw FieldFailure(field: "tier", problem: .unknownTier(tierName))
+            }
+            let limits = try TierLimits(reading: try root.value("limits"), path: "limits", tier: tier, strict: false)
+            if let failure = limits.firstInvalidField(path: "limits") { throw failure }
+            for (key, expected) in [("maxConnections", limits.postgres.maxConnections),
+                                    ("queryTimeout", limits.postgres.queryTimeout)] {
+                let summary = try root.integer(key)
+                guard summary == expected else {
+                    throw FieldFailure(field: key, problem: .invalid("\(summary) disagrees with limits (\(expected))"))
+                }
+            }
+            let addons = try root.nested("addons")
+            var burst: BurstConfig?
+            if try addons.bool("burstScaling") {
+                let burstName = try addons.string("burstTier")
+                guard let burstTier = Tier(rawValue: burstName) else {
+                    throw FieldFailure(field: "addons.burstTier", problem: .unknownTier(burstName))
+                }
+                burst = BurstConfig(burstTier: burstTier,
+                                    maxBurstDurationMinutes: try addons.integer("maxBurstDurationMinutes"),
+                                    cooldownMinutes: try addons.integer("cooldownMinutes"),
+                                    costPerMinute: try addons.number("costPerMinute"),
+                                    autoTrigger: try addons.bool("autoTrigger"),
+                                    notifyOnBurst: try addons.bool("notifyOnBurst"))
+            }
+            self.init(orgId: org, tier: tier, limits: limits, burst: burst,
+                      route: try PostgresRoute(reading: try root.nested("postgres")),
+                      tierUpdatedAt: try root.integer("tierUpdatedAt"),
+                      cachedAt: try root.integer("cachedAt"))
+        } catch {
+            throw CachedOrgTierError(org: org, field: error.field, problem: error.problem)
+        }
+    }
+}
+
+/// Why an org document cannot be turned into limits; shown to the org's clients, so it
+/// names the org and the stored value.
+public struct OrgTierError: Error, Sendable, Equatable, CustomStringConvertible {
+    public enum Problem: Sendable, Equatable {
+        case unknownTier(TierParseError)
+        case unknownBurstTier(TierParseError)
+        case burstWithoutTier
+    }
+
+    public let org: OrgId
+    public let problem: Problem
+
+    public init(org: OrgId, problem: Problem) {
+        self.org = org
+        self.problem = problem
+    }
+
+    public var description: String {
+        switch problem {
+        case .unknownTier(let error): "org \"\(org)\" has \(error)"
+        case .unknownBurstTier(let error): "org \"\(org)\" has a burst_scaling add-on with \(error)"
+        case .burstWithoutTier: "org \"\(org)\" has an enabled burst_scaling add-on without burstTier"
+        }
+    }
+}
+
+/// A Redis `tier:<org>` value that cannot be used (treat as a cache miss).
+public struct CachedOrgTierError: Error, Sendable, Equatable, CustomStringConvertible {
+    public let org: OrgId
+    public let field: String?
+    public let problem: FieldProblem
+
+    public var description: String {
+        let key = RedisKey.tier(org)
+        return field.map { "cached value \(key): \($0): \(problem)" } ?? "cached value \(key): \(problem)"
+    }
+}
+
+extension Date {
+    /// Whole epoch milliseconds, the unit of every timestamp in seed 2.1.
+    var epochMilliseconds: Int {
+        Int((timeIntervalSince1970 * 1000).rounded())
+    }
+}
