@@ -53,12 +53,15 @@ public struct MessageFramer: Sendable {
                 continue
             }
             if var pending = collecting {
+                // Release the stored copy first so `pending.payload` is uniquely referenced and
+                // grows in place; otherwise every read would copy the whole partial payload,
+                // and a client trickling a large message would cost quadratic time.
+                collecting = nil
                 let n = min(pending.total - pending.payload.count, end - i)
                 pending.payload.append(contentsOf: input[i..<(i + n)])
                 i += n
                 runStart = i
                 if pending.payload.count == pending.total {
-                    collecting = nil
                     sink(.message(id: pending.id, payload: pending.payload[...]))
                 } else {
                     collecting = pending
@@ -68,7 +71,12 @@ public struct MessageFramer: Sendable {
             if partialHeader.isEmpty && end - i >= 5 {
                 let id = input[i]
                 let length = Self.length(input[(i + 1)..<(i + 5)])
-                if let violation = check(id: id, length: length) { return violation }
+                if let violation = check(id: id, length: length) {
+                    // The whole messages before the bad header go out as they would have had
+                    // the read ended just before it: the result must not depend on the split.
+                    flushRun(upTo: i)
+                    return violation
+                }
                 let bodyLength = Int(length) - 4
                 if inspected.contains(id) {
                     flushRun(upTo: i)
