@@ -10,12 +10,13 @@ enum ConnectionAttempt {
     /// Used when the conninfo has no `connect_timeout`; libpq's own default is to wait forever.
     static let defaultTimeout: Duration = .seconds(30)
 
-    /// Returns a connected `PGconn*`, or throws after freeing it.
-    static func establish(conninfo: String) throws(PostgresError) -> OpaquePointer {
+    /// Returns a connected `PGconn*` whose notices go to `notices`, or throws after freeing it.
+    static func establish(conninfo: String, notices: NoticeLog) throws(PostgresError) -> OpaquePointer {
         guard let connection = PQconnectStart(conninfo) else {
             throw PostgresError(kind: .connection, message: "libpq could not allocate a connection")
         }
         PQsetErrorVerbosity(connection, PQERRORS_VERBOSE)
+        notices.install(on: connection)
         do throws(PostgresError) {
             try poll(connection)
             return connection

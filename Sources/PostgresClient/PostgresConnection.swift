@@ -16,7 +16,7 @@ public final class PostgresConnection: @unchecked Sendable {
     private let connection: OpaquePointer          // PGconn*; guarded by `lock`
     private let cancelRequest: OpaquePointer?      // PGcancel*; immutable, thread-safe by contract
     private let lock = NSLock()
-    private var notices: [PostgresNotice] = []     // guarded by `lock` (filled inside libpq calls)
+    private let notices: NoticeLog                 // outlives `connection`: freed after deinit
 
     /// The server process serving this session (`PQbackendPID`). Through a proxy or PgBouncer
     /// this is whatever BackendKeyData the proxy sent.
@@ -28,16 +28,13 @@ public final class PostgresConnection: @unchecked Sendable {
     /// up after 30 seconds, so a hung server fails a test instead of hanging it. A FATAL sent
     /// during startup is returned with its SQLSTATE, detail and hint (see `ConnectionErrorText`).
     public init(conninfo: String) throws(PostgresError) {
-        connection = try ConnectionAttempt.establish(conninfo: conninfo)
+        let notices = NoticeLog()
+        connection = try ConnectionAttempt.establish(conninfo: conninfo, notices: notices)
+        self.notices = notices
         // Verbose text was only needed to recover startup errors; statements read PGresult fields.
         PQsetErrorVerbosity(connection, PQERRORS_DEFAULT)
         cancelRequest = PQgetCancel(connection)
         backendPID = PQbackendPID(connection)
-        PQsetNoticeReceiver(connection, { context, result in
-            guard let context, let result else { return }
-            let owner = Unmanaged<PostgresConnection>.fromOpaque(context).takeUnretainedValue()
-            owner.record(notice: result)
-        }, Unmanaged.passUnretained(self).toOpaque())
     }
 
     deinit {
@@ -109,12 +106,10 @@ public final class PostgresConnection: @unchecked Sendable {
         return PQparameterStatus(connection, name).map { String(cString: $0) }
     }
 
-    /// Returns the notices received since the last call, oldest first, and forgets them.
+    /// Returns the notices received since the last call (the first call includes those sent
+    /// during startup), oldest first, and forgets them.
     public func takeNotices() -> [PostgresNotice] {
-        lock.lock()
-        defer { lock.unlock() }
-        defer { notices.removeAll() }
-        return notices
+        notices.take()
     }
 
     /// Checks whether a server accepts connections, without authenticating (`PQping`).
@@ -162,15 +157,9 @@ public final class PostgresConnection: @unchecked Sendable {
     private static func error(from result: OpaquePointer) -> PostgresError {
         let fields = DiagnosticFields(result)
         // Without a primary message the error came from libpq itself (e.g. connection lost).
-        let message = fields.message ?? trimmedErrorMessage(result)
+        let message = fields.message ?? DiagnosticFields.errorMessage(result)
         return PostgresError(kind: .query, sqlState: fields.sqlState, severity: fields.severity,
                              message: message, detail: fields.detail, hint: fields.hint)
-    }
-
-    private static func trimmedErrorMessage(_ result: OpaquePointer) -> String {
-        var text = String(cString: PQresultErrorMessage(result))
-        while text.last?.isWhitespace == true { text.removeLast() }
-        return text
     }
 
     /// Leaves COPY mode so the connection stays usable: refuse COPY FROM STDIN, drain COPY TO
@@ -184,37 +173,5 @@ public final class PostgresConnection: @unchecked Sendable {
         while let next = PQgetResult(connection) {
             PQclear(next)
         }
-    }
-
-    /// Called by libpq's notice receiver, always from inside a libpq call made under `lock`.
-    private func record(notice result: OpaquePointer) {
-        let fields = DiagnosticFields(result)
-        notices.append(PostgresNotice(severity: fields.severity, sqlState: fields.sqlState,
-                                      message: fields.message ?? Self.trimmedErrorMessage(result),
-                                      detail: fields.detail, hint: fields.hint))
-        // A runaway stream of notices must not grow memory without bound.
-        if notices.count > 1_000 { notices.removeFirst(notices.count - 1_000) }
-    }
-}
-
-/// The ErrorResponse/NoticeResponse fields of a `PGresult` (`PQresultErrorField`).
-private struct DiagnosticFields {
-    var severity: String?
-    var sqlState: String?
-    var message: String?
-    var detail: String?
-    var hint: String?
-
-    init(_ result: OpaquePointer) {
-        // postgres_ext.h defines the PG_DIAG_* codes as character literals, which Swift does
-        // not import; they are the field type bytes of the protocol's ErrorResponse.
-        func field(_ code: Unicode.Scalar) -> String? {
-            PQresultErrorField(result, Int32(code.value)).map { String(cString: $0) }
-        }
-        severity = field("S")   // PG_DIAG_SEVERITY
-        sqlState = field("C")   // PG_DIAG_SQLSTATE
-        message = field("M")    // PG_DIAG_MESSAGE_PRIMARY
-        detail = field("D")     // PG_DIAG_MESSAGE_DETAIL
-        hint = field("H")       // PG_DIAG_MESSAGE_HINT
     }
 }

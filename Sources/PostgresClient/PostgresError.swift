@@ -39,9 +39,8 @@ public struct PostgresError: Error, Sendable, Equatable, CustomStringConvertible
     }
 
     public var description: String {
-        var text = "\(severity ?? "ERROR")"
-        if let sqlState { text += " \(sqlState)" }
-        text += ": \(message)"
+        var text = [severity, sqlState].compactMap { $0 }.joined(separator: " ")
+        text += text.isEmpty ? message : ": \(message)"
         if let detail { text += " (detail: \(detail))" }
         if let hint { text += " (hint: \(hint))" }
         return text

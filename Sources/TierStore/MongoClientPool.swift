@@ -73,7 +73,9 @@ public final class MongoClientPool: @unchecked Sendable {
     /// The client must not escape `body`: a popped client belongs to one thread at a time.
     func withClient<R>(_ body: (OpaquePointer) throws(MongoStoreError) -> R) throws(MongoStoreError) -> R {
         // Blocks only when all maxPoolSize (default 100) clients are in use.
-        let client = mongoc_client_pool_pop(pool)!
+        guard let client = mongoc_client_pool_pop(pool) else {
+            throw .driver(domain: 0, code: 0, message: "libmongoc's pool returned no client")
+        }
         defer { mongoc_client_pool_push(pool, client) }
         return try body(client)
     }

@@ -124,7 +124,9 @@ public final class OrganizationCollection: Sendable {
     /// Lends the collection handle of a pooled client for the duration of `body`.
     private func withCollection<R>(_ body: (OpaquePointer) throws(MongoStoreError) -> R) throws(MongoStoreError) -> R {
         try pool.withClient { client throws(MongoStoreError) in
-            let collection = mongoc_client_get_collection(client, databaseName, collectionName)!
+            guard let collection = mongoc_client_get_collection(client, databaseName, collectionName) else {
+                throw .driver(domain: 0, code: 0, message: "libmongoc returned no collection handle")
+            }
             defer { mongoc_collection_destroy(collection) }
             return try body(collection)
         }

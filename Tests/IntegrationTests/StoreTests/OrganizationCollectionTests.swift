@@ -120,6 +120,19 @@ extension StoreTests {
             #expect(found.value == 32)
         }
 
+        @Test func duplicateId_isServerError11000() throws {
+            let organizations = try collection()
+            let orgId = uniqueOrgId()
+            let json = #"{"_id": "\#(orgId)", "orgId": "\#(orgId)", "tier": "FREE"}"#
+            try organizations.insertOrganization(json: json)
+            defer { _ = try? organizations.deleteOrganization(orgId: orgId) }
+            #expect {
+                try organizations.insertOrganization(json: json)
+            } throws: { error in
+                (error as? MongoStoreError)?.isDuplicateKey == true
+            }
+        }
+
         @Test func invalidJSON_isRejectedBeforeReachingTheServer() throws {
             #expect {
                 try collection().insertOrganization(json: "{not json")
