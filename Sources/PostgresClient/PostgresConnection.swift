@@ -51,7 +51,7 @@ public final class PostgresConnection: @unchecked Sendable {
 
     /// Runs `sql` with the simple query protocol and returns the last statement's rows.
     ///
-    /// Several statements separated by `;` run in one implicit transaction, as in psql;
+    /// Several statements separated by `;` run in one implicit transaction, as with `psql -c`;
     /// only the last result is returned.
     public func query(_ sql: String) throws(PostgresError) -> QueryResult {
         lock.lock()
