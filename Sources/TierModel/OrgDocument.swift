@@ -148,7 +148,8 @@ public struct OrgDocument: Sendable, Equatable {
                 addons: try addons(root),
                 postgres: try PostgresRoute(reading: try root.nested("postgres")))
         } catch {
-            throw OrgDocumentError(index: index, orgId: orgName, field: error.field, problem: error.problem)
+            throw OrgDocumentError(index: index, orgId: orgName, field: error.field.isEmpty ? nil : error.field,
+                                   problem: error.problem)
         }
     }
 

@@ -58,6 +58,11 @@ public struct OrgIdError: Error, Sendable, Equatable, CustomStringConvertible {
     public let value: String
     public let reason: Reason
 
+    public init(value: String, reason: Reason) {
+        self.value = value
+        self.reason = reason
+    }
+
     public var description: String {
         switch reason {
         case .empty:

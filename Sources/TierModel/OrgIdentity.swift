@@ -47,6 +47,11 @@ public struct OrgIdentityError: Error, Sendable, Equatable, CustomStringConverti
     public let user: String
     public let reason: Reason
 
+    public init(user: String, reason: Reason) {
+        self.user = user
+        self.reason = reason
+    }
+
     public var description: String {
         let head = "user name \"\(user)\" must have the form \(OrgIdentity.expectedForm)"
         switch reason {

@@ -239,6 +239,12 @@ public struct CachedOrgTierError: Error, Sendable, Equatable, CustomStringConver
     public let field: String?
     public let problem: FieldProblem
 
+    public init(org: OrgId, field: String?, problem: FieldProblem) {
+        self.org = org
+        self.field = field
+        self.problem = problem
+    }
+
     public var description: String {
         let key = RedisKey.tier(org)
         return field.map { "cached value \(key): \($0): \(problem)" } ?? "cached value \(key): \(problem)"
