@@ -12,7 +12,7 @@
 /// - a fractional value is rounded to the next smaller unit, then to a whole base unit with
 ///   round-half-even (`rint`), so `'0.5ms'` and `'100us'` become 0 (Postgres docs,
 ///   "Parameter Names and Values", 20.1.1).
-public enum PostgresUnits {
+public enum PostgresUnits: Sendable {
     /// The unit a GUC stores its integer in (`GUC_UNIT_*` in guc.h).
     public enum BaseUnit: Sendable, Equatable {
         /// `GUC_UNIT_MS`: statement_timeout.

@@ -1,6 +1,6 @@
 /// The Redis keys of seed 2.1, 5.1 and 6.4, built in one place from a validated `OrgId`
 /// (which cannot contain `:` or spaces, so keys cannot collide or split).
-public enum RedisKey {
+public enum RedisKey: Sendable {
     /// The cached `OrgTier` (seed 2.1: `tier:org_acme`).
     public static func tier(_ org: OrgId) -> String { "tier:\(org)" }
     /// Rejection counter for thrashing detection (seed 6.4).
