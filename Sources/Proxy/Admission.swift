@@ -60,6 +60,10 @@ public protocol SessionRules: Sendable {
 
 public enum FrontendVerdict: Sendable {
     case forward
+    /// Send these bytes upstream instead (a whole message). Refusals are rewritten into a
+    /// statement that makes Postgres raise the error itself, so the protocol's error
+    /// sequence (transaction abort, extended-protocol skip-until-Sync) stays Postgres' own.
+    case replace([UInt8])
     /// Do not forward; send these bytes to the client instead (an ErrorResponse and a
     /// ReadyForQuery, for a refused simple query).
     case answer([UInt8])

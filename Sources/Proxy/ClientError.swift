@@ -58,3 +58,32 @@ extension ClientError {
             hint: tier.map { _ in "Reconnect when needed, or upgrade to PRO for sessions that never time out." }))
     }
 }
+
+extension ClientError {
+    /// The startup user has no `.orgId` suffix (28000, like an unknown role).
+    static func orgMissing(user: String, reason: String) -> ClientError {
+        .custom(ErrorResponse(
+            severity: .fatal, sqlState: "28000",
+            message: "user name \"\(user)\" does not name an org: \(reason)",
+            hint: "Connect as <role>.<orgId>, for example \"app.org_acme\"."))
+    }
+
+    static func unknownOrg(_ org: String) -> ClientError {
+        .custom(ErrorResponse(severity: .fatal, sqlState: "28000",
+                              message: "org \"\(org)\" does not exist"))
+    }
+
+    /// The org's record cannot be used: nothing the client can fix, so it says whom to ask.
+    static func invalidOrg(_ org: String, reason: String) -> ClientError {
+        .custom(ErrorResponse(severity: .fatal, sqlState: "28000",
+                              message: "org \"\(org)\" cannot be admitted: its tier record is invalid",
+                              detail: reason, hint: "Contact support: the org's billing record needs fixing."))
+    }
+
+    /// MongoDB is down and no cache knows the org (57P03 cannot_connect_now: retry).
+    static func tierUnavailable(_ org: String) -> ClientError {
+        .custom(ErrorResponse(severity: .fatal, sqlState: "57P03",
+                              message: "the tier of org \"\(org)\" cannot be determined right now",
+                              hint: "Retry in a few seconds."))
+    }
+}

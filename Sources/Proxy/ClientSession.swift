@@ -222,6 +222,7 @@ final class ClientSession: @unchecked Sendable {
                 if id == FrontendMessageID.terminate.rawValue { terminated = true }
                 switch rules?.filterFrontend(id: id, payload: payload) ?? .forward {
                 case .forward: upstream.write(Self.frame(id, payload)[...])
+                case .replace(let message): upstream.write(message[...])
                 case .answer(let reply): client.write(reply[...])
                 }
             }

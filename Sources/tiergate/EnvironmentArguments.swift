@@ -6,7 +6,8 @@ enum EnvironmentArguments {
     /// Options that take a value, per subcommand.
     static let options: [String: [String]] = [
         "serve": ["listen", "upstream", "login-timeout", "drain-timeout", "log-level", "event-loops",
-                  "max-message-size"],
+                  "max-message-size", "mongo", "mongo-database", "mongo-collection", "redis", "tiers",
+                  "orgs", "local-cache-ttl"],
     ]
 
     static func merge(_ arguments: [String], environment: [String: String] = ProcessInfo.processInfo.environment) -> [String] {

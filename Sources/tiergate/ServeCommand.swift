@@ -3,6 +3,8 @@ import Dispatch
 import Foundation
 import Logging
 import Proxy
+import TierModel
+import TierStore
 
 struct ServeCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -30,7 +32,30 @@ struct ServeCommand: ParsableCommand {
     @Option(help: "Largest message the proxy assembles to inspect, in bytes. Env: TIERGATE_MAX_MESSAGE_SIZE.")
     var maxMessageSize: Int = 16 << 20
 
+    @Option(help: "MongoDB URI of the org source of truth (mongodb://HOST:PORT). Env: TIERGATE_MONGO.")
+    var mongo: String?
+
+    @Option(help: "MongoDB database holding the orgs. Env: TIERGATE_MONGO_DATABASE.")
+    var mongoDatabase: String = OrganizationCollection.defaultDatabase
+
+    @Option(help: "MongoDB collection holding the orgs. Env: TIERGATE_MONGO_COLLECTION.")
+    var mongoCollection: String = OrganizationCollection.defaultCollection
+
+    @Option(help: "Redis tier cache (redis://HOST:PORT[/DB]). Env: TIERGATE_REDIS.")
+    var redis: String?
+
+    @Option(help: "JSON file overriding the tier matrix (seed Appendix A shape). Env: TIERGATE_TIERS.")
+    var tiers: String?
+
+    @Option(help: "JSON file of org documents: the embedded mode, without MongoDB. Env: TIERGATE_ORGS.")
+    var orgs: String?
+
+    @Option(help: "Seconds a tier stays in the in-process cache before Redis/MongoDB are asked again. Env: TIERGATE_LOCAL_CACHE_TTL.")
+    var localCacheTtl: Double = 5
+
     func validate() throws {
+        if mongo != nil && orgs != nil { throw ValidationError("--mongo and --orgs are exclusive: pick one org source") }
+        if redis != nil && mongo == nil && orgs == nil { throw ValidationError("--redis needs an org source: --mongo or --orgs") }
         guard Endpoint(listen) != nil else { throw ValidationError("--listen: expected HOST:PORT, got '\(listen)'") }
         guard Endpoint(upstream) != nil else { throw ValidationError("--upstream: expected HOST:PORT, got '\(upstream)'") }
         guard Logger.Level(rawValue: logLevel) != nil else { throw ValidationError("--log-level: unknown level '\(logLevel)'") }
@@ -54,8 +79,8 @@ struct ServeCommand: ParsableCommand {
         configuration.maxInspectedMessage = maxMessageSize
         let server: ProxyServer
         do {
-            server = try ProxyServer(configuration: configuration,
-                                     admitter: DirectAdmission(upstream: Endpoint(upstream)!), logger: logger)
+            let admitter = try makeAdmitter(logger: logger)
+            server = try ProxyServer(configuration: configuration, admitter: admitter, logger: logger)
         } catch {
             logger.critical("cannot start", metadata: ["error": "\(error)"])
             throw ExitCode(1)
@@ -68,5 +93,31 @@ struct ServeCommand: ParsableCommand {
             }
         }
         dispatchMain()
+    }
+
+    /// Without an org source TierGate is a transparent relay; with one, it gates by tier.
+    private func makeAdmitter(logger: Logger) throws -> any SessionAdmitter {
+        let upstream = Endpoint(upstream)!
+        let source: any OrgSource
+        if let mongo {
+            source = MongoOrgSource(collection: try OrganizationCollection(
+                uri: mongo, database: mongoDatabase, collection: mongoCollection))
+        } else if let orgs {
+            source = try FileOrgSource(path: orgs)
+        } else {
+            logger.notice("no org source (--mongo or --orgs): relaying without tier gating")
+            return DirectAdmission(upstream: upstream)
+        }
+        var matrix = TierMatrix.builtIn
+        if let tiers {
+            let data = try Data(contentsOf: URL(fileURLWithPath: tiers))
+            matrix = try TierMatrix.load(json: data, path: tiers)
+        }
+        var configuration = TierResolver.Configuration(redis: try redis.map { try RedisURL(parsing: $0) })
+        configuration.inProcessFreshness = .milliseconds(Int(localCacheTtl * 1000))
+        let resolver = TierResolver(source: source, matrix: matrix, configuration: configuration, logger: logger)
+        logger.info("gating by tier", metadata: [
+            "org_source": "\(source.name)", "redis": "\(redis ?? "none")", "tiers": "\(tiers ?? "built-in")"])
+        return TierAdmission(resolver: resolver, defaultUpstream: upstream, logger: logger)
     }
 }

@@ -1,0 +1,98 @@
+import PostgresWire
+import TierModel
+
+/// The startup message as it goes upstream for an admitted org: the role without the org
+/// suffix, the org's own database, and the tier's session settings in `options`.
+///
+/// Why `options` and not a `SET` after authentication: values from the startup packet are
+/// the session's reset values (source "client"), so `RESET ALL`, `RESET work_mem`,
+/// `SET work_mem TO DEFAULT` and `DISCARD ALL` all return to the tier's value instead of the
+/// server's default; they are in force before the first query with no extra round trip and
+/// no replies to absorb. (PgBouncer drops `options`; that path uses connect_query instead.)
+enum StartupRewrite {
+    static func rewrite(_ startup: StartupMessage, identity: OrgIdentity, route: PostgresRoute,
+                        settings: SessionSettings) -> StartupMessage {
+        var message = startup
+        message["user"] = identity.role
+        message["database"] = route.database
+        message["options"] = options(client: startup["options"], settings: settings)
+        return message
+    }
+
+    /// The client's own options with the tier's settings after them. Postgres applies
+    /// `-c` options in order, so the last value of a GUC wins; a client's value for a
+    /// tier-controlled GUC is kept only if it is within the tier (a lower work_mem, say).
+    static func options(client: String?, settings: SessionSettings) -> String {
+        var kept: [String] = []
+        var lowered: [SessionSettings.Parameter: String] = [:]
+        let words = OptionWords.split(client ?? "")
+        var i = 0
+        while i < words.count {
+            let word = words[i]
+            var assignment: String?
+            if word == "-c", i + 1 < words.count {
+                assignment = words[i + 1]
+                i += 2
+            } else if word.hasPrefix("-c") && word.count > 2 {
+                assignment = String(word.dropFirst(2))
+                i += 1
+            } else if word.hasPrefix("--"), word.contains("=") {
+                assignment = String(word.dropFirst(2))
+                i += 1
+            } else {
+                kept.append(word)
+                i += 1
+                continue
+            }
+            guard let assignment, let eq = assignment.firstIndex(of: "=") else { continue }
+            let name = String(assignment[..<eq]).replacingOccurrences(of: "-", with: "_")
+            let value = String(assignment[assignment.index(after: eq)...])
+            if let parameter = SessionSettings.Parameter(gucName: name) {
+                if settings[parameter].limit.allows(clientValue: value) == true { lowered[parameter] = value }
+            } else {
+                kept += ["-c", "\(name)=\(value)"]
+            }
+        }
+        for setting in settings.settings {
+            kept += ["-c", "\(setting.name)=\(lowered[setting.parameter] ?? setting.value)"]
+        }
+        return kept.map(OptionWords.escape).joined(separator: " ")
+    }
+}
+
+/// The `options` string's word syntax (libpq/Postgres `pg_split_opts`): words separated by
+/// whitespace, a backslash makes the next character literal.
+enum OptionWords {
+    static func split(_ text: String) -> [String] {
+        var words: [String] = []
+        var current = ""
+        var escaping = false
+        var inWord = false
+        for ch in text {
+            if escaping {
+                current.append(ch)
+                escaping = false
+                inWord = true
+            } else if ch == "\\" {
+                escaping = true
+                inWord = true
+            } else if ch == " " || ch == "\t" || ch == "\n" || ch == "\r" {
+                if inWord { words.append(current); current = ""; inWord = false }
+            } else {
+                current.append(ch)
+                inWord = true
+            }
+        }
+        if inWord { words.append(current) }
+        return words
+    }
+
+    static func escape(_ word: String) -> String {
+        var out = ""
+        for ch in word {
+            if ch == " " || ch == "\\" || ch == "\t" { out.append("\\") }
+            out.append(ch)
+        }
+        return out
+    }
+}

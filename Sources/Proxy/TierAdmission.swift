@@ -1,0 +1,109 @@
+import Gate
+import Logging
+import PostgresWire
+import Synchronization
+import TierModel
+import TierStore
+
+/// Admission by tier (seed 3.1, layers 1 and 2): who the org is, what it pays for, whether
+/// it has a free slot, and the session settings its tier imposes.
+///
+/// The gate check happens before any upstream work, so a refused connection starts no
+/// Postgres backend. The slot is held from admission until the session ends, however it
+/// ends: `AdmittedSession.onEnd` releases it, and releasing is idempotent.
+public final class TierAdmission: SessionAdmitter {
+    private let resolver: TierResolver
+    private let gate: Mutex<ConnectionGate>
+    private let defaultUpstream: Endpoint
+    private let logger: Logger
+    private let thrashing = Mutex(RejectionWindow<ContinuousClock.Instant>())
+
+    public init(resolver: TierResolver, defaultUpstream: Endpoint, logger: Logger) {
+        self.resolver = resolver
+        self.defaultUpstream = defaultUpstream
+        self.logger = logger
+        gate = Mutex(ConnectionGate(matrix: resolver.matrix))
+    }
+
+    public func admit(_ request: AdmissionRequest, completion: @escaping @Sendable (AdmissionOutcome) -> Void) {
+        let user = request.startup.user ?? ""
+        let identity: OrgIdentity
+        do {
+            identity = try OrgIdentity(startupUser: user)
+        } catch {
+            logger.notice("refused: no org in user name", metadata: ["user": "\(user)", "peer": "\(request.peer)"])
+            completion(.refused(ClientError.orgMissing(user: user, reason: error.description).errorResponse))
+            return
+        }
+        resolver.resolve(identity.org) { [self] result in
+            switch result {
+            case .success(let org):
+                completion(decide(request, identity: identity, org: org))
+            case .failure(let error):
+                completion(.refused(refusal(for: error, org: identity.org)))
+            }
+        }
+    }
+
+    /// Open sessions per org, for the admin socket and metrics.
+    public var openSessions: [OrgId: Int] { gate.withLock { $0.openSessions } }
+
+    private func decide(_ request: AdmissionRequest, identity: OrgIdentity, org: OrgTier) -> AdmissionOutcome {
+        let decision = gate.withLock { $0.admit(org) }
+        switch decision {
+        case .refused(let refusal):
+            recordRejection(refusal)
+            return .refused(ErrorResponse(severity: .fatal, sqlState: ConnectionRefusal.sqlState,
+                                          message: refusal.message, detail: refusal.detail, hint: refusal.hint))
+        case .admitted(let ticket):
+            let settings = org.sessionSettings
+            let route = org.route
+            let upstream = Endpoint(host: route.host ?? defaultUpstream.host,
+                                    port: route.port.flatMap(UInt16.init(exactly:)) ?? defaultUpstream.port)
+            let timeouts = TimeoutRules(limits: org.limits)
+            let gate = self.gate
+            return .admitted(AdmittedSession(
+                upstream: upstream,
+                startup: StartupRewrite.rewrite(request.startup, identity: identity, route: route, settings: settings),
+                authenticationTimeout: .milliseconds(org.limits.postgres.connectionTimeout),
+                idleTimeout: timeouts.idle,
+                rules: TierSessionRules(org: org, matrix: resolver.matrix),
+                logMetadata: ["org": org.orgId.rawValue, "tier": org.tier.rawValue],
+                onEnd: { _ = gate.withLock { $0.release(ticket) } }))
+        }
+    }
+
+    private func refusal(for error: TierLookupError, org: OrgId) -> ErrorResponse {
+        switch error {
+        case .unknownOrg:
+            return ClientError.unknownOrg(org.rawValue).errorResponse
+        case .invalidOrg(_, let reason):
+            return ClientError.invalidOrg(org.rawValue, reason: reason).errorResponse
+        case .unavailable:
+            return ClientError.tierUnavailable(org.rawValue).errorResponse
+        }
+    }
+
+    /// Seed 6.4: rejections counted per org in Redis' 60 s window (shared by every proxy),
+    /// and one warning when an org starts thrashing, not one per rejection.
+    private func recordRejection(_ refusal: ConnectionRefusal) {
+        logger.notice("refused: connection limit", metadata: [
+            "org": "\(refusal.org)", "tier": "\(refusal.tier)",
+            "current": "\(refusal.current)", "max": "\(refusal.max)"])
+        let resolver = self.resolver
+        let logger = self.logger
+        let thrashing = self.thrashing
+        DispatchQueueBridge.background {
+            let shared = resolver.countRejection(refusal.org)
+            let local = thrashing.withLock { $0.recordRejection(org: refusal.org, at: .now) }
+            let onset = shared.map { RejectionWindow<ContinuousClock.Instant>.isThrashingOnset(sharedCount: $0) }
+                ?? (local != nil)
+            if onset {
+                logger.warning("org is thrashing against its connection limit", metadata: [
+                    "org": "\(refusal.org)", "tier": "\(refusal.tier)",
+                    "rejections_in_window": "\(shared ?? local?.rejections ?? 0)",
+                    "suggestion": "\(refusal.hint)"])
+            }
+        }
+    }
+}

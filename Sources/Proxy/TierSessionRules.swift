@@ -1,0 +1,50 @@
+import Gate
+import PostgresWire
+import TierModel
+
+/// What a session of a tier checks while relaying (seed 3.1 layer 2, 1.2):
+/// - a client may lower the injected settings but not raise them (`SettingsGuard`);
+/// - a query killed by the tier's statement timeout gets the seed's upgrade hint.
+struct TierSessionRules: SessionRules {
+    let tier: Tier
+    let settingsGuard: SettingsGuard
+    let timeoutHint: String
+
+    init(org: OrgTier, matrix: TierMatrix) {
+        tier = org.tier
+        settingsGuard = SettingsGuard(tier: org.tier, settings: org.sessionSettings, matrix: matrix)
+        timeoutHint = UpgradeHint.queryTimeout(tier: org.tier, matrix: matrix).text
+    }
+
+    var inspectedFrontendMessages: [UInt8] {
+        [FrontendMessageID.query.rawValue, FrontendMessageID.parse.rawValue]
+    }
+
+    func filterFrontend(id: UInt8, payload: ArraySlice<UInt8>) -> FrontendVerdict {
+        switch FrontendMessageID(rawValue: id) {
+        case .query:
+            guard let query = Query.decode(payload: payload),
+                  let violation = settingsGuard.check(sql: query.text) else { return .forward }
+            return .replace(Query(text: settingsGuard.refusalStatement(for: violation)).encoded())
+        case .parse:
+            guard var parse = Parse.decode(payload: payload),
+                  let violation = settingsGuard.check(sql: parse.query) else { return .forward }
+            parse.query = settingsGuard.refusalStatement(for: violation)
+            parse.parameterTypes = []
+            return .replace(parse.encoded())
+        default:
+            return .forward
+        }
+    }
+
+    /// Only the statement-timeout cancel gets the hint; a user's cancel or a lock timeout
+    /// (also 57014 / 55P03) is not the tier's doing.
+    func decorate(error: ErrorResponse) -> ErrorResponse {
+        guard error.sqlState == "57014",
+              error.message?.contains("statement timeout") == true,
+              error[.hint] == nil else { return error }
+        var decorated = error
+        decorated[.hint] = timeoutHint
+        return decorated
+    }
+}

@@ -1,0 +1,143 @@
+import Foundation
+import PostgresClient
+import Testing
+import TierModel
+
+/// Issue 4: the connection ceiling, its error, and slot release.
+@Suite(.serialized)
+struct ConnectionCeilingTests {
+    static func proxy(_ extra: [String] = []) throws -> TierGateProcess {
+        try TierGateProcess(arguments: ["--upstream", "127.0.0.1:\(Stack.postgresPort)",
+                                        "--mongo", Stack.mongoURL, "--redis", Stack.redisURL] + extra)
+    }
+
+    @Test func sixthFreeConnection_isRefusedWithUpgradeHint_andSlotFreesOnClose() throws {
+        let org = TestOrgs.unique("org_free")
+        try TestOrgs.put(org, tier: "FREE")
+        defer { TestOrgs.remove(org) }
+        let proxy = try Self.proxy()
+        var open = try (0..<5).map { _ in try PostgresConnection(conninfo: conninfo(port: proxy.port, user: "app.\(org)")) }
+        do {
+            _ = try PostgresConnection(conninfo: conninfo(port: proxy.port, user: "app.\(org)"))
+            Issue.record("6th FREE connection admitted")
+        } catch {
+            #expect(error.sqlState == "53300")
+            #expect(error.message == "connection limit exceeded for org \"\(org)\": 5 of 5 (tier FREE)")
+            #expect(error.detail == #"{"error":"connection_limit_exceeded","tier":"FREE","current":5,"max":5,"suggestion":"Upgrade to STARTER for 10 connections"}"#)
+            #expect(error.hint == "Upgrade to STARTER for 10 connections")
+        }
+        // psql prints all three fields.
+        let psql = try Command.psql(port: proxy.port, user: "app.\(org)", "select 1", extra: ["-v", "VERBOSITY=verbose"])
+        #expect(psql.stderr.contains("53300") && psql.stderr.contains("DETAIL") && psql.stderr.contains("HINT"), "\(psql.stderr)")
+
+        open.removeLast()
+        Thread.sleep(forTimeInterval: 0.3)
+        let again = try PostgresConnection(conninfo: conninfo(port: proxy.port, user: "app.\(org)"))
+        #expect(try again.query("select 1").rows == [["1"]])
+        _ = open
+    }
+
+    @Test func fiftyClientsRacing_forFiveSlots_getExactlyFiveSessions() throws {
+        let org = TestOrgs.unique("org_race")
+        try TestOrgs.put(org, tier: "FREE")
+        defer { TestOrgs.remove(org) }
+        let proxy = try Self.proxy()
+        let sessions = LockedList<PostgresConnection>()
+        let refusals = LockedList<String>()
+        let group = DispatchGroup()
+        for _ in 0..<50 {
+            group.enter()
+            Thread.detachNewThread {
+                do {
+                    sessions.append(try PostgresConnection(conninfo: conninfo(port: proxy.port, user: "app.\(org)")))
+                } catch {
+                    refusals.append(error.sqlState ?? "?")
+                }
+                group.leave()
+            }
+        }
+        #expect(group.wait(timeout: .now() + 60) == .success)
+        #expect(sessions.items.count == 5)
+        #expect(refusals.items.count == 45)
+        #expect(refusals.items.allSatisfy { $0 == "53300" })
+    }
+
+    @Test func enterpriseRefusal_hintFitsTheTopTier() throws {
+        let org = TestOrgs.unique("org_top")
+        try TestOrgs.put(org, tier: "ENTERPRISE")
+        defer { TestOrgs.remove(org) }
+        let tiers = try TierFile.write(#"{"ENTERPRISE": {"postgres": {"maxConnections": 1}}}"#)
+        let proxy = try Self.proxy(["--tiers", tiers])
+        let first = try PostgresConnection(conninfo: conninfo(port: proxy.port, user: "app.\(org)"))
+        do {
+            _ = try PostgresConnection(conninfo: conninfo(port: proxy.port, user: "app.\(org)"))
+            Issue.record("second connection admitted at a ceiling of 1")
+        } catch {
+            #expect(error.sqlState == "53300")
+            #expect(error.hint?.contains("Upgrade to") == false, "\(error.hint ?? "")")
+        }
+        _ = first
+    }
+
+    @Test func killedClient_releasesItsSlot() throws {
+        let org = TestOrgs.unique("org_kill")
+        try TestOrgs.put(org, tier: "FREE")
+        defer { TestOrgs.remove(org) }
+        let proxy = try Self.proxy()
+        var held = try (0..<4).map { _ in try PostgresConnection(conninfo: conninfo(port: proxy.port, user: "app.\(org)")) }
+        let psql = Process()
+        psql.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        psql.arguments = ["psql", "-X", "-h", "127.0.0.1", "-p", "\(proxy.port)", "-U", "app.\(org)", "-d", "x",
+                          "-c", "select pg_sleep(60)"]
+        psql.environment = ProcessInfo.processInfo.environment.merging(["PGPASSWORD": "app_pw"]) { $1 }
+        try psql.run()
+        Thread.sleep(forTimeInterval: 1.0)
+        #expect(throws: PostgresError.self) {
+            try PostgresConnection(conninfo: conninfo(port: proxy.port, user: "app.\(org)"))
+        }
+        kill(psql.processIdentifier, SIGKILL)
+        psql.waitUntilExit()
+        Thread.sleep(forTimeInterval: 0.5)
+        held.append(try PostgresConnection(conninfo: conninfo(port: proxy.port, user: "app.\(org)")))
+        #expect(held.count == 5)
+    }
+
+    @Test func failedAuthentication_releasesItsSlot() throws {
+        let org = TestOrgs.unique("org_badpw")
+        try TestOrgs.put(org, tier: "FREE")
+        defer { TestOrgs.remove(org) }
+        let proxy = try Self.proxy()
+        for _ in 0..<8 {
+            #expect(throws: PostgresError.self) {
+                try PostgresConnection(conninfo: conninfo(port: proxy.port, user: "app.\(org)", password: "wrong"))
+            }
+        }
+        let sessions = try (0..<5).map { _ in try PostgresConnection(conninfo: conninfo(port: proxy.port, user: "app.\(org)")) }
+        #expect(sessions.count == 5)
+    }
+}
+
+/// Test-sized tier matrices: the built-in matrix with some fields replaced.
+enum TierFile {
+    /// `overrides` is a partial Appendix A object, merged over the built-in values.
+    static func write(_ overrides: String) throws -> String {
+        let builtIn = try JSONSerialization.jsonObject(with: Data(TierMatrix.builtIn.json.utf8)) as! [String: Any]
+        let patch = try JSONSerialization.jsonObject(with: Data(overrides.utf8)) as! [String: Any]
+        let merged = merge(builtIn, patch)
+        let url = FileManager.default.temporaryDirectory.appendingPathComponent("tiers-\(UUID().uuidString).json")
+        try JSONSerialization.data(withJSONObject: merged, options: [.sortedKeys]).write(to: url)
+        return url.path
+    }
+
+    private static func merge(_ base: [String: Any], _ patch: [String: Any]) -> [String: Any] {
+        var result = base
+        for (key, value) in patch {
+            if let inner = value as? [String: Any], let existing = base[key] as? [String: Any] {
+                result[key] = merge(existing, inner)
+            } else {
+                result[key] = value
+            }
+        }
+        return result
+    }
+}

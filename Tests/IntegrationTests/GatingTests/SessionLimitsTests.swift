@@ -1,0 +1,91 @@
+import Foundation
+import PostgresClient
+import Testing
+
+/// Issue 4: settings injected per tier, a client cannot raise them, the timeout hint, idle close.
+@Suite(.serialized)
+struct SessionLimitsTests {
+    static let expected: [String: [String: String]] = [
+        "FREE": ["statement_timeout": "10s", "work_mem": "4MB", "temp_buffers": "8MB", "max_parallel_workers_per_gather": "2"],
+        "STARTER": ["statement_timeout": "30s", "work_mem": "16MB", "temp_buffers": "16MB", "max_parallel_workers_per_gather": "4"],
+        "PRO": ["statement_timeout": "1min", "work_mem": "64MB", "temp_buffers": "32MB", "max_parallel_workers_per_gather": "8"],
+        "ENTERPRISE": ["statement_timeout": "2min", "work_mem": "128MB", "temp_buffers": "64MB", "max_parallel_workers_per_gather": "16"],
+    ]
+
+    @Test(arguments: ["FREE", "STARTER", "PRO", "ENTERPRISE"])
+    func everyTier_startsWithItsSettingsInForce(tier: String) throws {
+        let org = TestOrgs.unique("org_show")
+        try TestOrgs.put(org, tier: tier)
+        defer { TestOrgs.remove(org) }
+        let proxy = try ConnectionCeilingTests.proxy()
+        let session = try PostgresConnection(conninfo: conninfo(port: proxy.port, user: "app.\(org)"))
+        for (name, value) in Self.expected[tier]! {
+            #expect(try session.query("show \(name)").rows == [[value]], "\(tier) \(name)")
+        }
+        // RESET returns to the tier's value, not the server default.
+        _ = try session.execute("reset all")
+        #expect(try session.query("show work_mem").rows == [[Self.expected[tier]!["work_mem"]!]])
+    }
+
+    @Test func freeClient_cannotRaiseItsSettings_butMayLowerThem() throws {
+        let org = TestOrgs.unique("org_raise")
+        try TestOrgs.put(org, tier: "FREE")
+        defer { TestOrgs.remove(org) }
+        let proxy = try ConnectionCeilingTests.proxy()
+        let session = try PostgresConnection(conninfo: conninfo(port: proxy.port, user: "app.\(org)"))
+        let attempts = ["set statement_timeout = 0", "set work_mem = '1GB'", "set session work_mem to '64MB'",
+                        "set local temp_buffers = '1GB'", "set max_parallel_workers_per_gather = 8",
+                        "select set_config('work_mem', '1GB', false)"]
+        for attempt in attempts {
+            do {
+                _ = try session.query(attempt)
+                Issue.record("\(attempt) was allowed")
+            } catch {
+                #expect(error.sqlState == "42501", "\(attempt): \(error)")
+                #expect(error.hint != nil, "\(attempt)")
+            }
+        }
+        #expect(try session.query("show work_mem").rows == [["4MB"]])
+        #expect(try session.query("show statement_timeout").rows == [["10s"]])
+        _ = try session.execute("set work_mem = '2MB'")
+        #expect(try session.query("show work_mem").rows == [["2MB"]])
+    }
+
+    @Test func queryKilledByTierTimeout_carriesUpgradeHint() throws {
+        let org = TestOrgs.unique("org_slow")
+        try TestOrgs.put(org, tier: "STARTER")
+        defer { TestOrgs.remove(org) }
+        let tiers = try TierFile.write(#"{"STARTER": {"postgres": {"queryTimeout": 1000}}}"#)
+        let proxy = try ConnectionCeilingTests.proxy(["--tiers", tiers])
+        let session = try PostgresConnection(conninfo: conninfo(port: proxy.port, user: "app.\(org)"))
+        do {
+            _ = try session.query("select pg_sleep(5)")
+            Issue.record("query outlived the tier timeout")
+        } catch {
+            #expect(error.sqlState == "57014")
+            #expect(error.hint == "Upgrade to PRO for 60s timeout or optimize query", "\(error)")
+        }
+        // A cancel by the user is a 57014 too, and gets no hint.
+        DispatchQueue.global().asyncAfter(deadline: .now() + 0.3) { try? session.cancel() }
+        do {
+            _ = try session.query("select pg_sleep(0.9)")
+            Issue.record("not cancelled")
+        } catch {
+            #expect(error.sqlState == "57014")
+            #expect(error.hint == nil)
+        }
+    }
+
+    @Test func idleFreeSession_isClosedAfterTierIdleTimeout() throws {
+        let org = TestOrgs.unique("org_idle")
+        try TestOrgs.put(org, tier: "FREE")
+        defer { TestOrgs.remove(org) }
+        let tiers = try TierFile.write(#"{"FREE": {"lifecycle": {"idleTimeout": 1000}}}"#)
+        let proxy = try ConnectionCeilingTests.proxy(["--tiers", tiers])
+        let session = try PostgresConnection(conninfo: conninfo(port: proxy.port, user: "app.\(org)"))
+        #expect(try session.query("select 1").rows == [["1"]])
+        Thread.sleep(forTimeInterval: 2.5)
+        #expect(throws: PostgresError.self) { try session.query("select 1") }
+        #expect(proxy.log.contains("57P05"))
+    }
+}

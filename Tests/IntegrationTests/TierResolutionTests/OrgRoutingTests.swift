@@ -1,0 +1,108 @@
+import Foundation
+import PostgresClient
+import Testing
+
+/// Issue 3 end to end: identity from the user name, routing from the org document, and
+/// behaviour when Redis or MongoDB go away.
+@Suite(.serialized)
+struct OrgRoutingTests {
+    static func proxy(_ extra: [String] = []) throws -> TierGateProcess {
+        try TierGateProcess(arguments: ["--upstream", "127.0.0.1:\(Stack.postgresPort)",
+                                        "--mongo", Stack.mongoURL, "--redis", Stack.redisURL] + extra)
+    }
+
+    @Test func roleDotOrg_reachesOrgDatabaseAsRole() throws {
+        let org = TestOrgs.unique("org_route")
+        try TestOrgs.put(org, tier: "PRO", database: "acme")
+        defer { TestOrgs.remove(org) }
+        let proxy = try Self.proxy()
+        let result = try Command.psql(port: proxy.port, user: "app.\(org)", database: "whatever",
+                                      "select current_user || '@' || current_database()")
+        #expect(result.status == 0, "\(result.stderr)")
+        #expect(result.stdout.trimmingCharacters(in: .whitespacesAndNewlines) == "app@acme")
+    }
+
+    @Test func userWithoutOrg_gets28000ShowingExpectedForm() throws {
+        let proxy = try Self.proxy()
+        let result = try Command.psql(port: proxy.port, user: "app", "select 1")
+        #expect(result.status != 0)
+        #expect(result.stderr.contains("<role>.<orgId>"), "\(result.stderr)")
+        do {
+            _ = try PostgresConnection(conninfo: conninfo(port: proxy.port, user: "app"))
+            Issue.record("connection without org was admitted")
+        } catch {
+            #expect(error.sqlState == "28000")
+        }
+    }
+
+    @Test func unknownOrg_gets28000() throws {
+        let proxy = try Self.proxy()
+        do {
+            _ = try PostgresConnection(conninfo: conninfo(port: proxy.port, user: "app.org_does_not_exist"))
+            Issue.record("unknown org was admitted")
+        } catch {
+            #expect(error.sqlState == "28000")
+            #expect(error.message.contains("org_does_not_exist"))
+        }
+    }
+
+    @Test func unknownTierInMongo_isRefusedWithClearMessage() throws {
+        let org = TestOrgs.unique("org_gold")
+        try TestOrgs.put(org, tier: "GOLD")
+        defer { TestOrgs.remove(org) }
+        let proxy = try Self.proxy()
+        do {
+            _ = try PostgresConnection(conninfo: conninfo(port: proxy.port, user: "app.\(org)"))
+            Issue.record("org with unknown tier was admitted")
+        } catch {
+            #expect(error.message.contains(org))
+            #expect(error.detail?.contains("GOLD") == true, "\(error)")
+        }
+        #expect(proxy.log.contains(org))
+    }
+
+    @Test func redisStoppedMidTest_knownOrgStillConnects_andCachingResumes() throws {
+        let org = TestOrgs.unique("org_redisdown")
+        try TestOrgs.put(org, tier: "STARTER")
+        defer { TestOrgs.remove(org) }
+        let proxy = try Self.proxy(["--local-cache-ttl", "0"])
+        #expect(try Command.psql(port: proxy.port, user: "app.\(org)", "select 1").status == 0)
+
+        try StackControl.run("down", "redis")
+        defer { try? StackControl.run("up", "redis") }
+        for _ in 0..<3 {
+            let result = try Command.psql(port: proxy.port, user: "app.\(org)", "select 1")
+            #expect(result.status == 0, "\(result.stderr)")
+        }
+        let outageLines = proxy.log.split(separator: "\n").filter { $0.contains("redis unavailable") }
+        #expect(outageLines.count == 1, "one log line per outage, got \(outageLines.count)")
+
+        try StackControl.run("up", "redis")
+        Thread.sleep(forTimeInterval: 1.2)  // past the reconnect interval
+        let redis = try RedisConnection(url: Stack.redisURL)
+        _ = try redis.del("tier:\(org)")
+        #expect(try Command.psql(port: proxy.port, user: "app.\(org)", "select 1").status == 0)
+        #expect(try redis.get("tier:\(org)") != nil, "caching did not resume")
+    }
+
+    @Test func mongoStopped_cachedOrgConnects_uncachedOrgGets57P03() throws {
+        let known = TestOrgs.unique("org_known")
+        let unknown = TestOrgs.unique("org_late")
+        try TestOrgs.put(known, tier: "PRO")
+        try TestOrgs.put(unknown, tier: "PRO")
+        defer { TestOrgs.remove(known); TestOrgs.remove(unknown) }
+        let proxy = try Self.proxy()
+        #expect(try Command.psql(port: proxy.port, user: "app.\(known)", "select 1").status == 0)
+
+        try StackControl.run("down", "mongo")
+        defer { try? StackControl.run("up", "mongo") }
+        let again = try Command.psql(port: proxy.port, user: "app.\(known)", "select 1")
+        #expect(again.status == 0, "\(again.stderr)")
+        do {
+            _ = try PostgresConnection(conninfo: conninfo(port: proxy.port, user: "app.\(unknown)"))
+            Issue.record("an org no cache knows was admitted while MongoDB was down")
+        } catch {
+            #expect(error.sqlState == "57P03", "\(error)")
+        }
+    }
+}
