@@ -1,0 +1,68 @@
+@testable import Gate
+import Testing
+
+@Suite struct SQLLexerTests {
+    func kinds(_ sql: String, scs: Bool = true) -> [SQLToken.Kind] {
+        SQLLexer.tokens(in: sql, standardConformingStrings: scs).map(\.kind)
+    }
+
+    func values(_ sql: String, scs: Bool = true) -> [String?] {
+        SQLLexer.tokens(in: sql, standardConformingStrings: scs).map(\.value)
+    }
+
+    @Test func unquotedWords_areFoldedToASCIILowercase() {
+        #expect(values("SET Work_Mem") == ["set", "work_mem"])
+        #expect(values(#""Work_Mem""#) == ["Work_Mem"])
+    }
+
+    @Test func standardStrings_doubleQuotesOnly_backslashIsData() {
+        #expect(values(#"'it''s' 'a\'"#) == ["it's", #"a\"#])
+    }
+
+    @Test func withStandardConformingStringsOff_backslashEscapes() {
+        #expect(values(#"'a\'b'"#, scs: false) == ["a'b"])
+    }
+
+    @Test func escapeStrings_decodeBackslashEscapes() {
+        #expect(values(#"E'\x31\107B' e'\u0031\n\t\q'"#) == ["1GB", "1\n\tq"])
+        #expect(values(#"E'\0'"#) == [nil])
+    }
+
+    @Test func unicodeStrings_decodeDefaultEscapes_andGiveUpOnUESCAPE() {
+        #expect(values(#"U&'\0031GB' U&"work\005fmem""#) == ["1GB", "work_mem"])
+        #expect(values(#"U&'!0031GB' UESCAPE '!'"#) == [nil, "uescape", "!"])
+    }
+
+    @Test func dollarQuotes_areOpaqueUntilTheSameTag() {
+        #expect(kinds("$a$ $$ ; $b$ $a$ ;") == [.dollarQuoted, .symbol])
+        #expect(values("$$x$$") == ["x"])
+        #expect(kinds("$1 $ a$b$c") == [.parameter, .symbol, .word])
+        #expect(values("$x$ never closed; SET") == [nil])
+    }
+
+    @Test func comments_lineAndNestedBlock_areSkipped() {
+        #expect(values("a -- b ; c\r d /* e /* f */ g */ h") == ["a", "d", "h"])
+        #expect(values("=--x\n1") == ["=", "1"])
+    }
+
+    @Test func numbers_integersAreDecimalAsTheParserPassesThem() {
+        #expect(values("010 0x10 0o10 0b10 1_000 1.5 .5 1e3 1.5e-3") ==
+                ["10", "16", "8", "2", "1000", "1.5", ".5", "1e3", "1.5e-3"])
+        #expect(values("1GB") == ["1", "gb"])
+    }
+
+    @Test func multiCharacterSymbols() {
+        #expect(values("a::text x => 1 y := 2") == ["a", "::", "text", "x", "=>", "1", "y", ":=", "2"])
+    }
+
+    @Test func statements_splitAtSemicolonsOutsideQuotesAndComments() {
+        let statements = SQLLexer.statements(in: "SELECT ';'; SELECT $$;$$ -- ;\n; ; SELECT \";\"")
+        #expect(statements.count == 3)
+        #expect(statements.map(\.count) == [2, 2, 2])
+    }
+
+    @Test func unterminatedString_hasNoValue() {
+        #expect(values("'abc") == [nil])
+        #expect(kinds("B'101' X'1f'") == [.bitString, .bitString])
+    }
+}
