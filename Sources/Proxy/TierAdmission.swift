@@ -61,7 +61,6 @@ public final class TierAdmission: SessionAdmitter {
             let upstream = Endpoint(host: route.host ?? defaultUpstream.host,
                                     port: route.port.flatMap(UInt16.init(exactly:)) ?? defaultUpstream.port)
             let timeouts = TimeoutRules(limits: org.limits)
-            let gate = self.gate
             return .admitted(AdmittedSession(
                 upstream: upstream,
                 startup: StartupRewrite.rewrite(request.startup, identity: identity, route: route, settings: settings),
@@ -69,7 +68,7 @@ public final class TierAdmission: SessionAdmitter {
                 idleTimeout: timeouts.idle,
                 rules: TierSessionRules(org: org, matrix: resolver.matrix),
                 logMetadata: ["org": org.orgId.rawValue, "tier": org.tier.rawValue],
-                onEnd: { _ = gate.withLock { $0.release(ticket) } }))
+                onEnd: { [self] in _ = gate.withLock { $0.release(ticket) } }))
         }
     }
 
@@ -90,10 +89,7 @@ public final class TierAdmission: SessionAdmitter {
         logger.notice("refused: connection limit", metadata: [
             "org": "\(refusal.org)", "tier": "\(refusal.tier)",
             "current": "\(refusal.current)", "max": "\(refusal.max)"])
-        let resolver = self.resolver
-        let logger = self.logger
-        let thrashing = self.thrashing
-        DispatchQueueBridge.background {
+        DispatchQueueBridge.background { [self] in
             let shared = resolver.countRejection(refusal.org)
             let local = thrashing.withLock { $0.recordRejection(org: refusal.org, at: .now) }
             let onset = shared.map { RejectionWindow<ContinuousClock.Instant>.isThrashingOnset(sharedCount: $0) }

@@ -51,7 +51,7 @@ struct ConnectionCeilingTests {
                 do {
                     sessions.append(try PostgresConnection(conninfo: conninfo(port: proxy.port, user: "app.\(org)")))
                 } catch {
-                    refusals.append(error.sqlState ?? "?")
+                    refusals.append((error as? PostgresError)?.sqlState ?? "?")
                 }
                 group.leave()
             }

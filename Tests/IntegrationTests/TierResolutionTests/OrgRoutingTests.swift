@@ -1,6 +1,7 @@
 import Foundation
 import PostgresClient
 import Testing
+import TierStore
 
 /// Issue 3 end to end: identity from the user name, routing from the org document, and
 /// behaviour when Redis or MongoDB go away.
