@@ -1,0 +1,434 @@
+#!/usr/bin/env python3
+"""TierGate's benchmark: what the proxy costs, measured in one run against the alternatives.
+
+Run it through bench/run.sh, which starts the stack, builds the binary and raises the
+file-descriptor limit first. Every figure is measured on four paths, the paths
+interleaved within each repetition (so a burst of load elsewhere on the machine hits
+them alike), and each repetition's order rotated:
+
+    direct Postgres | PgBouncer | TierGate -> Postgres | TierGate -> PgBouncer
+
+See bench/README.md for what each step measures and how.
+"""
+
+import argparse
+import asyncio
+import datetime
+import os
+import random
+import resource
+import shutil
+import subprocess
+import sys
+import time
+import traceback
+from dataclasses import replace
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "lib"))
+
+import postgres_wire  # noqa: E402
+from machine import NoiseSampler, machine_description, tool_versions  # noqa: E402
+from measurements import (DIRECT, PATHS, PGBOUNCER, PROXY_PATHS, TIERGATE,  # noqa: E402
+                          TIERGATE_PGBOUNCER, Measurements, percentile)
+from pgbench_run import run_pgbench  # noqa: E402
+from profiles import FULL, SMOKE  # noqa: E402
+from services import (APP_PASSWORD, APP_USER, HOST, BenchError, BenchPgBouncer,  # noqa: E402
+                      TierGate, psql)
+import report  # noqa: E402
+
+BENCH_DIR = os.path.dirname(os.path.abspath(__file__))
+
+# (figure, pgbench arguments, resets TPC-B tables first)
+PERSISTENT_TESTS = (
+    ("select_simple_tps", ["-S"], False),
+    ("select_extended_tps", ["-S", "-M", "extended"], False),
+    ("tpcb_simple_tps", [], True),
+    ("tpcb_extended_tps", ["-M", "extended"], True),
+)
+
+
+class StepFailed(Exception):
+    pass
+
+
+def prune_raw_runs(raw_root, profile_name, keep=5):
+    """Keep the raw outputs of the newest `keep` runs of this profile (the names sort by time)."""
+    runs = sorted(d for d in os.listdir(raw_root) if d.startswith(profile_name + "-"))
+    for old in runs[:-keep]:
+        shutil.rmtree(os.path.join(raw_root, old), ignore_errors=True)
+
+
+class BenchRun:
+    def __init__(self, args):
+        self.args = args
+        self.profile = SMOKE if args.smoke else FULL
+        if args.repetitions:
+            self.profile = replace(self.profile, repetitions=args.repetitions)
+        stamp = datetime.datetime.now(datetime.timezone.utc).strftime("%Y%m%dT%H%M%SZ")
+        self.raw_dir = os.path.join(BENCH_DIR, "results", "raw", f"{self.profile.name}-{stamp}")
+        os.makedirs(self.raw_dir, exist_ok=True)
+        prune_raw_runs(os.path.dirname(self.raw_dir), self.profile.name)
+        # The full run's report is committed; the smoke run's stays with its raw files.
+        self.report_dir = self.raw_dir if args.smoke else os.path.join(BENCH_DIR, "results")
+        self.pg_port, self.pgbouncer_port = args.pg_port, args.pgbouncer_port
+        self.measurements = Measurements()
+        self.steps = []          # (name, ok, seconds, detail)
+        self.retries = []        # (what, error)
+        self.proxies = {}        # path key -> TierGate
+        self.started = datetime.datetime.now(datetime.timezone.utc)
+        self.noise = NoiseSampler()
+
+    # --- plumbing ----------------------------------------------------------------------
+
+    def log(self, text):
+        print(f"[bench] {text}", flush=True)
+
+    def port(self, path):
+        if path is DIRECT:
+            return self.pg_port
+        if path is PGBOUNCER:
+            return self.pgbouncer_port
+        return self.proxies[path.key].port
+
+    def rotated(self, paths, repetition):
+        k = repetition % len(paths)
+        return paths[k:] + paths[:k]
+
+    def raw(self, name):
+        return os.path.join(self.raw_dir, name)
+
+    def attempt(self, what, action):
+        """Run one measurement; on failure check the proxies still run, then retry once.
+        The shared machine's stack can be restarted by someone else's test; a proxy that
+        died is a finding, not noise, so it is never retried."""
+        try:
+            return action()
+        except (BenchError, OSError, EOFError, postgres_wire.ProtocolError, postgres_wire.ServerError,
+                subprocess.TimeoutExpired) as error:
+            for proxy in self.proxies.values():
+                proxy.check_alive()
+            self.log(f"retrying {what} once after: {error}")
+            self.retries.append((what, str(error)))
+            time.sleep(2)
+            return action()
+
+    def step(self, name, action, critical=False):
+        self.log(f"step: {name}")
+        start = time.monotonic()
+        try:
+            action()
+        except Exception as error:  # a failed step is reported, and the run goes on
+            seconds = time.monotonic() - start
+            detail = f"{type(error).__name__}: {error}"
+            self.steps.append((name, False, seconds, detail))
+            self.log(f"FAILED {name}: {detail}")
+            with open(self.raw("errors.log"), "a") as errors:
+                errors.write(f"== {name}\n{traceback.format_exc()}\n")
+            if critical:
+                raise StepFailed(name) from error
+            return False
+        seconds = time.monotonic() - start
+        self.steps.append((name, True, seconds, ""))
+        self.log(f"ok {name} ({seconds:.1f} s)")
+        return True
+
+    # --- steps -------------------------------------------------------------------------
+
+    def check_stack(self):
+        self.server_version = psql(self.pg_port, "SHOW server_version")
+        # Through PgBouncer, Postgres reports its own port: proves PgBouncer fronts the
+        # Postgres we measure directly (the shared machine may run other Postgres servers).
+        served_by = psql(self.pgbouncer_port, "SELECT inet_server_port()", user=APP_USER)
+        if int(served_by) != self.pg_port:
+            raise BenchError(f"PgBouncer on {self.pgbouncer_port} relays to Postgres on port {served_by}, "
+                             f"not {self.pg_port}; set TIERGATE_PG_PORT/TIERGATE_PGBOUNCER_PORT to one stack")
+        try:
+            self.pgbouncer_version = psql(self.pgbouncer_port, "SHOW VERSION", database="pgbouncer")
+        except BenchError:
+            self.pgbouncer_version = None
+        self.max_connections = int(psql(self.pg_port, "SHOW max_connections"))
+
+    def prepare_data(self):
+        db = self.profile.database
+        exists = psql(self.pg_port, f"SELECT 1 FROM pg_database WHERE datname = '{db}'")
+        if not exists:
+            psql(self.pg_port, f'CREATE DATABASE "{db}" OWNER {APP_USER}')
+        scale = 0
+        if psql(self.pg_port, "SELECT to_regclass('pgbench_branches') IS NOT NULL", database=db) == "t":
+            scale = int(psql(self.pg_port, "SELECT count(*) FROM pgbench_branches", database=db))
+        if scale != self.profile.pgbench_scale:
+            self.log(f"pgbench -i -s {self.profile.pgbench_scale} {db}")
+            env = dict(os.environ, PGPASSWORD=APP_PASSWORD)
+            with open(self.raw("pgbench-init.log"), "w") as log:
+                subprocess.run(["pgbench", "-i", "-q", "-s", str(self.profile.pgbench_scale), "-h", HOST,
+                                "-p", str(self.pg_port), "-U", APP_USER, db],
+                               stdout=log, stderr=subprocess.STDOUT, env=env, check=True, timeout=600)
+        # COPY source: rows of about 1,000 bytes of text each, so COPY's output is ~N MB.
+        self.copy_table = f"bench_copy_{self.profile.copy_megabytes}mb"
+        rows = self.profile.copy_megabytes * 1000
+        psql(self.pg_port, f"CREATE TABLE IF NOT EXISTS {self.copy_table} AS "
+                           f"SELECT g AS id, repeat(md5(g::text), 31) AS payload "
+                           f"FROM generate_series(1, {rows}) AS g", user=APP_USER, database=db)
+        psql(self.pg_port, f"VACUUM ANALYZE {self.copy_table}", user=APP_USER, database=db)
+
+    def start_proxies(self):
+        binary, db = self.args.tiergate, self.profile.database
+        self.proxies[TIERGATE.key] = TierGate(binary, self.pg_port, self.raw("tiergate-postgres.log"), db)
+        self.proxies[TIERGATE_PGBOUNCER.key] = TierGate(binary, self.pgbouncer_port,
+                                                        self.raw("tiergate-pgbouncer.log"), db)
+
+    def reset_tpcb(self):
+        # What pgbench itself does before a run without -n; done on the direct path so
+        # every path starts from the same table state.
+        db = self.profile.database
+        for sql in ("VACUUM pgbench_branches", "VACUUM pgbench_tellers", "TRUNCATE pgbench_history"):
+            psql(self.pg_port, sql, user=APP_USER, database=db)
+
+    def measure_persistent_throughput(self):
+        p = self.profile
+        for rep in range(p.repetitions):
+            for figure, extra, tpcb in PERSISTENT_TESTS:
+                for path in self.rotated(PATHS, rep):
+                    def once():
+                        if tpcb:
+                            self.reset_tpcb()
+                        return run_pgbench(self.port(path), p.database,
+                                           ["-n", "-c", str(p.clients), "-j", str(p.threads),
+                                            *p.pgbench_length(), *extra],
+                                           self.raw(f"{figure}-{path.key}-rep{rep + 1}.log"))
+                    summary = self.attempt(f"{figure} {path.key} rep {rep + 1}", once)
+                    self.measurements.add(figure, path.key, summary.tps)
+                    self.log(f"  rep {rep + 1} {figure:20} {path.key:20} {summary.tps:10.0f} tps")
+
+    def measure_churn(self):
+        p = self.profile
+        for rep in range(p.repetitions):
+            for path in self.rotated(PATHS, rep):
+                summary = self.attempt(f"churn {path.key} rep {rep + 1}", lambda: run_pgbench(
+                    self.port(path), p.database,
+                    ["-n", "-S", "-C", "-c", str(p.clients), "-j", str(p.threads), *p.pgbench_length(churn=True)],
+                    self.raw(f"churn-{path.key}-rep{rep + 1}.log")))
+                self.measurements.add("churn_tps", path.key, summary.tps)
+                if summary.average_connection_ms is None:
+                    raise BenchError("pgbench -C printed no average connection time")
+                self.measurements.add("churn_connect_ms", path.key, summary.average_connection_ms)
+                self.log(f"  rep {rep + 1} churn {path.key:20} {summary.tps:8.0f} tps, "
+                         f"{summary.average_connection_ms:.2f} ms/connection")
+
+    def measure_latency(self):
+        """Added latency, from a client of our own (lib/postgres_wire.py), one request at
+        a time: per query, the pgbench -S statement as a simple Query on a held session,
+        from send to ReadyForQuery; per connection, TCP connect to the first
+        ReadyForQuery, SCRAM included. The paths take turns sample by sample."""
+        p = self.profile
+        accounts = p.pgbench_scale * 100000
+        db = self.profile.database
+        for rep in range(p.repetitions):
+            order = self.rotated(PATHS, rep)
+            def queries():
+                sessions = {path.key: postgres_wire.BlockingSession(HOST, self.port(path), APP_USER,
+                                                                     APP_PASSWORD, db) for path in order}
+                try:
+                    samples = {path.key: [] for path in order}
+                    for i in range(p.query_samples + 100):  # the first 100 warm caches, not kept
+                        sql = f"SELECT abalance FROM pgbench_accounts WHERE aid = {random.randint(1, accounts)}"
+                        for path in order:
+                            elapsed = postgres_wire.timed_query(sessions[path.key], sql)
+                            if i >= 100:
+                                samples[path.key].append(elapsed)
+                    return samples
+                finally:
+                    for session in sessions.values():
+                        session.close()
+            def connections():
+                samples = {path.key: [] for path in order}
+                for _ in range(p.connection_samples):
+                    for path in order:
+                        samples[path.key].append(postgres_wire.timed_connection(
+                            HOST, self.port(path), APP_USER, APP_PASSWORD, db))
+                return samples
+            for kind, action in (("query", queries), ("connect", connections)):
+                samples = self.attempt(f"{kind} latency rep {rep + 1}", action)
+                with open(self.raw(f"{kind}-latency-rep{rep + 1}.tsv"), "w") as out:
+                    out.write("path\tmicroseconds\n")
+                    for key, values in samples.items():
+                        out.writelines(f"{key}\t{v:.1f}\n" for v in values)
+                quantiles = {}
+                for key, values in samples.items():
+                    values.sort()
+                    quantiles[key] = (percentile(values, 0.50), percentile(values, 0.99))
+                    self.measurements.add(f"{kind}_p50_us", key, quantiles[key][0])
+                    self.measurements.add(f"{kind}_p99_us", key, quantiles[key][1])
+                for path in PROXY_PATHS:
+                    for i, q in enumerate(("p50", "p99")):
+                        self.measurements.add(f"{kind}_{q}_added_us", path.key,
+                                              quantiles[path.key][i] - quantiles[DIRECT.key][i])
+                self.log(f"  rep {rep + 1} {kind} p50/p99 µs: " + ", ".join(
+                    f"{k} {v[0]:.0f}/{v[1]:.0f}" for k, v in quantiles.items()))
+
+    def copy_command(self, path):
+        return ["psql", "-X", "-q", "-h", HOST, "-p", str(self.port(path)), "-U", APP_USER,
+                "-d", self.profile.database, "-c", f"COPY {self.copy_table} TO STDOUT"]
+
+    def measure_copy(self):
+        env = dict(os.environ, PGPASSWORD=APP_PASSWORD)
+        # Warm-up on the direct path: reads the table into cache and counts the bytes.
+        process = subprocess.Popen(self.copy_command(DIRECT), stdout=subprocess.PIPE, env=env)
+        self.copy_bytes = 0
+        while chunk := process.stdout.read(1 << 20):
+            self.copy_bytes += len(chunk)
+        if process.wait() != 0 or self.copy_bytes == 0:
+            raise BenchError("warm-up COPY failed")
+        for rep in range(self.profile.repetitions):
+            for path in self.rotated(PATHS, rep):
+                def once():
+                    start = time.perf_counter()
+                    result = subprocess.run(self.copy_command(path), stdout=subprocess.DEVNULL,
+                                            stderr=subprocess.PIPE, text=True, env=env, timeout=600)
+                    elapsed = time.perf_counter() - start
+                    if result.returncode != 0:
+                        raise BenchError(f"COPY through {path.key} failed: {result.stderr.strip()}")
+                    return elapsed
+                elapsed = self.attempt(f"copy {path.key} rep {rep + 1}", once)
+                rate = self.copy_bytes / 1e6 / elapsed
+                self.measurements.add("copy_mb_per_s", path.key, rate)
+                self.log(f"  rep {rep + 1} COPY {path.key:20} {rate:8.1f} MB/s")
+
+    def measure_memory(self):
+        """RSS of a fresh TierGate (and of the PgBouncer behind it) idle, then holding
+        N idle sessions for each N of the profile, then after they all closed."""
+        p = self.profile
+        most = max(p.idle_connections)
+        soft, _ = resource.getrlimit(resource.RLIMIT_NOFILE)
+        if soft < 2 * most + 200:
+            raise BenchError(f"open-file limit {soft} is below {2 * most + 200} (run through bench/run.sh)")
+        bouncer = BenchPgBouncer(self.raw("pgbouncer-idle"), self.pg_port, most + 100,
+                                 self.raw("pgbouncer-idle.log"), p.database)
+        try:
+            for rep in range(p.repetitions):
+                proxy = TierGate(self.args.tiergate, bouncer.port,
+                                 self.raw(f"tiergate-idle-rep{rep + 1}.log"), p.database, ready="port")
+                # Not retried: a second try would start from a proxy that is no longer fresh.
+                try:
+                    asyncio.run(self._hold_idle_sessions(proxy, bouncer, rep))
+                finally:
+                    proxy.stop()
+        finally:
+            bouncer.stop()
+
+    async def _hold_idle_sessions(self, proxy, bouncer, rep):
+        p = self.profile
+        await asyncio.sleep(p.settle_seconds)
+        baseline = {"tiergate": proxy.rss_kb(), "pgbouncer": bouncer.rss_kb()}
+        readings = {"idle": dict(baseline)}
+        sessions = []
+        gate = asyncio.Semaphore(64)  # connects in flight; stays under listen backlogs
+
+        async def open_one():
+            async with gate:
+                return await postgres_wire.open_idle_session(HOST, proxy.port, APP_USER, APP_PASSWORD,
+                                                             p.database)
+        try:
+            for count in sorted(p.idle_connections):
+                results = await asyncio.gather(*(open_one() for _ in range(count - len(sessions))),
+                                               return_exceptions=True)
+                sessions += [r for r in results if not isinstance(r, BaseException)]
+                errors = [r for r in results if isinstance(r, BaseException)]
+                if errors:
+                    raise BenchError(f"{len(errors)} of {len(results)} idle sessions failed to open: {errors[0]!r}")
+                await asyncio.sleep(p.settle_seconds)
+                readings[count] = {"tiergate": proxy.rss_kb(), "pgbouncer": bouncer.rss_kb()}
+        finally:
+            await asyncio.gather(*(postgres_wire.close_idle_session(s) for s in sessions),
+                                 return_exceptions=True)
+        await asyncio.sleep(p.settle_seconds)
+        readings["closed"] = {"tiergate": proxy.rss_kb(), "pgbouncer": bouncer.rss_kb()}
+        for point, by_process in readings.items():
+            for process, kb in by_process.items():
+                self.measurements.add_memory(process, f"rss_{point}", kb)
+        for count in p.idle_connections:
+            for process in ("tiergate", "pgbouncer"):
+                per = (readings[count][process] - baseline[process]) / count
+                self.measurements.add_memory(process, f"kb_per_connection_{count}", per)
+        self.log(f"  rep {rep + 1} RSS kB: " + "; ".join(
+            f"{point}: tiergate {r['tiergate']}, pgbouncer {r['pgbouncer']}" for point, r in readings.items()))
+
+    # --- the run -----------------------------------------------------------------------
+
+    def execute(self):
+        self.noise.start()
+        try:
+            self.step("stack", self.check_stack, critical=True)
+            self.step("data", self.prepare_data, critical=True)
+            self.step("proxies", self.start_proxies, critical=True)
+            self.step("throughput (persistent connections)", self.measure_persistent_throughput)
+            self.step("connection churn", self.measure_churn)
+            self.step("latency", self.measure_latency)
+            self.step("copy", self.measure_copy)
+        except StepFailed:
+            pass
+        finally:
+            for proxy in self.proxies.values():
+                proxy.stop()
+        if all(ok for _, ok, _, _ in self.steps[:3]):
+            self.step("memory (idle connections)", self.measure_memory)
+        self.noise.stop()
+        self.finished = datetime.datetime.now(datetime.timezone.utc)
+        with open(self.raw("measurements.json"), "w") as out:
+            out.write(self.measurements.to_json())
+        self.step("report", self.write_report)
+        self.step("chart", self.write_chart)
+
+    def write_report(self):
+        for figure, path, s in self.measurements.noisy():
+            print(f"warning: spread over 10% for {figure} {path}: {s.low:.1f}–{s.high:.1f} "
+                  f"(median {s.median:.1f}, {100 * s.relative_spread:.0f}%)", file=sys.stderr)
+        context = report.ReportContext(
+            profile=self.profile, started=self.started, finished=self.finished,
+            machine=machine_description(), versions=tool_versions(),
+            server_version=getattr(self, "server_version", "unknown"),
+            pgbouncer_version=getattr(self, "pgbouncer_version", None),
+            tiergate_commit=self.args.commit, tiergate_binary=self.args.tiergate,
+            noise=self.noise.summary(), steps=self.steps, retries=self.retries,
+            measurements=self.measurements, raw_dir=os.path.relpath(self.raw_dir, os.path.dirname(BENCH_DIR)),
+            copy_bytes=getattr(self, "copy_bytes", None),
+            ports={"postgres": self.pg_port, "pgbouncer": self.pgbouncer_port},
+            readme_link=os.path.relpath(os.path.join(BENCH_DIR, "README.md"), self.report_dir),
+        )
+        self.report_path = os.path.join(self.report_dir, "latest.md")
+        with open(self.report_path, "w") as out:
+            out.write(report.markdown(context))
+        self.log(f"report: {self.report_path}")
+
+    def write_chart(self):
+        path = os.path.join(self.report_dir, "chart.png")
+        report.chart(self.measurements, path, self.profile)
+        self.log(f"chart: {path}")
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--smoke", action="store_true", help="a few seconds, 1 repetition, tiny counts")
+    parser.add_argument("--repetitions", type=int, help="override the profile's repetitions")
+    parser.add_argument("--tiergate", required=True, help="path of the tiergate binary")
+    parser.add_argument("--commit", default="unknown", help="commit the binary was built from")
+    parser.add_argument("--pg-port", type=int, required=True)
+    parser.add_argument("--pgbouncer-port", type=int, required=True)
+    args = parser.parse_args()
+
+    run = BenchRun(args)
+    run.log(f"{run.profile.name} run, raw outputs in {run.raw_dir}")
+    run.execute()
+    failed = [name for name, ok, _, _ in run.steps if not ok]
+    expected = 10
+    if len(run.steps) < expected and not failed:
+        failed = ["(steps skipped)"]
+    if args.smoke:
+        print("bench smoke: OK" if not failed else f"bench smoke: FAILED ({', '.join(failed)})")
+    else:
+        print("bench: OK" if not failed else f"bench: FAILED ({', '.join(failed)})")
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,123 @@
+"""Figures, the paths they are measured on, and the values of each repetition."""
+
+import json
+import math
+import statistics
+from dataclasses import dataclass
+
+SPREAD_WARNING = 0.10  # warn when (max - min) / median exceeds this
+
+
+@dataclass(frozen=True)
+class Path:
+    key: str
+    label: str
+
+
+DIRECT = Path("direct", "Direct Postgres")
+PGBOUNCER = Path("pgbouncer", "PgBouncer (transaction pooling)")
+TIERGATE = Path("tiergate", "TierGate → Postgres")
+TIERGATE_PGBOUNCER = Path("tiergate_pgbouncer", "TierGate → PgBouncer")
+PATHS = (DIRECT, PGBOUNCER, TIERGATE, TIERGATE_PGBOUNCER)
+PROXY_PATHS = PATHS[1:]
+
+
+@dataclass(frozen=True)
+class Figure:
+    key: str
+    label: str
+    unit: str
+    higher_is_better: bool
+    # A figure made by subtracting direct's value of the same repetition: its relative
+    # spread says nothing (a small difference of two large numbers), so no warning.
+    is_difference: bool = False
+
+
+def _figures(*figures):
+    return {f.key: f for f in figures}
+
+
+FIGURES = _figures(
+    Figure("select_simple_tps", "Select-only (pgbench -S), simple protocol", "tps", True),
+    Figure("select_extended_tps", "Select-only (pgbench -S), extended protocol", "tps", True),
+    Figure("tpcb_simple_tps", "TPC-B-like (pgbench default), simple protocol", "tps", True),
+    Figure("tpcb_extended_tps", "TPC-B-like (pgbench default), extended protocol", "tps", True),
+    Figure("churn_tps", "Connection churn (pgbench -S -C)", "tps", True),
+    Figure("churn_connect_ms", "Connection churn: average connection time (pgbench -C)", "ms", False),
+    Figure("query_p50_us", "Query latency p50 (1 client)", "µs", False),
+    Figure("query_p99_us", "Query latency p99 (1 client)", "µs", False),
+    Figure("connect_p50_us", "Connection latency p50 (connect → ReadyForQuery)", "µs", False),
+    Figure("connect_p99_us", "Connection latency p99 (connect → ReadyForQuery)", "µs", False),
+    Figure("copy_mb_per_s", "COPY … TO STDOUT throughput", "MB/s", True),
+    Figure("query_p50_added_us", "Added query latency p50", "µs", False, is_difference=True),
+    Figure("query_p99_added_us", "Added query latency p99", "µs", False, is_difference=True),
+    Figure("connect_p50_added_us", "Added connection latency p50", "µs", False, is_difference=True),
+    Figure("connect_p99_added_us", "Added connection latency p99", "µs", False, is_difference=True),
+)
+
+PERSISTENT_THROUGHPUT = ("select_simple_tps", "select_extended_tps", "tpcb_simple_tps", "tpcb_extended_tps")
+
+
+@dataclass
+class Summary:
+    median: float
+    low: float
+    high: float
+    count: int
+
+    @property
+    def relative_spread(self):
+        return (self.high - self.low) / abs(self.median) if self.median else 0.0
+
+
+def summarize(values):
+    return Summary(statistics.median(values), min(values), max(values), len(values))
+
+
+def percentile(sorted_values, fraction):
+    """Nearest-rank percentile of an already sorted list."""
+    index = max(0, min(len(sorted_values) - 1, math.ceil(fraction * len(sorted_values)) - 1))
+    return sorted_values[index]
+
+
+class Measurements:
+    """values[figure][path] is the list of one value per repetition; memory[...] likewise
+    for the idle-connection figures, which have their own shape (process x point)."""
+
+    def __init__(self):
+        self.values = {}
+        self.memory = {}
+
+    def add(self, figure, path, value):
+        self.values.setdefault(figure, {}).setdefault(path, []).append(value)
+
+    def add_memory(self, process, point, value):
+        self.memory.setdefault(process, {}).setdefault(point, []).append(value)
+
+    def summary(self, figure, path):
+        values = self.values.get(figure, {}).get(path)
+        return summarize(values) if values else None
+
+    def memory_summary(self, process, point):
+        values = self.memory.get(process, {}).get(point)
+        return summarize(values) if values else None
+
+    def noisy(self):
+        """(figure, path, summary) for each figure whose spread is over SPREAD_WARNING."""
+        found = []
+        for key, by_path in self.values.items():
+            if FIGURES[key].is_difference:
+                continue
+            for path, values in by_path.items():
+                s = summarize(values)
+                if s.count > 1 and s.relative_spread > SPREAD_WARNING:
+                    found.append((key, path, s))
+        for process, by_point in self.memory.items():
+            for point, values in by_point.items():
+                s = summarize(values)
+                if s.count > 1 and s.relative_spread > SPREAD_WARNING:
+                    found.append((f"memory {process} {point}", "", s))
+        return found
+
+    def to_json(self):
+        return json.dumps({"values": self.values, "memory": self.memory}, indent=1)

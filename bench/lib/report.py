@@ -1,0 +1,318 @@
+"""The results file (Markdown) and its chart (PNG, matplotlib)."""
+
+from dataclasses import dataclass
+
+from measurements import (DIRECT, FIGURES, PATHS, PERSISTENT_THROUGHPUT, PGBOUNCER, PROXY_PATHS,
+                          SPREAD_WARNING, TIERGATE, TIERGATE_PGBOUNCER)
+
+# Targets from issue 7: reported as where we stand, never asserted.
+TARGET_SHARE_OF_DIRECT = 0.90
+TARGET_ADDED_CONNECT_P50_US = 300.0
+TARGET_KB_PER_IDLE_CONNECTION = 10.0
+
+
+@dataclass
+class ReportContext:
+    profile: object
+    started: object
+    finished: object
+    machine: dict
+    versions: dict
+    server_version: str
+    pgbouncer_version: str | None
+    tiergate_commit: str
+    tiergate_binary: str
+    noise: dict | None
+    steps: list
+    retries: list
+    measurements: object
+    raw_dir: str
+    copy_bytes: int | None
+    ports: dict
+    readme_link: str
+
+
+def number(value, unit):
+    if value is None:
+        return "—"
+    if unit == "tps" or unit == "µs" or abs(value) >= 1000:
+        return f"{value:,.0f}"
+    if unit == "ms":
+        return f"{value:.2f}"
+    return f"{value:,.1f}"
+
+
+def ratio(a, b):
+    if a is None or b is None or not b.median:
+        return "—"
+    return f"{a.median / b.median:.2f}×"
+
+
+def spread(summary, unit, warn=True):
+    if summary.count < 2:
+        return "1 run"
+    text = f"{number(summary.low, unit)}–{number(summary.high, unit)}"
+    if warn and summary.median:
+        text += f" ({100 * summary.relative_spread:.0f}%)"
+        if summary.relative_spread > SPREAD_WARNING:
+            text += " ⚠"
+    return text
+
+
+def main_table(m):
+    rows = ["| Figure | Path | Median | Spread (min–max) | vs direct | vs PgBouncer |",
+            "| --- | --- | ---: | --- | ---: | ---: |"]
+    for key, figure in FIGURES.items():
+        if figure.is_difference or key not in m.values:
+            continue
+        direct, bouncer = m.summary(key, DIRECT.key), m.summary(key, PGBOUNCER.key)
+        for path in PATHS:
+            s = m.summary(key, path.key)
+            if not s:
+                continue
+            rows.append(f"| {figure.label}, {figure.unit} | {path.label} | **{number(s.median, figure.unit)}** "
+                        f"| {spread(s, figure.unit)} | {ratio(s, direct)} | {ratio(s, bouncer)} |")
+    return "\n".join(rows)
+
+
+def added_latency_table(m):
+    keys = ("query_p50_added_us", "query_p99_added_us", "connect_p50_added_us", "connect_p99_added_us")
+    rows = ["| Path | " + " | ".join(FIGURES[k].label + ", µs" for k in keys) + " |",
+            "| --- |" + " ---: |" * len(keys)]
+    for path in PROXY_PATHS:
+        cells = []
+        for key in keys:
+            s = m.summary(key, path.key)
+            if not s:
+                cells.append("—")
+            elif s.count < 2:
+                cells.append(f"**{s.median:+,.0f}**")
+            else:
+                cells.append(f"**{s.median:+,.0f}** ({s.low:+,.0f} to {s.high:+,.0f})")
+        rows.append(f"| {path.label} | " + " | ".join(cells) + " |")
+    return "\n".join(rows)
+
+
+def memory_table(m, counts):
+    if not m.memory:
+        return "_Not measured (the step failed; see the steps below)._"
+    points = ["rss_idle", *[f"rss_{c}" for c in counts], "rss_closed"]
+    names = {"rss_idle": "RSS idle, kB", "rss_closed": "RSS after all closed, kB",
+             **{f"rss_{c}": f"RSS with {c:,} idle clients, kB" for c in counts}}
+    rows = ["| Figure | TierGate | PgBouncer (same clients, behind TierGate) | TierGate vs PgBouncer |",
+            "| --- | ---: | ---: | ---: |"]
+    for point in points:
+        t, b = m.memory_summary("tiergate", point), m.memory_summary("pgbouncer", point)
+        if t and b:
+            rows.append(f"| {names[point]} | **{number(t.median, 'kB')}** ({spread(t, 'kB')}) "
+                        f"| {number(b.median, 'kB')} ({spread(b, 'kB')}) | {ratio(t, b)} |")
+    for c in counts:
+        t = m.memory_summary("tiergate", f"kb_per_connection_{c}")
+        b = m.memory_summary("pgbouncer", f"kb_per_connection_{c}")
+        if t and b:
+            rows.append(f"| kB per idle client connection, {c:,} clients | **{t.median:.1f}** ({spread(t, 'kB/c', warn=False)}) "
+                        f"| {b.median:.1f} ({spread(b, 'kB/c', warn=False)}) | {ratio(t, b)} |")
+    return "\n".join(rows)
+
+
+def status(ok):
+    if ok is None:
+        return "not measured"
+    return "met" if ok else "**not met**"
+
+
+def targets_table(m, counts):
+    rows = ["| Target (issue 7) | Where we stand | Status |", "| --- | --- | --- |"]
+    for key in PERSISTENT_THROUGHPUT:
+        t, b, d = (m.summary(key, p.key) for p in (TIERGATE, PGBOUNCER, DIRECT))
+        label = FIGURES[key].label
+        if t and b and d:
+            rows.append(f"| {label}: TierGate ≥ PgBouncer | {t.median / b.median:.2f}× PgBouncer "
+                        f"| {status(t.median >= b.median)} |")
+            rows.append(f"| {label}: TierGate ≥ 90% of direct | {100 * t.median / d.median:.0f}% of direct "
+                        f"| {status(t.median >= TARGET_SHARE_OF_DIRECT * d.median)} |")
+        else:
+            rows.append(f"| {label} | — | not measured |")
+    added = m.summary("connect_p50_added_us", TIERGATE.key)
+    rows.append(f"| Added connection latency p50 (TierGate → Postgres) < 300 µs | "
+                + (f"{added.median:+,.0f} µs | {status(added.median < TARGET_ADDED_CONNECT_P50_US)} |"
+                   if added else "— | not measured |"))
+    most = max(counts)
+    per = m.memory_summary("tiergate", f"kb_per_connection_{most}")
+    rows.append(f"| TierGate memory < 10 kB per idle client connection ({most:,} clients) | "
+                + (f"{per.median:.1f} kB | {status(per.median < TARGET_KB_PER_IDLE_CONNECTION)} |"
+                   if per else "— | not measured |"))
+    return "\n".join(rows)
+
+
+def noise_text(noise, m):
+    if not noise:
+        return "No noise samples were taken."
+    noisy = m.noisy()
+    lines = [
+        f"- CPU busy (whole machine, the benchmark included): {noise['busy_cores_mean']:.2f} of "
+        f"2 cores on average; load average (1 min) mean {noise['load1_mean']:.1f}, max {noise['load1_max']:.1f}.",
+        f"- Other work (compilers, linkers, test runners: other people's builds and tests): present in "
+        f"{100 * noise['foreign_share']:.0f}% of {noise['samples']} one-second samples, using "
+        f"{noise['foreign_cores_mean']:.2f} cores on average (peak {noise['foreign_cores_max']:.2f}).",
+        f"- Figures whose spread is over {100 * SPREAD_WARNING:.0f}% (marked ⚠): {len(noisy)}.",
+    ]
+    return "\n".join(lines)
+
+
+def markdown(c):
+    m, p = c.measurements, c.profile
+    counts = p.idle_connections
+    duration = (c.finished - c.started).total_seconds()
+    steps = "\n".join(f"| {name} | {'ok' if ok else '**failed**'} | {seconds:.0f} s | {detail} |"
+                      for name, ok, seconds, detail in c.steps)
+    retries = ("\n".join(f"- {what}: {error}" for what, error in c.retries)
+               if c.retries else "- none")
+    length = f"{p.seconds} s" if p.seconds else f"{p.transactions} transactions per client"
+    copy_size = f"{c.copy_bytes / 1e6:,.0f} MB" if c.copy_bytes else f"~{p.copy_megabytes} MB"
+    return f"""# TierGate benchmark results ({p.name} run)
+
+Measured by `bench/run.sh{' --smoke' if p.name == 'smoke' else ''}` on {c.started:%Y-%m-%d}, \
+{c.started:%H:%M}–{c.finished:%H:%M} UTC ({duration / 60:.0f} min). How each figure is measured:
+[bench/README.md]({c.readme_link}). Medians of {p.repetitions} repetition(s); the paths took
+turns inside each repetition. Raw outputs (git-ignored): `{c.raw_dir}/`.
+
+![Main ratios](chart.png)
+
+## Machine and versions
+
+| | |
+| --- | --- |
+| Machine | {c.machine['cpu']}, {c.machine['cores']} cores, {c.machine['memory_gib']} GiB memory, Linux {c.machine['kernel']} |
+| Postgres | {c.server_version} (the stack's, port {c.ports['postgres']}) |
+| PgBouncer | {c.pgbouncer_version or c.versions['pgbouncer']} (the stack's, port {c.ports['pgbouncer']}, transaction pooling) |
+| pgbench | {c.versions['pgbench']} |
+| Swift | {c.versions['swift']} |
+| TierGate | commit `{c.tiergate_commit}`, binary `{c.tiergate_binary}` |
+| Run | {p.repetitions} repetition(s); pgbench {p.clients} clients, {p.threads} threads, {length} per run; \
+{p.query_samples:,} queries and {p.connection_samples:,} connections per path per repetition for latency; \
+COPY of {copy_size}; {' and '.join(f'{n:,}' for n in counts)} idle clients |
+
+## How noisy the machine was
+
+{noise_text(c.noise, m)}
+
+The benchmark, Postgres, PgBouncer and TierGate share the same 2 cores: a proxy's CPU
+comes out of the database's and the client's budget here, so throughput ratios are
+harsher than on a host where the proxy has cores of its own.
+
+## Where we stand against the targets
+
+Reported, never asserted: the run does not fail on them.
+
+{targets_table(m, counts)}
+
+## Results
+
+Throughput and latency on the four paths. "vs direct" and "vs PgBouncer" are ratios of
+medians (for tps and MB/s higher is better; for ms and µs lower is better). Spreads are
+min–max over the repetitions, with (max − min) / median in brackets; ⚠ marks over
+{100 * SPREAD_WARNING:.0f}%.
+
+{main_table(m)}
+
+### Added latency relative to direct Postgres
+
+Per repetition, the path's percentile minus direct's percentile of the same repetition
+(samples interleaved path by path); median over repetitions, min to max in brackets.
+
+{added_latency_table(m)}
+
+### Memory with idle client connections
+
+A fresh TierGate in front of a PgBouncer started by the benchmark (the stack's caps
+clients at 2,000); clients connect and complete the startup (ReadyForQuery), then stay
+idle. kB per connection = (RSS with N clients − RSS idle) / N.
+
+{memory_table(m, counts)}
+
+## Gate decision cost — TODO
+
+**Not measured yet; no figure is given on purpose.** This section is for the in-process
+micro-benchmark of the gate's admission decision (time per decision, p50/p99, one
+thread and contended, and allocations per decision). It needs the Gate module in the
+proxy's admission path and a benchmark executable target in `Package.swift` (outside
+`bench/`) that `bench/run.sh` can build and call.
+
+## Steps of this run
+
+| Step | Result | Time | Detail |
+| --- | --- | ---: | --- |
+{steps}
+
+Retried measurements (each is retried once after a failure; a failed retry fails the step):
+{retries}
+"""
+
+
+def chart(m, out_path, profile):
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    colors = {PGBOUNCER.key: "#7f7f7f", TIERGATE.key: "#1f77b4", TIERGATE_PGBOUNCER.key: "#2ca02c"}
+    short = {PGBOUNCER.key: "PgBouncer", TIERGATE.key: "TierGate → Postgres",
+             TIERGATE_PGBOUNCER.key: "TierGate → PgBouncer"}
+    fig, axes = plt.subplots(1, 3, figsize=(16, 5.2), gridspec_kw={"width_ratios": [3, 2, 1.2]})
+
+    # 1. Throughput as a share of direct Postgres.
+    throughput = [("select_simple_tps", "select\nsimple"), ("select_extended_tps", "select\nextended"),
+                  ("tpcb_simple_tps", "TPC-B\nsimple"), ("tpcb_extended_tps", "TPC-B\nextended"),
+                  ("churn_tps", "churn\n(-C)"), ("copy_mb_per_s", "COPY\nMB/s")]
+    ax = axes[0]
+    width = 0.8 / len(PROXY_PATHS)
+    for i, path in enumerate(PROXY_PATHS):
+        values = []
+        for key, _ in throughput:
+            s, d = m.summary(key, path.key), m.summary(key, DIRECT.key)
+            values.append(s.median / d.median if s and d and d.median else 0)
+        xs = [x + (i - 1) * width for x in range(len(throughput))]
+        bars = ax.bar(xs, values, width, label=short[path.key], color=colors[path.key])
+        ax.bar_label(bars, labels=[f"{v:.2f}" if v else "" for v in values], fontsize=7, padding=1)
+    ax.axhline(1.0, color="black", linewidth=0.8)
+    ax.axhline(TARGET_SHARE_OF_DIRECT, color="#d62728", linestyle="--", linewidth=0.8, label="target 0.9")
+    ax.set_xticks(range(len(throughput)), [label for _, label in throughput], fontsize=8)
+    ax.set_ylabel("ratio to direct Postgres (higher is better)")
+    ax.set_title("Throughput relative to direct")
+    ax.legend(fontsize=7, loc="lower left")
+
+    # 2. Added latency in microseconds.
+    latency = [("query_p50_added_us", "query p50"), ("query_p99_added_us", "query p99"),
+               ("connect_p50_added_us", "connect p50"), ("connect_p99_added_us", "connect p99")]
+    ax = axes[1]
+    for i, path in enumerate(PROXY_PATHS):
+        values = [(m.summary(key, path.key).median if m.summary(key, path.key) else 0) for key, _ in latency]
+        xs = [x + (i - 1) * width for x in range(len(latency))]
+        bars = ax.bar(xs, values, width, label=short[path.key], color=colors[path.key])
+        ax.bar_label(bars, labels=[f"{v:,.0f}" for v in values], fontsize=7, padding=1)
+    ax.axhline(0, color="black", linewidth=0.8)
+    ax.axhline(TARGET_ADDED_CONNECT_P50_US, color="#d62728", linestyle="--", linewidth=0.8,
+               label="target: connect p50 < 300 µs")
+    ax.set_xticks(range(len(latency)), [label for _, label in latency], fontsize=8)
+    ax.set_ylabel("µs added vs direct (lower is better)")
+    ax.set_title("Added latency")
+    ax.legend(fontsize=7)
+
+    # 3. Memory per idle client connection.
+    ax = axes[2]
+    most = max(profile.idle_connections)
+    key = f"kb_per_connection_{most}"
+    values = [(m.memory_summary(proc, key).median if m.memory_summary(proc, key) else 0)
+              for proc in ("tiergate", "pgbouncer")]
+    bars = ax.bar(["TierGate", "PgBouncer"], values, color=[colors[TIERGATE.key], colors[PGBOUNCER.key]])
+    ax.bar_label(bars, labels=[f"{v:.1f}" for v in values], fontsize=8)
+    ax.axhline(TARGET_KB_PER_IDLE_CONNECTION, color="#d62728", linestyle="--", linewidth=0.8,
+               label="target < 10 kB")
+    ax.set_ylabel("kB per idle client connection")
+    ax.set_title(f"Memory, {most:,} idle clients")
+    ax.legend(fontsize=7)
+
+    fig.suptitle(f"TierGate benchmark ({profile.name} run, medians of {profile.repetitions})", fontsize=11)
+    fig.tight_layout()
+    fig.savefig(out_path, dpi=110)
+    plt.close(fig)

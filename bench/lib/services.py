@@ -1,0 +1,170 @@
+"""The processes a run talks to: the stack's Postgres and PgBouncer (already running),
+and the ones the benchmark starts and stops itself: TierGate instances and, for the
+memory figures, a PgBouncer of its own that accepts thousands of clients."""
+
+import os
+import signal
+import socket
+import subprocess
+import time
+
+import postgres_wire
+
+HOST = "127.0.0.1"
+APP_USER, APP_PASSWORD = "app", "app_pw"
+
+
+class BenchError(Exception):
+    """A step cannot go on; the message says why and where to look."""
+
+
+def free_port():
+    with socket.socket() as sock:
+        sock.bind((HOST, 0))
+        return sock.getsockname()[1]
+
+
+def rss_kb(pid):
+    """Resident set size of one process (all its threads), from /proc/PID/status."""
+    with open(f"/proc/{pid}/status") as status:
+        for line in status:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1])
+    raise BenchError(f"no VmRSS for pid {pid}")
+
+
+def psql(port, sql, user="postgres", database="postgres", timeout=600):
+    """Run SQL with psql (the stack trusts postgres on loopback); return stdout."""
+    env = dict(os.environ, PGPASSWORD=APP_PASSWORD, PGCONNECT_TIMEOUT="10")
+    result = subprocess.run(
+        ["psql", "-X", "-q", "-At", "-v", "ON_ERROR_STOP=1", "-h", HOST, "-p", str(port),
+         "-U", user, "-d", database, "-c", sql],
+        capture_output=True, text=True, env=env, timeout=timeout)
+    if result.returncode != 0:
+        raise BenchError(f"psql on port {port} ({user}@{database}) failed: {result.stderr.strip()}")
+    return result.stdout.strip()
+
+
+def wait_for_session(port, database, seconds=15.0):
+    """Poll until a full session (startup, SCRAM, ReadyForQuery) opens on `port`."""
+    deadline = time.monotonic() + seconds
+    last_error = None
+    while time.monotonic() < deadline:
+        try:
+            postgres_wire.timed_connection(HOST, port, APP_USER, APP_PASSWORD, database, timeout=5)
+            return
+        except (OSError, postgres_wire.ProtocolError, postgres_wire.ServerError) as error:
+            last_error = error
+            time.sleep(0.1)
+    raise BenchError(f"no session on port {port} after {seconds:.0f} s: {last_error}")
+
+
+def wait_for_port(port, seconds=15.0):
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        try:
+            socket.create_connection((HOST, port), timeout=1).close()
+            return
+        except OSError:
+            time.sleep(0.05)
+    raise BenchError(f"nothing accepts connections on port {port} after {seconds:.0f} s")
+
+
+class ManagedProcess:
+    """A child process the benchmark started, stopped by its own pid (never by name)."""
+
+    def __init__(self, name, argv, log_path, **popen_args):
+        self.name = name
+        self.log_path = log_path
+        self._log = open(log_path, "ab")
+        self.process = subprocess.Popen(argv, stdout=self._log, stderr=subprocess.STDOUT,
+                                        stdin=subprocess.DEVNULL, **popen_args)
+
+    @property
+    def pid(self):
+        return self.process.pid
+
+    def check_alive(self):
+        if self.process.poll() is not None:
+            raise BenchError(f"{self.name} exited with status {self.process.returncode} (log: {self.log_path})")
+
+    def rss_kb(self):
+        self.check_alive()
+        return rss_kb(self.pid)
+
+    def stop(self, grace=10.0):
+        if self.process.poll() is None:
+            self.process.send_signal(signal.SIGTERM)
+            try:
+                self.process.wait(grace)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait(5)
+        self._log.close()
+
+
+class TierGate(ManagedProcess):
+    """`tiergate serve` on a free port, relaying to `upstream_port`."""
+
+    def __init__(self, binary, upstream_port, log_path, database, ready="session"):
+        """`ready`: "session" waits until a whole session opens through the proxy;
+        "port" only until it accepts TCP connections, leaving it untouched (idle RSS)."""
+        self.port = free_port()
+        self.upstream_port = upstream_port
+        super().__init__(f"tiergate :{self.port} -> :{upstream_port}",
+                         [binary, "serve", "--listen", f"{HOST}:{self.port}",
+                          "--upstream", f"{HOST}:{upstream_port}", "--log-level", "warning"],
+                         log_path)
+        try:
+            if ready == "session":
+                wait_for_session(self.port, database)
+            else:
+                wait_for_port(self.port)
+        except BenchError:
+            self.stop()
+            raise
+        self.check_alive()
+
+
+class BenchPgBouncer(ManagedProcess):
+    """A PgBouncer of the benchmark's own for the idle-connection figures.
+
+    The stack's PgBouncer caps clients at max_client_conn = 2000, below the 5,000 idle
+    sessions to hold; this one has room for them. Same pooling mode as the stack's
+    (transaction), same Postgres behind it; clients are trusted (loopback, lives only
+    for this step) so holding thousands of sessions does not spend minutes in SCRAM,
+    while PgBouncer's own login to Postgres still uses app's password.
+    """
+
+    def __init__(self, workdir, pg_port, max_clients, log_path, database):
+        self.port = free_port()
+        os.makedirs(workdir, exist_ok=True)
+        with open(os.path.join(workdir, "userlist.txt"), "w") as userlist:
+            userlist.write(f'"{APP_USER}" "{APP_PASSWORD}"\n')
+        ini = os.path.join(workdir, "pgbouncer.ini")
+        with open(ini, "w") as config:
+            config.write(f"""[databases]
+* = host={HOST} port={pg_port}
+
+[pgbouncer]
+listen_addr = {HOST}
+listen_port = {self.port}
+unix_socket_dir =
+auth_type = trust
+auth_file = {workdir}/userlist.txt
+pool_mode = transaction
+max_client_conn = {max_clients}
+default_pool_size = 4
+log_connections = 0
+log_disconnections = 0
+""")
+        # PgBouncer refuses to run as root; -u drops to postgres after reading its files.
+        for name in ("userlist.txt", "pgbouncer.ini"):
+            os.chmod(os.path.join(workdir, name), 0o644)
+        super().__init__(f"bench pgbouncer :{self.port}",
+                         ["pgbouncer", "-u", "postgres", ini], log_path)
+        try:
+            wait_for_session(self.port, database)
+        except BenchError:
+            self.stop()
+            raise
