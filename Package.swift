@@ -53,6 +53,8 @@ let package = Package(
         .testTarget(name: "PostgresWireTests", dependencies: ["PostgresWire"]),
         .testTarget(name: "TierModelTests", dependencies: ["TierModel"]),
         .testTarget(name: "GateTests", dependencies: ["Gate", "TierModel"]),
+        // The proxy's pure parts (startup phase, rewrite, session rules), with no socket.
+        .testTarget(name: "ProxyTests", dependencies: ["Proxy", "PostgresWire", "TierModel", "Gate"]),
         // Real services from scripts/stack.sh, real clients, the real binary.
         .testTarget(name: "IntegrationTests", dependencies: [
             "PostgresClient", "TierStore", "TierModel", "PostgresWire", "tiergate",

@@ -1,0 +1,37 @@
+import PostgresWire
+import Testing
+import TierModel
+@testable import Proxy
+
+struct StartupRewriteTests {
+    static let free = SessionSettings(limits: TierMatrix.builtIn[.free])
+
+    @Test func rewrite_setsRoleDatabaseAndTierOptions_keepingOtherParameters() throws {
+        let startup = StartupMessage(parameters: [("user", "app.org_acme"), ("database", "ignored"),
+                                                  ("application_name", "psql"), ("client_encoding", "UTF8")])
+        let identity = try OrgIdentity(startupUser: "app.org_acme")
+        let rewritten = StartupRewrite.rewrite(startup, identity: identity, route: PostgresRoute(database: "acme"),
+                                               settings: Self.free)
+        #expect(rewritten["user"] == "app")
+        #expect(rewritten["database"] == "acme")
+        #expect(rewritten["application_name"] == "psql")
+        #expect(rewritten["client_encoding"] == "UTF8")
+        #expect(rewritten["options"] == "-c statement_timeout=10s -c work_mem=4MB -c temp_buffers=8MB -c max_parallel_workers_per_gather=2")
+    }
+
+    @Test func clientOptionsAboveTheTier_areReplaced_lowerOnesKept_othersPassed() {
+        let options = StartupRewrite.options(
+            client: "-c work_mem=1GB -cstatement_timeout=5s --search_path=app -c geqo=off", settings: Self.free)
+        #expect(options == "-c search_path=app -c geqo=off -c statement_timeout=5s -c work_mem=4MB -c temp_buffers=8MB -c max_parallel_workers_per_gather=2")
+    }
+
+    @Test func clientStatementTimeoutZero_isNotKept() {
+        let options = StartupRewrite.options(client: "-c statement_timeout=0", settings: Self.free)
+        #expect(options.hasPrefix("-c statement_timeout=10s"))
+    }
+
+    @Test func escapedSpacesInOptions_surviveTheRoundTrip() {
+        #expect(OptionWords.split(#"-c application_name=my\ app  -c x=1"#) == ["-c", "application_name=my app", "-c", "x=1"])
+        #expect(OptionWords.escape("my app") == #"my\ app"#)
+    }
+}
