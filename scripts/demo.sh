@@ -1,0 +1,60 @@
+#!/usr/bin/env bash
+# Run TierGate in front of the stack's Postgres, with the sample orgs, until Ctrl-C.
+#
+#   scripts/demo.sh
+#
+# Starts the stack (scripts/stack.sh up, which also seeds the sample orgs into
+# SecantusDB), builds the release binary and runs `tiergate serve` in the foreground
+# on 127.0.0.1:6432. Ctrl-C stops the proxy, then the stack (its data is kept).
+set -euo pipefail
+
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+cd "$ROOT"
+
+LISTEN_PORT="${TIERGATE_DEMO_PORT:-6432}"
+
+stop_stack() {
+    # Ignore a second Ctrl-C, a closed terminal or a closed pipe while stopping, so the
+    # stack is not left half-stopped; stack.sh inherits these dispositions.
+    trap '' INT TERM HUP PIPE
+    scripts/stack.sh down || true
+}
+trap stop_stack EXIT
+# Ctrl-C reaches the proxy and this script alike; exit through the EXIT trap.
+trap 'exit 130' INT
+trap 'exit 143' TERM
+trap 'exit 129' HUP
+
+scripts/stack.sh up
+eval "$(scripts/stack.sh env)"
+
+swift build -c release
+
+cat <<EOF_INTRO
+
+TierGate demo: connect as <user>.<orgId>; the org's tier decides what the session gets.
+
+  psql "host=127.0.0.1 port=$LISTEN_PORT user=app.org_acme dbname=acme password=app_pw"
+
+Sample orgs (scripts/sample-orgs.json, in dynabase.organizations at mongodb://127.0.0.1:$TIERGATE_MONGO_PORT):
+EOF_INTRO
+.venv/bin/python - "$LISTEN_PORT" <<'PY'
+import json, sys
+port = sys.argv[1]
+for org in json.load(open("scripts/sample-orgs.json")):
+    burst = [a for a in org.get("addons", []) if a.get("type") == "burst_scaling" and a.get("enabled")]
+    extra = f"  (burst to {burst[0]['burstTier']})" if burst else ""
+    db = org["postgres"]["database"]
+    print(f"  {org['orgId']:<10} {org['tier']:<11}{extra:<24}"
+          f" psql \"host=127.0.0.1 port={port} user=app.{org['orgId']} dbname={db} password=app_pw\"")
+PY
+echo
+echo "Ctrl-C stops the proxy and the stack."
+echo
+
+# Not exec: the EXIT trap must still run to stop the stack.
+.build/release/tiergate serve \
+    --listen "127.0.0.1:$LISTEN_PORT" \
+    --upstream "127.0.0.1:$TIERGATE_PG_PORT" \
+    --mongo "mongodb://127.0.0.1:$TIERGATE_MONGO_PORT" \
+    --redis "redis://127.0.0.1:$TIERGATE_REDIS_PORT"

@@ -1,0 +1,46 @@
+#!/usr/bin/env bash
+# Build TierGate and run its tests against the real service stack.
+#
+#   scripts/test.sh [swift test arguments...]      e.g. scripts/test.sh --filter GateTests
+#
+# Starts the stack (scripts/stack.sh up), builds, runs `swift test`, and always stops
+# the stack again, even when the build or a test fails. Exits with swift test's status.
+set -euo pipefail
+
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+cd "$ROOT"
+
+now() { date +%s.%N; }
+elapsed() { awk -v a="$1" -v b="$(now)" 'BEGIN { printf "%.1fs", b - a }'; }
+
+# The stack is stopped on any exit, so a failed run leaves no servers behind (CI
+# runs on a machine that later sessions reuse). Its data in .stack/ is kept.
+stop_stack() {
+    # Ignore a second Ctrl-C, a closed terminal or a closed pipe while stopping, so the
+    # stack is not left half-stopped; stack.sh inherits these dispositions.
+    trap '' INT TERM HUP PIPE
+    scripts/stack.sh down || true
+}
+trap stop_stack EXIT
+trap 'exit 130' INT
+trap 'exit 143' TERM
+trap 'exit 129' HUP
+
+t=$(now)
+scripts/stack.sh up
+# The tests read TIERGATE_*_PORT (Tests/IntegrationTests/Support/Stack.swift).
+eval "$(scripts/stack.sh env)"
+echo "[test] stack up in $(elapsed "$t")"
+
+# --build-tests: compile the test targets here, so the test timing below is the run alone.
+t=$(now)
+build_status=0
+swift build --build-tests || build_status=$?
+echo "[test] swift build: $(elapsed "$t") (exit $build_status)"
+((build_status == 0)) || exit "$build_status"
+
+t=$(now)
+test_status=0
+swift test "$@" || test_status=$?
+echo "[test] swift test: $(elapsed "$t") (exit $test_status)"
+exit "$test_status"
