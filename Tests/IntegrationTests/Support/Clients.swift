@@ -8,40 +8,28 @@ struct CommandResult {
 }
 
 enum Command {
+    /// Runs `executable` to completion (at most `timeout` seconds, then it is killed and
+    /// the status is 137). `stdout`, when given, receives the output instead of the result.
     static func run(_ executable: String, _ arguments: [String], environment: [String: String] = [:],
-                    stdin: URL? = nil, stdout: URL? = nil) throws -> CommandResult {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        process.arguments = [executable] + arguments
+                    stdin: URL? = nil, stdout: URL? = nil, timeout: TimeInterval = 300) throws -> CommandResult {
+        let scratch = FileManager.default.temporaryDirectory.appendingPathComponent("cmd-\(UUID().uuidString)")
+        let outPath = stdout?.path ?? scratch.path + ".out"
+        let errPath = scratch.path + ".err"
+        defer {
+            if stdout == nil { try? FileManager.default.removeItem(atPath: outPath) }
+            try? FileManager.default.removeItem(atPath: errPath)
+        }
         var env = ProcessInfo.processInfo.environment
         env.merge(environment) { $1 }
-        process.environment = env
-        let outPipe = Pipe()
-        let errPipe = Pipe()
-        if let stdout {
-            FileManager.default.createFile(atPath: stdout.path, contents: nil)
-            process.standardOutput = try FileHandle(forWritingTo: stdout)
-        } else {
-            process.standardOutput = outPipe
+        let child = try ChildProcess([executable] + arguments, environment: env, stdin: stdin?.path ?? "/dev/null",
+                                     stdout: outPath, stderr: errPath)
+        var status = child.wait(timeout: timeout)
+        if status == nil {
+            child.signal(SIGKILL)
+            status = child.wait(timeout: 10)
         }
-        process.standardError = errPipe
-        if let stdin { process.standardInput = try FileHandle(forReadingFrom: stdin) }
-        try process.run()
-        // Drain both pipes concurrently so a chatty client cannot block on a full pipe.
-        nonisolated(unsafe) var out = Data()
-        nonisolated(unsafe) var err = Data()
-        let group = DispatchGroup()
-        if stdout == nil {
-            group.enter()
-            DispatchQueue.global().async { out = outPipe.fileHandleForReading.readDataToEndOfFile(); group.leave() }
-        }
-        group.enter()
-        DispatchQueue.global().async { err = errPipe.fileHandleForReading.readDataToEndOfFile(); group.leave() }
-        process.waitUntilExit()
-        group.wait()
-        return CommandResult(status: process.terminationStatus,
-                             stdout: String(decoding: out, as: UTF8.self),
-                             stderr: String(decoding: err, as: UTF8.self))
+        let read = { (path: String) in (try? String(contentsOfFile: path, encoding: .utf8)) ?? "" }
+        return CommandResult(status: status ?? 137, stdout: stdout == nil ? read(outPath) : "", stderr: read(errPath))
     }
 
     /// psql against `port` as `user` with `password`, quiet, unaligned, tuples only.

@@ -6,7 +6,7 @@ import Glibc
 /// The real `tiergate` binary, started on a free loopback port for one test and stopped
 /// after it. Tests talk to it only through sockets and real clients, as users do.
 final class TierGateProcess: @unchecked Sendable {
-    let process = Process()
+    let process: ChildProcess
     let port: Int
     private let logURL: URL
 
@@ -15,19 +15,15 @@ final class TierGateProcess: @unchecked Sendable {
         port = try FreePort.pick()
         logURL = FileManager.default.temporaryDirectory
             .appendingPathComponent("tiergate-test-\(UUID().uuidString).log")
-        FileManager.default.createFile(atPath: logURL.path, contents: nil)
-        let log = try FileHandle(forWritingTo: logURL)
-        process.executableURL = TierGateBinary.url
-        process.arguments = ["serve", "--listen", "127.0.0.1:\(port)", "--log-level", "debug"] + arguments
         var env = ProcessInfo.processInfo.environment
         for key in env.keys where key.hasPrefix("TIERGATE_") && !key.hasPrefix("TIERGATE_TEST") {
             env[key] = nil  // the stack's port variables must not leak into flags
         }
         env.merge(environment) { $1 }
-        process.environment = env
-        process.standardOutput = log
-        process.standardError = log
-        try process.run()
+        // stdout and stderr both to the log: the second open appends after the first.
+        process = try ChildProcess(
+            [TierGateBinary.url.path, "serve", "--listen", "127.0.0.1:\(port)", "--log-level", "debug"] + arguments,
+            environment: env, stdout: logURL.path + ".out", stderr: logURL.path)
         try waitUntilListening()
     }
 
@@ -39,7 +35,7 @@ final class TierGateProcess: @unchecked Sendable {
         let deadline = Date().addingTimeInterval(15)
         while Date() < deadline {
             if !process.isRunning {
-                throw TestFailure("tiergate exited early (\(process.terminationStatus)):\n\(log)")
+                throw TestFailure("tiergate exited early (\(process.status ?? -1)):\n\(log)")
             }
             if let fd = try? RawConnection.connect(port: port) { close(fd); return }
             usleep(20_000)
@@ -47,7 +43,7 @@ final class TierGateProcess: @unchecked Sendable {
         throw TestFailure("tiergate did not listen on \(port) within 15 s:\n\(log)")
     }
 
-    var pid: Int32 { process.processIdentifier }
+    var pid: Int32 { process.pid }
 
     var log: String { (try? String(contentsOf: logURL, encoding: .utf8)) ?? "" }
 
@@ -63,17 +59,16 @@ final class TierGateProcess: @unchecked Sendable {
 
     /// Waits for exit; returns the status, or nil on timeout.
     func waitForExit(timeout: TimeInterval) -> Int32? {
-        let deadline = Date().addingTimeInterval(timeout)
-        while process.isRunning && Date() < deadline { usleep(20_000) }
-        return process.isRunning ? nil : process.terminationStatus
+        process.wait(timeout: timeout)
     }
 
     deinit {
         if process.isRunning {
             kill(pid, SIGKILL)
-            process.waitUntilExit()
+            _ = process.wait(timeout: 10)
         }
         try? FileManager.default.removeItem(at: logURL)
+        try? FileManager.default.removeItem(atPath: logURL.path + ".out")
     }
 }
 
