@@ -16,6 +16,10 @@ elapsed() { awk -v a="$1" -v b="$(now)" 'BEGIN { printf "%.1fs", b - a }'; }
 # The stack is stopped on any exit, so a failed run leaves no servers behind (CI
 # runs on a machine that later sessions reuse). Its data in .stack/ is kept.
 stop_stack() {
+    if [[ "${STACK_WAS_UP:-0}" == 1 ]]; then
+        echo "[test] the stack was already running before this run: leaving it up"
+        return
+    fi
     # Ignore a second Ctrl-C, a closed terminal or a closed pipe while stopping, so the
     # stack is not left half-stopped; stack.sh inherits these dispositions.
     trap '' INT TERM HUP PIPE
@@ -27,6 +31,10 @@ trap 'exit 143' TERM
 trap 'exit 129' HUP
 
 t=$(now)
+# Stop only what this run started: a stack that was already up belongs to someone else
+# (a developer's shell, a concurrent run) and stays up.
+STACK_WAS_UP=0
+if ! scripts/stack.sh status | grep -qv ' running '; then STACK_WAS_UP=1; fi
 scripts/stack.sh up
 # The tests read TIERGATE_*_PORT (Tests/IntegrationTests/Support/Stack.swift).
 eval "$(scripts/stack.sh env)"
