@@ -17,10 +17,7 @@ struct ConnectionCeilingTests {
         defer { TestOrgs.remove(org) }
         let proxy = try Self.proxy()
         var open = try (0..<5).map { _ in try PostgresConnection(conninfo: conninfo(port: proxy.port, user: "app.\(org)")) }
-        do {
-            _ = try PostgresConnection(conninfo: conninfo(port: proxy.port, user: "app.\(org)"))
-            Issue.record("6th FREE connection admitted")
-        } catch {
+        if let error = expectRefusal(conninfo(port: proxy.port, user: "app.\(org)"), "6th FREE connection") {
             #expect(error.sqlState == "53300")
             #expect(error.message == "connection limit exceeded for org \"\(org)\": 5 of 5 (tier FREE)")
             #expect(error.detail == #"{"error":"connection_limit_exceeded","tier":"FREE","current":5,"max":5,"suggestion":"Upgrade to STARTER for 10 connections"}"#)
@@ -73,10 +70,7 @@ struct ConnectionCeilingTests {
         let tiers = try TierFile.write(#"{"ENTERPRISE": {"postgres": {"maxConnections": 1}}}"#)
         let proxy = try Self.proxy(["--tiers", tiers])
         let first = try PostgresConnection(conninfo: conninfo(port: proxy.port, user: "app.\(org)"))
-        do {
-            _ = try PostgresConnection(conninfo: conninfo(port: proxy.port, user: "app.\(org)"))
-            Issue.record("second connection admitted at a ceiling of 1")
-        } catch {
+        if let error = expectRefusal(conninfo(port: proxy.port, user: "app.\(org)"), "a second connection at a ceiling of 1") {
             #expect(error.sqlState == "53300")
             #expect(error.hint?.contains("Upgrade to") == false, "\(error.hint ?? "")")
         }

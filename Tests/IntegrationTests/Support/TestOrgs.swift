@@ -1,4 +1,6 @@
 import Foundation
+import PostgresClient
+import Testing
 import TierStore
 
 /// Org documents written straight into the stack's MongoDB, each test with its own org ids
@@ -37,5 +39,29 @@ enum StackControl {
     static func run(_ verb: String, _ service: String) throws {
         let result = try Command.run("bash", [Stack.repoRoot.appendingPathComponent("scripts/stack.sh").path, verb, service])
         guard result.status == 0 else { throw TestFailure("stack.sh \(verb) \(service): \(result.stderr)") }
+    }
+}
+
+/// Connects expecting the proxy (or Postgres) to refuse; records an issue and returns nil
+/// if the connection was admitted instead.
+func expectRefusal(_ conninfo: String, _ what: String, sourceLocation: SourceLocation = #_sourceLocation) -> PostgresError? {
+    do {
+        _ = try PostgresConnection(conninfo: conninfo)
+        Issue.record("\(what) was admitted", sourceLocation: sourceLocation)
+        return nil
+    } catch {
+        return error
+    }
+}
+
+/// Runs a query expecting an error; records an issue and returns nil if it succeeded.
+func expectQueryError(_ session: PostgresConnection, _ sql: String,
+                      sourceLocation: SourceLocation = #_sourceLocation) -> PostgresError? {
+    do {
+        _ = try session.query(sql)
+        Issue.record("\(sql) succeeded", sourceLocation: sourceLocation)
+        return nil
+    } catch {
+        return error
     }
 }
