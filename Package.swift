@@ -38,6 +38,12 @@ let package = Package(
         ]),
         // libpq wrapper: PgBouncer's admin console and the tests' client.
         .target(name: "PostgresClient", dependencies: ["CLibPQ"]),
+        // PgBouncer's [databases] per org and tier (seed 3.1 layer 3): pure generator,
+        // atomic writer, RELOAD through the admin console (libpq), debounced regeneration.
+        .target(name: "PgBouncerConfig", dependencies: [
+            "TierModel", "PostgresClient",
+            .product(name: "Logging", package: "swift-log"),
+        ]),
         // Dispatch I/O: listener, sessions, upstream connections, relay.
         .target(name: "Proxy", dependencies: [
             "PostgresWire", "TierModel", "Gate", "TierStore",
@@ -45,7 +51,7 @@ let package = Package(
             .product(name: "Metrics", package: "swift-metrics"),
         ]),
         .executableTarget(name: "tiergate", dependencies: [
-            "Proxy", "TierStore", "TierModel", "PostgresClient",
+            "Proxy", "TierStore", "TierModel", "PostgresClient", "PgBouncerConfig",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
             .product(name: "Logging", package: "swift-log"),
         ]),
@@ -55,9 +61,11 @@ let package = Package(
         .testTarget(name: "GateTests", dependencies: ["Gate", "TierModel"]),
         // The proxy's pure parts (startup phase, rewrite, session rules), with no socket.
         .testTarget(name: "ProxyTests", dependencies: ["Proxy", "PostgresWire", "TierModel", "Gate"]),
+        .testTarget(name: "PgBouncerConfigTests", dependencies: ["PgBouncerConfig", "TierModel"],
+                    exclude: ["Golden"]),
         // Real services from scripts/stack.sh, real clients, the real binary.
         .testTarget(name: "IntegrationTests", dependencies: [
-            "PostgresClient", "TierStore", "TierModel", "PostgresWire", "tiergate",
+            "PostgresClient", "TierStore", "TierModel", "PostgresWire", "PgBouncerConfig", "tiergate",
         ]),
     ]
 )

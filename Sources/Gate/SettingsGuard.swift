@@ -28,11 +28,21 @@ public struct SettingsGuard: Sendable {
     public let tier: Tier
     public let settings: SessionSettings
     public let matrix: TierMatrix
+    /// The session reaches Postgres through PgBouncer's transaction pool (issue 6), where
+    /// the tier's values come from the pool's connect_query: session values, not reset
+    /// values, on server connections shared by the org's clients. There, anything that
+    /// changes a tier GUC beyond the current transaction is refused too, even a lower value:
+    /// `RESET <guc>`, `RESET ALL`, `DISCARD ALL` and `SET <guc> TO DEFAULT` would fall back to
+    /// the server's defaults (statement_timeout 0), and a session-level `SET` or
+    /// `set_config(..., false)` would stay on the server connection for the org's next
+    /// client. `SET LOCAL` and `set_config(..., true)` within the tier pass.
+    public let pooled: Bool
 
-    public init(tier: Tier, settings: SessionSettings, matrix: TierMatrix) {
+    public init(tier: Tier, settings: SessionSettings, matrix: TierMatrix, pooled: Bool = false) {
         self.tier = tier
         self.settings = settings
         self.matrix = matrix
+        self.pooled = pooled
     }
 
     /// The first violation in `sql` (a simple Query's text, possibly several statements, or
@@ -40,7 +50,8 @@ public struct SettingsGuard: Sendable {
     public func check(sql: String) -> SettingsViolation? {
         for standardConformingStrings in [true, false] {
             for statement in SQLLexer.statements(in: sql, standardConformingStrings: standardConformingStrings) {
-                if let violation = checkSet(statement) ?? checkSetConfig(statement) ?? checkFunctionClauses(statement) {
+                if let violation = checkPooled(statement) ?? checkSet(statement) ?? checkSetConfig(statement)
+                    ?? checkFunctionClauses(statement) {
                     return violation
                 }
             }
@@ -81,6 +92,64 @@ public struct SettingsGuard: Sendable {
     }
 
     // MARK: - Statements
+
+    /// In pooled mode: `RESET`/`DISCARD ALL`, session-level `SET` (any value, `DEFAULT`
+    /// included) and `SET LOCAL ... TO DEFAULT` of a tier GUC; `set_config` of a tier GUC
+    /// that is not `is_local => true` with a value. Nil outside pooled mode.
+    private func checkPooled(_ tokens: [SQLToken]) -> SettingsViolation? {
+        guard pooled, let verb = tokens.first else { return nil }
+        let statement = sourceText(tokens)
+        if verb.isWord("discard"), tokens.count >= 2, tokens[1].isWord("all") {
+            return violation(.sessionChangeWhilePooled, parameter: nil, requested: statement)
+        }
+        if verb.isWord("reset"), tokens.count >= 2 {
+            if tokens[1].isWord("all") { return violation(.sessionChangeWhilePooled, parameter: nil, requested: statement) }
+            if let name = tokens[1].value, let parameter = SessionSettings.Parameter(rawValue: name.asciiLowercased) {
+                return violation(.sessionChangeWhilePooled, parameter: parameter, requested: statement)
+            }
+            return nil
+        }
+        if verb.isWord("set") {
+            var i = 1
+            var local = false
+            if i < tokens.count, tokens[i].isWord("session") || tokens[i].isWord("local") {
+                local = tokens[i].isWord("local")
+                i += 1
+            }
+            guard i < tokens.count, let name = tokens[i].value,
+                  let parameter = SessionSettings.Parameter(rawValue: name.asciiLowercased)
+            else { return nil }
+            let toDefault = tokens.count == i + 3 && tokens[i + 2].isWord("default")
+            if !local || toDefault { return violation(.sessionChangeWhilePooled, parameter: parameter, requested: statement) }
+            return nil
+        }
+        for k in tokens.indices.dropLast()
+        where tokens[k + 1].isSymbol("(") && tokens[k].value?.asciiLowercased == "set_config" {
+            let arguments = self.arguments(tokens, openingAt: k + 1)
+            var positional: [[SQLToken]] = []
+            var named: [String: [SQLToken]] = [:]
+            for argument in arguments {
+                if argument.count >= 2, let key = argument[0].value,
+                   argument[1].isSymbol("=>") || argument[1].isSymbol(":=") {
+                    named[key.asciiLowercased] = Array(argument.dropFirst(2))
+                } else {
+                    positional.append(argument)
+                }
+            }
+            guard let nameArgument = positional.first ?? named["setting_name"],
+                  let name = stringConstant(nameArgument),
+                  let parameter = SessionSettings.Parameter(rawValue: name.asciiLowercased)
+            else { continue }  // an unnamed parameter is refused by checkSetConfig
+            let value = positional.count > 1 ? positional[1] : named["new_value"]
+            let isLocal = positional.count > 2 ? positional[2] : named["is_local"]
+            let localTrue = isLocal.map { $0.count == 1 && ($0[0].isWord("true") || $0[0].value == "t" || $0[0].value == "true") } ?? false
+            let nullValue = value.map { $0.count == 1 && $0[0].isWord("null") } ?? true
+            if !localTrue || nullValue {
+                return violation(.sessionChangeWhilePooled, parameter: parameter, requested: statement)
+            }
+        }
+        return nil
+    }
 
     /// `SET [SESSION | LOCAL] name {= | TO} value`; the statement must start with SET.
     private func checkSet(_ tokens: [SQLToken]) -> SettingsViolation? {
@@ -261,6 +330,9 @@ public struct SettingsViolation: Error, Sendable, Equatable, CustomStringConvert
         case unreadableValue = "setting_value_unchecked"
         /// `set_config`'s name is not a string constant, so it could be any tier GUC.
         case unnamedParameter = "setting_name_unchecked"
+        /// Through PgBouncer's transaction pool: a change that would outlive the transaction
+        /// on a shared server connection (`SettingsGuard.pooled`).
+        case sessionChangeWhilePooled = "setting_session_change_pooled"
     }
 
     public let reason: Reason
@@ -296,6 +368,12 @@ public struct SettingsViolation: Error, Sendable, Equatable, CustomStringConvert
 
     /// `permission denied to set parameter "work_mem" to '1GB': the FREE tier allows at most 4MB`.
     public var message: String {
+        if reason == .sessionChangeWhilePooled {
+            let what = parameter.map { "permission denied to change parameter \"\($0.name)\" beyond the transaction" }
+                ?? "permission denied to reset the session's settings"
+            return "\(what) (\(requested)): sessions go through PgBouncer's transaction pool, where the change "
+                + "would stay on a server connection shared by the org's clients"
+        }
         guard let parameter, let maximum else {
             let names = SessionSettings.Parameter.allCases.map(\.name)
             return "permission denied to call set_config with a parameter name that is not a string constant "
@@ -331,6 +409,13 @@ public struct SettingsViolation: Error, Sendable, Equatable, CustomStringConvert
 
     private static func suggestion(reason: Reason, parameter: SessionSettings.Parameter?,
                                    limit: SessionSettings.Limit?, tier: Tier, matrix: TierMatrix) -> String {
+        if reason == .sessionChangeWhilePooled {
+            guard let parameter, let limit else {
+                return "Use SET LOCAL inside a transaction to change a setting for that transaction only"
+            }
+            return "Use SET LOCAL \(parameter.name) = '...' inside a transaction (BEGIN ... COMMIT); "
+                + "the \(tier) tier allows at most \(parameter.render(limit.maximum))"
+        }
         guard let parameter, let limit else {
             return "Name the parameter with a string constant, e.g. set_config('search_path', $1, false)"
         }

@@ -19,6 +19,17 @@ enum StartupRewrite {
         return message
     }
 
+    /// For PgBouncer (issue 6): the role without the org suffix, the org's alias (its id) as
+    /// the database, so PgBouncer's per-org pool applies, and no `options`: PgBouncer ignores
+    /// them (`ignore_startup_parameters`), and the pool's connect_query sets the tier's values.
+    static func rewriteForPgBouncer(_ startup: StartupMessage, identity: OrgIdentity) -> StartupMessage {
+        var message = startup
+        message["user"] = identity.role
+        message["database"] = identity.org.rawValue
+        message["options"] = nil
+        return message
+    }
+
     /// The client's own options with the tier's settings after them. Postgres applies
     /// `-c` options in order, so the last value of a GUC wins; a client's value for a
     /// tier-controlled GUC is kept only if it is within the tier (a lower work_mem, say).

@@ -15,12 +15,16 @@ public final class TierAdmission: SessionAdmitter {
     private let resolver: TierResolver
     private let gate: Mutex<ConnectionGate>
     private let defaultUpstream: Endpoint
+    /// When set, every admitted session goes to this PgBouncer, to the org's own pool
+    /// (alias = orgId) instead of the org's Postgres (issue 6).
+    private let pgbouncer: Endpoint?
     private let logger: Logger
     private let thrashing = Mutex(RejectionWindow<ContinuousClock.Instant>())
 
-    public init(resolver: TierResolver, defaultUpstream: Endpoint, logger: Logger) {
+    public init(resolver: TierResolver, defaultUpstream: Endpoint, pgbouncer: Endpoint? = nil, logger: Logger) {
         self.resolver = resolver
         self.defaultUpstream = defaultUpstream
+        self.pgbouncer = pgbouncer
         self.logger = logger
         gate = Mutex(ConnectionGate(matrix: resolver.matrix))
     }
@@ -58,15 +62,20 @@ public final class TierAdmission: SessionAdmitter {
         case .admitted(let ticket):
             let settings = org.sessionSettings
             let route = org.route
-            let upstream = Endpoint(host: route.host ?? defaultUpstream.host,
-                                    port: route.port.flatMap(UInt16.init(exactly:)) ?? defaultUpstream.port)
+            let upstream = pgbouncer ?? Endpoint(host: route.host ?? defaultUpstream.host,
+                                                 port: route.port.flatMap(UInt16.init(exactly:)) ?? defaultUpstream.port)
+            // Through PgBouncer the settings come from the org pool's connect_query, since
+            // PgBouncer drops startup `options` (pgbouncer/README.md).
+            let startup = pgbouncer == nil
+                ? StartupRewrite.rewrite(request.startup, identity: identity, route: route, settings: settings)
+                : StartupRewrite.rewriteForPgBouncer(request.startup, identity: identity)
             let timeouts = TimeoutRules(limits: org.limits)
             return .admitted(AdmittedSession(
                 upstream: upstream,
-                startup: StartupRewrite.rewrite(request.startup, identity: identity, route: route, settings: settings),
+                startup: startup,
                 authenticationTimeout: .milliseconds(org.limits.postgres.connectionTimeout),
                 idleTimeout: timeouts.idle,
-                rules: TierSessionRules(org: org, matrix: resolver.matrix),
+                rules: TierSessionRules(org: org, matrix: resolver.matrix, pooled: pgbouncer != nil),
                 logMetadata: ["org": org.orgId.rawValue, "tier": org.tier.rawValue],
                 onEnd: { [self] in _ = gate.withLock { $0.release(ticket) } }))
         }

@@ -10,9 +10,10 @@ struct TierSessionRules: SessionRules {
     let settingsGuard: SettingsGuard
     let timeoutHint: String
 
-    init(org: OrgTier, matrix: TierMatrix) {
+    /// `pooled`: the session goes through PgBouncer's transaction pool (`SettingsGuard.pooled`).
+    init(org: OrgTier, matrix: TierMatrix, pooled: Bool = false) {
         tier = org.tier
-        settingsGuard = SettingsGuard(tier: org.tier, settings: org.sessionSettings, matrix: matrix)
+        settingsGuard = SettingsGuard(tier: org.tier, settings: org.sessionSettings, matrix: matrix, pooled: pooled)
         timeoutHint = UpgradeHint.queryTimeout(tier: org.tier, matrix: matrix).text
     }
 

@@ -7,7 +7,9 @@ enum EnvironmentArguments {
     static let options: [String: [String]] = [
         "serve": ["listen", "upstream", "login-timeout", "drain-timeout", "log-level", "event-loops",
                   "max-message-size", "mongo", "mongo-database", "mongo-collection", "redis", "tiers",
-                  "orgs", "local-cache-ttl"],
+                  "orgs", "local-cache-ttl", "upstream-pgbouncer"],
+        "pgbouncer-config": ["mongo", "mongo-database", "mongo-collection", "orgs", "tiers", "template",
+                             "output", "upstream", "catch-all", "reload-admin"],
     ]
 
     static func merge(_ arguments: [String], environment: [String: String] = ProcessInfo.processInfo.environment) -> [String] {

@@ -17,6 +17,9 @@ struct ServeCommand: ParsableCommand {
     @Option(help: "Postgres server to relay to (HOST:PORT). Env: TIERGATE_UPSTREAM.")
     var upstream: String = "127.0.0.1:5432"
 
+    @Option(help: "Send admitted sessions to this PgBouncer (HOST:PORT), database = org id, its per-org pool applying the tier (see `tiergate pgbouncer-config`). Needs an org source. Env: TIERGATE_UPSTREAM_PGBOUNCER.")
+    var upstreamPgbouncer: String?
+
     @Option(help: "Seconds a new client has to send its startup packet. Env: TIERGATE_LOGIN_TIMEOUT.")
     var loginTimeout: Double = 15
 
@@ -58,6 +61,12 @@ struct ServeCommand: ParsableCommand {
         if redis != nil && mongo == nil && orgs == nil { throw ValidationError("--redis needs an org source: --mongo or --orgs") }
         guard Endpoint(listen) != nil else { throw ValidationError("--listen: expected HOST:PORT, got '\(listen)'") }
         guard Endpoint(upstream) != nil else { throw ValidationError("--upstream: expected HOST:PORT, got '\(upstream)'") }
+        if let upstreamPgbouncer {
+            guard Endpoint(upstreamPgbouncer) != nil else {
+                throw ValidationError("--upstream-pgbouncer: expected HOST:PORT, got '\(upstreamPgbouncer)'")
+            }
+            if mongo == nil && orgs == nil { throw ValidationError("--upstream-pgbouncer needs an org source: --mongo or --orgs") }
+        }
         guard Logger.Level(rawValue: logLevel) != nil else { throw ValidationError("--log-level: unknown level '\(logLevel)'") }
         guard loginTimeout > 0, drainTimeout >= 0 else { throw ValidationError("timeouts must be positive") }
         guard maxMessageSize >= 1024 else { throw ValidationError("--max-message-size: at least 1024 bytes") }
@@ -118,6 +127,8 @@ struct ServeCommand: ParsableCommand {
         let resolver = TierResolver(source: source, matrix: matrix, configuration: configuration, logger: logger)
         logger.info("gating by tier", metadata: [
             "org_source": "\(source.name)", "redis": "\(redis ?? "none")", "tiers": "\(tiers ?? "built-in")"])
-        return TierAdmission(resolver: resolver, defaultUpstream: upstream, logger: logger)
+        if let upstreamPgbouncer { logger.info("routing through PgBouncer", metadata: ["pgbouncer": "\(upstreamPgbouncer)"]) }
+        return TierAdmission(resolver: resolver, defaultUpstream: upstream,
+                             pgbouncer: upstreamPgbouncer.flatMap(Endpoint.init), logger: logger)
     }
 }

@@ -1,0 +1,95 @@
+import ArgumentParser
+import Foundation
+import PgBouncerConfig
+import TierModel
+import TierStore
+
+/// `tiergate pgbouncer-config`: writes PgBouncer's per-org pools (seed 3.1, layer 3) and
+/// asks PgBouncer to RELOAD. See pgbouncer/README.md for the file layout.
+struct PgBouncerConfigCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "pgbouncer-config",
+        abstract: "Write PgBouncer's [databases] (one pool per org, sized by tier) and RELOAD it.",
+        discussion: """
+            Without --template the output is the [databases] file that pgbouncer.ini %includes \
+            (the stack's .stack/pgbouncer/databases.ini). With --template it is a complete \
+            pgbouncer.ini: the template's [pgbouncer] section, then [databases].
+            """)
+
+    @Option(help: "MongoDB URI of the orgs (mongodb://HOST:PORT). Env: TIERGATE_MONGO.")
+    var mongo: String?
+
+    @Option(help: "MongoDB database holding the orgs. Env: TIERGATE_MONGO_DATABASE.")
+    var mongoDatabase: String = OrganizationCollection.defaultDatabase
+
+    @Option(help: "MongoDB collection holding the orgs. Env: TIERGATE_MONGO_COLLECTION.")
+    var mongoCollection: String = OrganizationCollection.defaultCollection
+
+    @Option(help: "JSON file of org documents instead of MongoDB. Env: TIERGATE_ORGS.")
+    var orgs: String?
+
+    @Option(help: "JSON file overriding the tier matrix. Env: TIERGATE_TIERS.")
+    var tiers: String?
+
+    @Option(help: "A rendered pgbouncer.ini whose [pgbouncer] section heads the output (omit to write only [databases]). Env: TIERGATE_TEMPLATE.")
+    var template: String?
+
+    @Option(help: "File to replace atomically. Env: TIERGATE_OUTPUT.")
+    var output: String
+
+    @Option(help: "Postgres server for orgs without postgres.host/port (HOST:PORT). Env: TIERGATE_UPSTREAM.")
+    var upstream: String = "127.0.0.1:5432"
+
+    @Option(help: "Also send database names that are not orgs to this server (a '*' entry, HOST:PORT). Env: TIERGATE_CATCH_ALL.")
+    var catchAll: String?
+
+    @Option(help: "libpq conninfo of PgBouncer's admin console, to RELOAD after writing (\"host=127.0.0.1 port=6432 user=postgres dbname=pgbouncer\"). Env: TIERGATE_RELOAD_ADMIN.")
+    var reloadAdmin: String?
+
+    func validate() throws {
+        if (mongo == nil) == (orgs == nil) { throw ValidationError("give exactly one org source: --mongo or --orgs") }
+        guard PgBouncerConfigGenerator.Upstream(upstream) != nil else {
+            throw ValidationError("--upstream: expected HOST:PORT, got '\(upstream)'")
+        }
+        if let catchAll, PgBouncerConfigGenerator.Upstream(catchAll) == nil {
+            throw ValidationError("--catch-all: expected HOST:PORT, got '\(catchAll)'")
+        }
+    }
+
+    func run() throws {
+        do {
+            let report = try makeRegeneration().run()
+            print(report)
+        } catch {
+            FileHandle.standardError.write(Data("tiergate pgbouncer-config: error: \(error)\n".utf8))
+            throw ExitCode(1)
+        }
+    }
+
+    private func makeRegeneration() throws -> PgBouncerRegeneration {
+        let source: any OrgSource
+        let sourceName: String
+        if let mongo {
+            source = MongoOrgSource(collection: try OrganizationCollection(
+                uri: mongo, database: mongoDatabase, collection: mongoCollection))
+            sourceName = "MongoDB \(mongoDatabase).\(mongoCollection)"  // not the URI: it may hold a password
+        } else {
+            source = try FileOrgSource(path: orgs!)
+            sourceName = "file \(orgs!)"
+        }
+        var matrix = TierMatrix.builtIn
+        if let tiers {
+            matrix = try TierMatrix.load(json: try Data(contentsOf: URL(fileURLWithPath: tiers)), path: tiers)
+        }
+        let templateValue = try template.map { path in
+            try PgBouncerTemplate(path: path, text: try String(contentsOfFile: path, encoding: .utf8))
+        }
+        let generator = PgBouncerConfigGenerator(
+            matrix: matrix, upstream: PgBouncerConfigGenerator.Upstream(upstream)!, template: templateValue,
+            catchAll: catchAll.flatMap(PgBouncerConfigGenerator.Upstream.init),
+            provenance: .init(orgSource: sourceName, tierMatrix: tiers ?? "built-in (seed Appendix A)"))
+        return PgBouncerRegeneration(
+            loadOrgs: { try source.allOrganizations() }, generator: generator,
+            outputPath: output, adminConninfo: reloadAdmin)
+    }
+}
