@@ -64,7 +64,8 @@ extension ClientError {
     static func orgMissing(user: String, reason: String) -> ClientError {
         .custom(ErrorResponse(
             severity: .fatal, sqlState: "28000",
-            message: "user name \"\(user)\" does not name an org: \(reason)",
+            message: "user name \"\(user)\" does not name an org",
+            detail: reason,
             hint: "Connect as <role>.<orgId>, for example \"app.org_acme\"."))
     }
 
