@@ -22,7 +22,7 @@ import Testing
         }
         try await Task.sleep(for: .milliseconds(400))
         let count = runs.load(ordering: .relaxed)
-        #expect(count >= 2 && count <= 10, "\(count) runs")
+        #expect(count >= 2 && count <= 15, "\(count) runs: a few, not 100")
         #expect(regenerator.counts.runs == count)
     }
 
