@@ -10,8 +10,12 @@ import Synchronization
 /// Guarantees: runs never overlap (one serial queue); a burst of N requests within one
 /// window causes one run, and a burst lasting T causes about T / window + 1 runs.
 public final class DebouncedRegenerator: Sendable {
+    /// Runs `work` once `delay` has passed. Injected so tests drive the windows themselves
+    /// instead of racing real timers.
+    public typealias Scheduler = @Sendable (_ delay: Duration, _ work: @escaping @Sendable () -> Void) -> Void
+
     public let window: Duration
-    private let queue: DispatchQueue
+    private let schedule: Scheduler
     private let action: @Sendable () -> Void
     private let state = Mutex(State())
 
@@ -23,10 +27,15 @@ public final class DebouncedRegenerator: Sendable {
 
     /// `action` runs on a private serial queue; it should report its own errors.
     public init(window: Duration = .milliseconds(500), label: String = "tiergate.pgbouncer-regeneration",
-                action: @escaping @Sendable () -> Void) {
+                scheduler: Scheduler? = nil, action: @escaping @Sendable () -> Void) {
         self.window = window
-        self.queue = DispatchQueue(label: label)
         self.action = action
+        let queue = DispatchQueue(label: label)
+        schedule = scheduler ?? { delay, work in
+            let (seconds, attoseconds) = delay.components
+            let nanoseconds = Int(seconds) * 1_000_000_000 + Int(attoseconds / 1_000_000_000)
+            queue.asyncAfter(deadline: .now() + .nanoseconds(nanoseconds), execute: work)
+        }
     }
 
     /// Asks for a regeneration; returns at once.
@@ -38,9 +47,7 @@ public final class DebouncedRegenerator: Sendable {
             return true
         }
         guard start else { return }
-        let (seconds, attoseconds) = window.components
-        let nanoseconds = Int(seconds) * 1_000_000_000 + Int(attoseconds / 1_000_000_000)
-        queue.asyncAfter(deadline: .now() + .nanoseconds(nanoseconds)) { [self] in
+        schedule(window) { [self] in
             // Cleared before running: a request during the run opens the next window.
             state.withLock {
                 $0.scheduled = false

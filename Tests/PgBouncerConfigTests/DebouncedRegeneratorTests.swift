@@ -1,38 +1,61 @@
-import Foundation
 import Synchronization
 import Testing
 @testable import PgBouncerConfig
 
+/// Windows are driven by hand through an injected scheduler: no sleeps, no timing races.
 @Suite struct DebouncedRegeneratorTests {
-    @Test func burstOf100Requests_causesOneRun() async throws {
+    /// Keeps scheduled windows until the test ends them.
+    final class ManualScheduler: Sendable {
+        private let pending = Mutex<[@Sendable () -> Void]>([])
+        var scheduler: DebouncedRegenerator.Scheduler {
+            { [self] _, work in pending.withLock { $0.append(work) } }
+        }
+        var count: Int { pending.withLock { $0.count } }
+        /// Ends every open window, running what was scheduled.
+        func endWindows() {
+            let due = pending.withLock { all in defer { all = [] }; return all }
+            due.forEach { $0() }
+        }
+    }
+
+    @Test func burstOf100Requests_inOneWindow_causesOneRun() {
+        let clock = ManualScheduler()
         let runs = Atomic<Int>(0)
-        let regenerator = DebouncedRegenerator(window: .milliseconds(200)) { runs.add(1, ordering: .relaxed) }
+        let regenerator = DebouncedRegenerator(scheduler: clock.scheduler) { runs.add(1, ordering: .relaxed) }
         for _ in 0..<100 { regenerator.requestRegeneration() }
-        try await Task.sleep(for: .milliseconds(600))
+        #expect(clock.count == 1)
+        clock.endWindows()
         #expect(runs.load(ordering: .relaxed) == 1)
+        #expect(regenerator.counts == (requests: 100, runs: 1))
+    }
+
+    @Test func requestsSpreadOverFiveWindows_causeFiveRuns() {
+        let clock = ManualScheduler()
+        let runs = Atomic<Int>(0)
+        let regenerator = DebouncedRegenerator(scheduler: clock.scheduler) { runs.add(1, ordering: .relaxed) }
+        for _ in 0..<5 {
+            for _ in 0..<20 { regenerator.requestRegeneration() }
+            clock.endWindows()
+        }
+        #expect(runs.load(ordering: .relaxed) == 5)
         #expect(regenerator.counts.requests == 100)
     }
 
-    @Test func requestsSpreadOverSeveralWindows_causeAFewRuns_andTheLastIsFollowedByARun() async throws {
+    @Test func requestDuringARun_opensTheNextWindow() {
+        let clock = ManualScheduler()
         let runs = Atomic<Int>(0)
-        let regenerator = DebouncedRegenerator(window: .milliseconds(100)) { runs.add(1, ordering: .relaxed) }
-        for _ in 0..<100 {
-            regenerator.requestRegeneration()
-            try await Task.sleep(for: .milliseconds(3))
+        let regenerator = Mutex<DebouncedRegenerator?>(nil)
+        let instance = DebouncedRegenerator(scheduler: clock.scheduler) {
+            // A tier change arriving while the previous one is being applied.
+            if runs.add(1, ordering: .relaxed).newValue == 1 {
+                regenerator.withLock { $0 }?.requestRegeneration()
+            }
         }
-        try await Task.sleep(for: .milliseconds(400))
-        let count = runs.load(ordering: .relaxed)
-        #expect(count >= 2 && count <= 15, "\(count) runs: a few, not 100")
-        #expect(regenerator.counts.runs == count)
-    }
-
-    @Test func requestAfterARun_startsAnotherRun() async throws {
-        let runs = Atomic<Int>(0)
-        let regenerator = DebouncedRegenerator(window: .milliseconds(50)) { runs.add(1, ordering: .relaxed) }
-        regenerator.requestRegeneration()
-        try await Task.sleep(for: .milliseconds(250))
-        regenerator.requestRegeneration()
-        try await Task.sleep(for: .milliseconds(250))
+        regenerator.withLock { $0 = instance }
+        instance.requestRegeneration()
+        clock.endWindows()
+        #expect(clock.count == 1, "the change seen during the run gets a run of its own")
+        clock.endWindows()
         #expect(runs.load(ordering: .relaxed) == 2)
     }
 }
