@@ -232,24 +232,21 @@ import Testing
         #expect(messages == 1)
     }
 
-    /// A client that trickles a large inspected message byte by byte must cost time linear
-    /// in its size; re-copying the partial payload on every read would make it quadratic.
-    @Test func largeInspectedMessageFedOneByteAtATime_isAssembledInLinearTime() {
+    /// A client that trickles a large inspected message byte by byte gets it assembled
+    /// whole. (It must also cost time linear in its size — re-copying the partial payload on
+    /// every read made it quadratic once — but tests do not assert on time: a regression
+    /// shows as this test taking ~15 s instead of well under one.)
+    @Test func largeInspectedMessageFedOneByteAtATime_isAssembledWhole() {
         let payload = [UInt8](repeating: 0x61, count: 1 << 20) + [0]
         let stream = WireBytes.message("Q", payload)
         var framer = MessageFramer(inspected: MessageTypeSet([0x51]))
         var received: [UInt8]?
-        let clock = ContinuousClock()
-        let elapsed = clock.measure {
-            for i in stream.indices {
-                _ = framer.feed(stream[i..<(i + 1)]) { event in
-                    if case .message(_, let bytes) = event { received = Array(bytes) }
-                }
+        for i in stream.indices {
+            _ = framer.feed(stream[i..<(i + 1)]) { event in
+                if case .message(_, let bytes) = event { received = Array(bytes) }
             }
         }
         #expect(received == payload)
-        // Linear: well under a second in a debug build. Quadratic: about 15 s for this size.
-        #expect(elapsed < .seconds(5), "took \(elapsed)")
     }
 
     // MARK: Message boundaries
