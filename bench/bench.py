@@ -302,10 +302,12 @@ class BenchRun:
         soft, _ = resource.getrlimit(resource.RLIMIT_NOFILE)
         if soft < 2 * most + 200:
             raise BenchError(f"open-file limit {soft} is below {2 * most + 200} (run through bench/run.sh)")
-        bouncer = BenchPgBouncer(self.raw("pgbouncer-idle"), self.pg_port, most + 100,
-                                 self.raw("pgbouncer-idle.log"), p.database)
-        try:
-            for rep in range(p.repetitions):
+        for rep in range(p.repetitions):
+            # Both fresh each repetition: an allocator keeps what it once grew to, so a
+            # reused process would start the next repetition from a higher baseline.
+            bouncer = BenchPgBouncer(self.raw(f"pgbouncer-idle-rep{rep + 1}"), self.pg_port, most + 100,
+                                     self.raw(f"pgbouncer-idle-rep{rep + 1}.log"), p.database)
+            try:
                 proxy = TierGate(self.args.tiergate, bouncer.port,
                                  self.raw(f"tiergate-idle-rep{rep + 1}.log"), p.database, ready="port")
                 # Not retried: a second try would start from a proxy that is no longer fresh.
@@ -313,8 +315,8 @@ class BenchRun:
                     asyncio.run(self._hold_idle_sessions(proxy, bouncer, rep))
                 finally:
                     proxy.stop()
-        finally:
-            bouncer.stop()
+            finally:
+                bouncer.stop()
 
     async def _hold_idle_sessions(self, proxy, bouncer, rep):
         p = self.profile

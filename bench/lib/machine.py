@@ -50,13 +50,17 @@ FOREIGN_PREFIXES = ("swift-frontend", "swift-build", "swift-test", "swift-driver
 
 
 class NoiseSampler:
-    """Samples once a second, in a thread: the machine's CPU use (from /proc/stat), the
-    load average, and the CPU that compilers, linkers and test runners (other people's
-    builds, never the benchmark's own processes) used since the previous sample."""
+    """Samples once a second, in a thread: the machine's CPU use and the CPU stolen by the
+    hypervisor (from /proc/stat), the load average, and the CPU that compilers, linkers
+    and test runners (other people's builds and tests, never the benchmark's own
+    processes) used since the previous sample."""
+
+    ACTIVE = 0.05  # a build process counts as running when it used 5% of a core or more
 
     def __init__(self, interval=1.0):
         self.interval = interval
-        self.samples = []  # (busy cores, foreign cores, load1, foreign process count)
+        self.samples = []  # (busy cores, stolen cores, foreign cores, load1)
+        self.foreign_names = set()
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, daemon=True)
         self._ticks = os.sysconf("SC_CLK_TCK")
@@ -72,11 +76,13 @@ class NoiseSampler:
     def _cpu_times():
         with open("/proc/stat") as stat:
             fields = [int(x) for x in stat.readline().split()[1:]]
-        idle = fields[3] + fields[4]  # idle + iowait
-        return sum(fields), idle
+        # user nice system idle iowait irq softirq steal (guest time is inside user)
+        total = sum(fields[:8])
+        return total, fields[3] + fields[4], fields[7]
 
-    def _foreign_ticks(self):
-        ticks, count = {}, 0
+    @staticmethod
+    def _foreign_ticks():
+        ticks = {}
         for entry in os.listdir("/proc"):
             if not entry.isdigit():
                 continue
@@ -88,30 +94,33 @@ class NoiseSampler:
             comm = raw[raw.index("(") + 1:raw.rindex(")")]
             if comm.startswith(FOREIGN_PREFIXES):
                 rest = raw[raw.rindex(")") + 2:].split()
-                ticks[entry] = int(rest[11]) + int(rest[12])  # utime + stime
-                count += 1
-        return ticks, count
+                ticks[entry] = (comm, int(rest[11]) + int(rest[12]))  # utime + stime
+        return ticks
 
     def _run(self):
-        total0, idle0 = self._cpu_times()
-        foreign0, _ = self._foreign_ticks()
+        cores = os.cpu_count() or 1
+        total0, idle0, steal0 = self._cpu_times()
+        foreign0 = self._foreign_ticks()
         t0 = time.monotonic()
         while not self._stop.wait(self.interval):
-            total1, idle1 = self._cpu_times()
-            foreign1, count = self._foreign_ticks()
+            total1, idle1, steal1 = self._cpu_times()
+            foreign1 = self._foreign_ticks()
             t1 = time.monotonic()
-            elapsed = t1 - t0
-            if total1 > total0:
-                busy = (1 - (idle1 - idle0) / (total1 - total0)) * (os.cpu_count() or 1)
-            else:
-                busy = 0.0
+            elapsed, span = t1 - t0, max(1, total1 - total0)
+            busy = (1 - (idle1 - idle0) / span) * cores
+            stolen = (steal1 - steal0) / span * cores
             # A process not seen at the previous sample started since then: all its CPU
             # time falls in this interval. One that ended in between is missed (undercount).
-            foreign = sum(t - foreign0.get(p, 0) for p, t in foreign1.items())
+            foreign = 0.0
+            for pid, (comm, ticks) in foreign1.items():
+                used = (ticks - foreign0.get(pid, (comm, 0))[1]) / self._ticks / elapsed
+                foreign += used
+                if used >= self.ACTIVE:
+                    self.foreign_names.add(comm)
             with open("/proc/loadavg") as loadavg:
                 load1 = float(loadavg.read().split()[0])
-            self.samples.append((busy, foreign / self._ticks / elapsed, load1, count))
-            total0, idle0, foreign0, t0 = total1, idle1, foreign1, t1
+            self.samples.append((busy, stolen, foreign, load1))
+            total0, idle0, steal0, foreign0, t0 = total1, idle1, steal1, foreign1, t1
 
     def summary(self):
         if not self.samples:
@@ -120,9 +129,12 @@ class NoiseSampler:
         return {
             "samples": n,
             "busy_cores_mean": sum(s[0] for s in self.samples) / n,
-            "foreign_cores_mean": sum(s[1] for s in self.samples) / n,
-            "foreign_cores_max": max(s[1] for s in self.samples),
-            "foreign_share": sum(1 for s in self.samples if s[3] > 0) / n,
-            "load1_mean": sum(s[2] for s in self.samples) / n,
-            "load1_max": max(s[2] for s in self.samples),
+            "stolen_cores_mean": sum(s[1] for s in self.samples) / n,
+            "stolen_cores_max": max(s[1] for s in self.samples),
+            "foreign_cores_mean": sum(s[2] for s in self.samples) / n,
+            "foreign_cores_max": max(s[2] for s in self.samples),
+            "foreign_share": sum(1 for s in self.samples if s[2] >= self.ACTIVE) / n,
+            "foreign_names": sorted(self.foreign_names),
+            "load1_mean": sum(s[3] for s in self.samples) / n,
+            "load1_max": max(s[3] for s in self.samples),
         }

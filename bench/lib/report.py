@@ -1,5 +1,6 @@
 """The results file (Markdown) and its chart (PNG, matplotlib)."""
 
+import os
 from dataclasses import dataclass
 
 from measurements import (DIRECT, FIGURES, PATHS, PERSISTENT_THROUGHPUT, PGBOUNCER, PROXY_PATHS,
@@ -104,14 +105,14 @@ def memory_table(m, counts):
     for point in points:
         t, b = m.memory_summary("tiergate", point), m.memory_summary("pgbouncer", point)
         if t and b:
-            rows.append(f"| {names[point]} | **{number(t.median, 'kB')}** ({spread(t, 'kB')}) "
-                        f"| {number(b.median, 'kB')} ({spread(b, 'kB')}) | {ratio(t, b)} |")
+            rows.append(f"| {names[point]} | **{number(t.median, 'kB')}** · {spread(t, 'kB')} "
+                        f"| {number(b.median, 'kB')} · {spread(b, 'kB')} | {ratio(t, b)} |")
     for c in counts:
         t = m.memory_summary("tiergate", f"kb_per_connection_{c}")
         b = m.memory_summary("pgbouncer", f"kb_per_connection_{c}")
         if t and b:
-            rows.append(f"| kB per idle client connection, {c:,} clients | **{t.median:.1f}** ({spread(t, 'kB/c', warn=False)}) "
-                        f"| {b.median:.1f} ({spread(b, 'kB/c', warn=False)}) | {ratio(t, b)} |")
+            rows.append(f"| kB per idle client connection, {c:,} clients | **{t.median:.1f}** · {spread(t, 'kB/c', warn=False)} "
+                        f"| {b.median:.1f} · {spread(b, 'kB/c', warn=False)} | {ratio(t, b)} |")
     return "\n".join(rows)
 
 
@@ -149,12 +150,16 @@ def noise_text(noise, m):
     if not noise:
         return "No noise samples were taken."
     noisy = m.noisy()
+    names = ", ".join(noise["foreign_names"]) or "none"
     lines = [
-        f"- CPU busy (whole machine, the benchmark included): {noise['busy_cores_mean']:.2f} of "
-        f"2 cores on average; load average (1 min) mean {noise['load1_mean']:.1f}, max {noise['load1_max']:.1f}.",
-        f"- Other work (compilers, linkers, test runners: other people's builds and tests): present in "
+        f"- Other work (compilers, linkers, test runners: other people's builds and tests) ran in "
         f"{100 * noise['foreign_share']:.0f}% of {noise['samples']} one-second samples, using "
-        f"{noise['foreign_cores_mean']:.2f} cores on average (peak {noise['foreign_cores_max']:.2f}).",
+        f"{noise['foreign_cores_mean']:.2f} cores on average (peak {noise['foreign_cores_max']:.2f}); seen: {names}.",
+        f"- CPU stolen by the hypervisor: {noise['stolen_cores_mean']:.2f} cores on average "
+        f"(peak {noise['stolen_cores_max']:.2f}).",
+        f"- CPU busy (whole machine, the benchmark's own load included): {noise['busy_cores_mean']:.2f} of "
+        f"{os.cpu_count()} cores on average; load average (1 min) mean {noise['load1_mean']:.1f}, max {noise['load1_max']:.1f} "
+        f"(the benchmark's own pgbench clients and their backends make most of it).",
         f"- Figures whose spread is over {100 * SPREAD_WARNING:.0f}% (marked ⚠): {len(noisy)}.",
     ]
     return "\n".join(lines)
