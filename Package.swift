@@ -50,8 +50,13 @@ let package = Package(
             .product(name: "Logging", package: "swift-log"),
             .product(name: "Metrics", package: "swift-metrics"),
         ]),
+        // The admin socket (issue 5): line protocol, command parser, Unix socket server.
+        .target(name: "Admin", dependencies: [
+            "TierModel",
+            .product(name: "Logging", package: "swift-log"),
+        ]),
         .executableTarget(name: "tiergate", dependencies: [
-            "Proxy", "TierStore", "TierModel", "PostgresClient", "PgBouncerConfig",
+            "Admin", "Proxy", "TierStore", "TierModel", "PostgresClient", "PgBouncerConfig",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
             .product(name: "Logging", package: "swift-log"),
         ]),
@@ -61,6 +66,7 @@ let package = Package(
         .testTarget(name: "GateTests", dependencies: ["Gate", "TierModel"]),
         // The proxy's pure parts (startup phase, rewrite, session rules), with no socket.
         .testTarget(name: "ProxyTests", dependencies: ["Proxy", "PostgresWire", "TierModel", "Gate"]),
+        .testTarget(name: "AdminTests", dependencies: ["Admin", "TierModel"]),
         .testTarget(name: "PgBouncerConfigTests", dependencies: ["PgBouncerConfig", "TierModel"],
                     exclude: ["Golden"]),
         // Real services from scripts/stack.sh, real clients, the real binary.

@@ -33,10 +33,14 @@ public struct AdmittedSession: Sendable {
     public var logMetadata: [String: String]
     /// Called exactly once when the session ends, however it ends (frees a gate slot).
     public var onEnd: @Sendable () -> Void
+    /// How tier changes reach the open session (issue 5); nil when there are no tiers.
+    public var control: SessionControl?
 
     public init(upstream: Endpoint, startup: StartupMessage, authenticationTimeout: Duration? = nil,
                 idleTimeout: Duration? = nil, rules: (any SessionRules)? = nil,
-                logMetadata: [String: String] = [:], onEnd: @escaping @Sendable () -> Void = {}) {
+                logMetadata: [String: String] = [:], control: SessionControl? = nil,
+                onEnd: @escaping @Sendable () -> Void = {}) {
+        self.control = control
         self.upstream = upstream
         self.startup = startup
         self.authenticationTimeout = authenticationTimeout

@@ -88,3 +88,15 @@ extension ClientError {
                               hint: "Retry in a few seconds."))
     }
 }
+
+extension ClientError {
+    /// Seed 4.2: after a downgrade below current use and its grace period, the newest excess
+    /// sessions are closed (53300, as for a refused connection over the ceiling).
+    static func downgradeExcess(org: String, tier: String, ceiling: Int, open: Int, graceSeconds: Int) -> ClientError {
+        .custom(ErrorResponse(
+            severity: .fatal, sqlState: "53300",
+            message: "terminating connection: org \"\(org)\" was downgraded to \(tier), whose ceiling is \(ceiling) connections",
+            detail: "\(open) sessions were open when the \(graceSeconds) s grace period ended; the newest \(open - ceiling) are closed.",
+            hint: "Keep at most \(ceiling) connections open, or upgrade the org's tier."))
+    }
+}

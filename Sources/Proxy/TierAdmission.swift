@@ -1,3 +1,4 @@
+import Foundation
 import Gate
 import Logging
 import PostgresWire
@@ -12,14 +13,22 @@ import TierStore
 /// Postgres backend. The slot is held from admission until the session ends, however it
 /// ends: `AdmittedSession.onEnd` releases it, and releasing is idempotent.
 public final class TierAdmission: SessionAdmitter {
-    private let resolver: TierResolver
-    private let gate: Mutex<ConnectionGate>
+    let resolver: TierResolver
+    let gate: Mutex<ConnectionGate>
     private let defaultUpstream: Endpoint
     /// When set, every admitted session goes to this PgBouncer, to the org's own pool
     /// (alias = orgId) instead of the org's Postgres (issue 6).
     private let pgbouncer: Endpoint?
-    private let logger: Logger
+    let logger: Logger
     private let thrashing = Mutex(RejectionWindow<ContinuousClock.Instant>())
+    /// Open sessions per org with their handles, pending downgrades, counters (issue 5;
+    /// TierAdmission+TierChanges.swift).
+    let orgSessions = OrgSessions()
+    let startedAt = Date()
+    /// Names this process in invalidation announcements, so it skips its own.
+    let instanceId = UUID().uuidString
+    let graceBox = Mutex<Duration>(.seconds(15 * 60))
+    var pgbouncerRouted: Bool { pgbouncer != nil }
 
     public init(resolver: TierResolver, defaultUpstream: Endpoint, pgbouncer: Endpoint? = nil, logger: Logger) {
         self.resolver = resolver
@@ -36,6 +45,7 @@ public final class TierAdmission: SessionAdmitter {
             identity = try OrgIdentity(startupUser: user)
         } catch {
             logger.notice("refused: no org in user name", metadata: ["user": "\(user)", "peer": "\(request.peer)"])
+            orgSessions.countRefusal("no_org_in_user")
             completion(.refused(ClientError.orgMissing(user: user, reason: error.description).errorResponse))
             return
         }
@@ -44,6 +54,7 @@ public final class TierAdmission: SessionAdmitter {
             case .success(let org):
                 completion(decide(request, identity: identity, org: org))
             case .failure(let error):
+                orgSessions.countRefusal(error.statsReason)
                 completion(.refused(refusal(for: error, org: identity.org)))
             }
         }
@@ -53,9 +64,11 @@ public final class TierAdmission: SessionAdmitter {
     public var openSessions: [OrgId: Int] { gate.withLock { $0.openSessions } }
 
     private func decide(_ request: AdmissionRequest, identity: OrgIdentity, org: OrgTier) -> AdmissionOutcome {
+        noteResolved(org)
         let decision = gate.withLock { $0.admit(org) }
         switch decision {
         case .refused(let refusal):
+            orgSessions.countRefusal("connection_limit")
             recordRejection(refusal)
             return .refused(ErrorResponse(severity: .fatal, sqlState: ConnectionRefusal.sqlState,
                                           message: refusal.message, detail: refusal.detail, hint: refusal.hint))
@@ -70,6 +83,8 @@ public final class TierAdmission: SessionAdmitter {
                 ? StartupRewrite.rewrite(request.startup, identity: identity, route: route, settings: settings)
                 : StartupRewrite.rewriteForPgBouncer(request.startup, identity: identity)
             let timeouts = TimeoutRules(limits: org.limits)
+            let control = SessionControl(ticketId: ticket.id)
+            orgSessions.register(control, org: org)
             return .admitted(AdmittedSession(
                 upstream: upstream,
                 startup: startup,
@@ -77,7 +92,11 @@ public final class TierAdmission: SessionAdmitter {
                 idleTimeout: timeouts.idle,
                 rules: TierSessionRules(org: org, matrix: resolver.matrix, pooled: pgbouncer != nil),
                 logMetadata: ["org": org.orgId.rawValue, "tier": org.tier.rawValue],
-                onEnd: { [self] in _ = gate.withLock { $0.release(ticket) } }))
+                control: control,
+                onEnd: { [self] in
+                    _ = gate.withLock { $0.release(ticket) }
+                    orgSessions.unregister(ticket.id, org: ticket.org)
+                }))
         }
     }
 

@@ -10,6 +10,14 @@ public enum RedisKey: Sendable {
     /// Burst cooldown marker (seed 5.1).
     public static func burstCooldown(_ org: OrgId) -> String { "burst:cooldown:\(org)" }
 
+    /// Counts invalidations of the org's tier (issue 5). A lookup reads it with the cached
+    /// value and may write `tier:<org>` back only if it is unchanged, so a lookup that began
+    /// before an invalidation can never put the old tier back (a fencing token).
+    public static func tierGeneration(_ org: OrgId) -> String { "tiergen:\(org)" }
+    /// The pub/sub channel every TierGate subscribes to: a message is an org id, or `*`,
+    /// whose in-process entries are to be dropped (issue 5).
+    public static let invalidationChannel = "tiergate:invalidate"
+
     /// `EXPIRE tier:<org> 300` (seed 2.2 step 4).
     public static let tierTTLSeconds = 300
     /// `EXPIRE rejections:<org> 60` (seed 6.4).

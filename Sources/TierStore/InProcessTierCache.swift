@@ -7,7 +7,8 @@ import TierModel
 /// Entries are fresh for `freshness` (short: seconds), after which the next lookup goes to
 /// Redis/MongoDB again. Expired entries are kept, not dropped, as a last resort for when
 /// MongoDB is down (issue 3: stale is better than nothing for a known org). Invalidation
-/// removes an entry entirely.
+/// removes an entry entirely and bumps the org's generation: a lookup that began before the
+/// invalidation stores its result only if the generation is unchanged (`store(_:ifGeneration:)`).
 final class InProcessTierCache: Sendable {
     struct Entry: Sendable {
         var value: OrgTier
@@ -16,6 +17,9 @@ final class InProcessTierCache: Sendable {
 
     let freshness: Duration
     private let entries = Mutex<[OrgId: Entry]>([:])
+    /// Invalidations per org and of everything; guarded by `entries`' lock too (taken
+    /// inside it), so a check-and-store cannot interleave with a removal.
+    private let generations = Mutex<(perOrg: [OrgId: UInt64], all: UInt64)>(([:], 0))
 
     init(freshness: Duration) { self.freshness = freshness }
 
@@ -43,11 +47,43 @@ final class InProcessTierCache: Sendable {
     }
 
     func remove(_ org: OrgId) {
-        _ = entries.withLock { $0.removeValue(forKey: org) }
+        entries.withLock { entries in
+            entries.removeValue(forKey: org)
+            generations.withLock { $0.perOrg[org, default: 0] += 1 }
+        }
     }
 
     func removeAll() {
-        entries.withLock { $0.removeAll() }
+        entries.withLock { entries in
+            entries.removeAll()
+            generations.withLock { $0.all += 1 }
+        }
+    }
+
+    /// A token for "no invalidation of `org` since now"; pass it to `store(_:ifGeneration:)`.
+    func generation(_ org: OrgId) -> Generation {
+        entries.withLock { _ in generations.withLock { Generation(org: $0.perOrg[org] ?? 0, all: $0.all) } }
+    }
+
+    struct Generation: Sendable, Equatable {
+        var org: UInt64
+        var all: UInt64
+    }
+
+    /// Stores `value` (newer wins, as `store`) unless the org was invalidated after
+    /// `generation` was taken; returns whether it stored.
+    @discardableResult
+    func store(_ value: OrgTier, ifGeneration generation: Generation, now: ContinuousClock.Instant = .now) -> Bool {
+        entries.withLock { entries in
+            let current = generations.withLock { Generation(org: $0.perOrg[value.orgId] ?? 0, all: $0.all) }
+            guard current == generation else { return false }
+            if let stored = entries[value.orgId], stored.value.isNewer(than: value) {
+                entries[value.orgId]?.storedAt = now
+                return true
+            }
+            entries[value.orgId] = Entry(value: value, storedAt: now)
+            return true
+        }
     }
 
     var orgs: [OrgId] { entries.withLock { Array($0.keys) } }

@@ -31,8 +31,10 @@ extension RedisConnection {
     /// assume they missed messages in between (Redis pub/sub does not queue).
     public func subscribe(
         _ channels: String...,
+        onSubscribed: () -> Void = {},
         onMessage: (RedisMessage) -> RedisSubscriptionAction
     ) throws(RedisError) {
+        var confirmations = 0
         commandLock.lock()
         defer { commandLock.unlock() }
         do throws(RedisError) {
@@ -47,7 +49,13 @@ extension RedisConnection {
                 }
                 guard kind == "message", parts.count == 3,
                       let channel = parts[1].string, let payload = parts[2].string else {
-                    continue  // "subscribe" confirmations
+                    // "subscribe" confirmations, one per channel: from the last one on,
+                    // no message published is missed.
+                    if kind == "subscribe" {
+                        confirmations += 1
+                        if confirmations == channels.count { onSubscribed() }
+                    }
+                    continue
                 }
                 if onMessage(RedisMessage(channel: channel, payload: payload)) == .stop {
                     try unsubscribeAll()

@@ -37,27 +37,98 @@ final class RedisTierCache: Sendable {
     }
 
     func read(_ org: OrgId, now: Date = Date()) -> Read {
-        let reply = withConnection { connection throws(RedisError) in try connection.get(RedisKey.tier(org)) }
-        switch reply {
-        case .none:
-            return .unavailable
-        case .some(.none):
-            return .miss
-        case .some(.some(let json)):
-            guard let value = try? OrgTier(redisValue: json, org: org) else { return .miss }
-            return value.isStale(now: now) ? .stale(value) : .hit(value)
-        }
+        readWithGeneration(org, now: now).read
     }
 
-    func write(_ value: OrgTier) {
-        _ = withConnection { connection throws(RedisError) in
-            try connection.setex(RedisKey.tier(value.orgId), seconds: OrgTier.cacheTTLSeconds, value: value.redisValue)
+    /// The cached value and, in the same MGET (so atomically), the org's invalidation
+    /// generation ("" when never invalidated), to pass to `write(_:generation:)`.
+    func readWithGeneration(_ org: OrgId, now: Date = Date()) -> (read: Read, generation: String?) {
+        let reply = withConnection { connection throws(RedisError) in
+            try connection.command(["MGET", RedisKey.tier(org), RedisKey.tierGeneration(org)])
         }
+        guard case .array(let parts)? = reply, parts.count == 2 else { return (.unavailable, nil) }
+        let generation = parts[1].string ?? ""
+        guard let json = parts[0].string else { return (.miss, generation) }
+        guard let value = try? OrgTier(redisValue: json, org: org) else { return (.miss, generation) }
+        return (value.isStale(now: now) ? .stale(value) : .hit(value), generation)
+    }
+
+    /// Writes `tier:<org>` only if (atomically, in one Lua script) the org's generation is
+    /// still `generation` — no invalidation since the writer read Redis — and the value
+    /// there is not newer by (`tierUpdatedAt`, `cachedAt`), the order of `OrgTier.isNewer`.
+    /// Returns true when written; false when refused or Redis is unavailable.
+    @discardableResult
+    func write(_ value: OrgTier, generation: String) -> Bool {
+        let written = withConnection { connection throws(RedisError) in
+            try connection.command(["EVAL", Self.compareAndSetScript, "2",
+                                    RedisKey.tier(value.orgId), RedisKey.tierGeneration(value.orgId),
+                                    value.redisValue, generation, String(value.tierUpdatedAt),
+                                    String(value.cachedAt), String(OrgTier.cacheTTLSeconds)])
+        }
+        return written == .integer(1)
+    }
+
+    /// Bumps the org's generation and deletes `tier:<org>` in one step; returns the new
+    /// generation (for the invalidator's own write of the fresh value), nil if Redis is down.
+    func invalidate(_ org: OrgId) -> String? {
+        let reply = withConnection { connection throws(RedisError) in
+            try connection.command(["EVAL", Self.invalidateScript, "2", RedisKey.tier(org), RedisKey.tierGeneration(org)])
+        }
+        if case .integer(let generation)? = reply { return String(generation) }
+        return nil
     }
 
     func delete(_ org: OrgId) -> Bool {
-        withConnection { connection throws(RedisError) in _ = try connection.del(RedisKey.tier(org)) } != nil
+        invalidate(org) != nil
     }
+
+    /// Every org with a `tier:<org>` key (SCAN, so Redis is never blocked by KEYS).
+    func cachedOrgs() -> [OrgId]? {
+        withConnection { connection throws(RedisError) in
+            var orgs: [OrgId] = []
+            var cursor = "0"
+            repeat {
+                let reply = try connection.command(["SCAN", cursor, "MATCH", "tier:*", "COUNT", "500"])
+                guard case .array(let parts) = reply, parts.count == 2, let next = parts[0].string,
+                      case .array(let keys) = parts[1] else { break }
+                cursor = next
+                for key in keys {
+                    if let name = key.string?.dropFirst("tier:".count), let org = try? OrgId(String(name)) {
+                        orgs.append(org)
+                    }
+                }
+            } while cursor != "0"
+            return orgs
+        }
+    }
+
+    /// KEYS: tier:<org>, tiergen:<org>. ARGV: value, generation seen by the reader ("" for
+    /// none), its tierUpdatedAt, its cachedAt, TTL. cjson reads the epoch-ms numbers as
+    /// doubles, exact below 2^53.
+    static let compareAndSetScript = """
+        local generation = redis.call('GET', KEYS[2]) or ''
+        if generation ~= ARGV[2] then return 0 end
+        local current = redis.call('GET', KEYS[1])
+        if current then
+          local ok, stored = pcall(cjson.decode, current)
+          if ok and type(stored) == 'table' and type(stored.tierUpdatedAt) == 'number'
+             and type(stored.cachedAt) == 'number' then
+            local updated, cached = tonumber(ARGV[3]), tonumber(ARGV[4])
+            if stored.tierUpdatedAt > updated
+               or (stored.tierUpdatedAt == updated and stored.cachedAt >= cached) then
+              return 0
+            end
+          end
+        end
+        redis.call('SET', KEYS[1], ARGV[1], 'EX', ARGV[5])
+        return 1
+        """
+
+    static let invalidateScript = """
+        local generation = redis.call('INCR', KEYS[2])
+        redis.call('DEL', KEYS[1])
+        return generation
+        """
 
     /// INCR + EXPIRE of `rejections:<orgId>` (seed 6.4); nil when Redis is unavailable.
     func countRejection(_ org: OrgId) -> Int? {

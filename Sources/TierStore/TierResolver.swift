@@ -26,6 +26,9 @@ public final class TierResolver: Sendable {
         public var redisTimeout: Duration = .milliseconds(250)
         /// After the org source failed, how long lookups answer from caches without trying it.
         public var sourceRetryInterval: Duration = .seconds(1)
+        /// Test seam: called by a lookup between its MongoDB read and its Redis write, so a
+        /// test can hold a lookup there and provoke the stale write-back race (issue 5).
+        public var afterSourceRead: (@Sendable (OrgId) -> Void)?
 
         public init(redis: RedisURL? = nil) { self.redis = redis }
     }
@@ -39,7 +42,10 @@ public final class TierResolver: Sendable {
     /// selection timeout per call while MongoDB is down, which must not be paid per connection.
     private let sourceRetryAfter = Mutex<ContinuousClock.Instant?>(nil)
     private let sourceRetryInterval: Duration
-    private let inFlight = Mutex<[OrgId: [Completion]]>([:])
+    /// One shared fetch per org. `invalidate` detaches the batch, so a lookup arriving after
+    /// an invalidation starts a fresh fetch instead of joining one that began before it.
+    private let inFlight = Mutex<[OrgId: LookupBatch]>([:])
+    private let afterSourceRead: (@Sendable (OrgId) -> Void)?
     private let queue = DispatchQueue(label: "tiergate.tier-lookup", attributes: .concurrent)
     private let sourceOutage: OutageLog
     private let logger: Logger
@@ -52,6 +58,7 @@ public final class TierResolver: Sendable {
         let counters = LookupCounters()
         self.counters = counters
         sourceRetryInterval = configuration.sourceRetryInterval
+        afterSourceRead = configuration.afterSourceRead
         redis = configuration.redis.map {
             RedisTierCache(url: $0, timeout: configuration.redisTimeout, counters: counters, logger: logger)
         }
@@ -77,22 +84,29 @@ public final class TierResolver: Sendable {
             return
         }
         counters.bump(\.inProcessMisses)
-        let first = inFlight.withLock { waiting -> Bool in
-            if waiting[org] != nil {
-                waiting[org]!.append(completion)
-                return false
+        let batch = inFlight.withLock { waiting -> LookupBatch? in
+            if let running = waiting[org] {
+                running.waiters.append(completion)
+                return nil
             }
-            waiting[org] = [completion]
-            return true
+            let batch = LookupBatch(completion)
+            waiting[org] = batch
+            return batch
         }
-        guard first else {
+        guard let batch else {
             counters.bump(\.coalesced)
             return
         }
+        // Taken before the fetch: if the org is invalidated meanwhile, the result (read
+        // before the change, perhaps) is handed to the waiters but not cached.
+        let generation = local.generation(org)
         queue.async { [self] in
             let result = fetch(org)
-            if case .success(let value) = result { local.store(value) }
-            let waiters = inFlight.withLock { $0.removeValue(forKey: org) ?? [] }
+            if case .success(let value) = result { local.store(value, ifGeneration: generation) }
+            let waiters = inFlight.withLock { waiting -> [Completion] in
+                if waiting[org] === batch { waiting[org] = nil }
+                return batch.waiters
+            }
             for waiter in waiters { waiter(result) }
         }
     }
@@ -113,8 +127,71 @@ public final class TierResolver: Sendable {
     /// `invalidateTierCache`). Returns whether Redis was reached (always true without Redis).
     @discardableResult
     public func invalidate(_ org: OrgId) -> Bool {
+        dropLocal(org)
+        return redis.map { $0.invalidate(org) != nil } ?? true
+    }
+
+    /// An org's tier before and after `reload`.
+    public struct Reload: Sendable {
+        public let org: OrgId
+        /// What this process (or else Redis) knew before; nil if nothing.
+        public let old: OrgTier?
+        public let new: Result<OrgTier, TierLookupError>
+        /// Whether Redis was reached (true without Redis).
+        public let redisReached: Bool
+    }
+
+    /// INVALIDATE (issue 5): drops the org from the in-process cache and Redis, bumping its
+    /// generation so no lookup begun earlier can write the old tier back, then reads it from
+    /// the source and caches the result. Blocking: never call it on an I/O queue.
+    public func reload(_ org: OrgId) -> Reload {
+        let old = local.any(org) ?? redis.flatMap { cache -> OrgTier? in
+            switch cache.read(org) {
+            case .hit(let value), .stale(let value): value.applying(matrix)
+            case .miss, .unavailable: nil
+            }
+        }
+        dropLocal(org)
+        let generation = redis?.invalidate(org)
+        let localGeneration = local.generation(org)
+        // The retry pause after a source failure is for connection storms, not for an
+        // operator who asked for a re-read.
+        sourceRetryAfter.withLock { $0 = nil }
+        let result = fetch(org, readCache: false, redisGeneration: generation)
+        if case .success(let value) = result { local.store(value, ifGeneration: localGeneration) }
+        return Reload(org: org, old: old, new: result, redisReached: redis == nil || generation != nil)
+    }
+
+    /// Forgets the in-process entry (an invalidation announced by another instance): the
+    /// next lookup goes to Redis, which the announcing instance has already refreshed.
+    public func dropLocal(_ org: OrgId) {
         local.remove(org)
-        return redis?.delete(org) ?? true
+        _ = inFlight.withLock { $0.removeValue(forKey: org) }
+    }
+
+    /// Forgets every in-process entry (INVALIDATE *, RELOAD, a missed announcement).
+    public func dropAllLocal() {
+        local.removeAll()
+        inFlight.withLock { $0.removeAll() }
+    }
+
+    /// Every org Redis or this process has a cached tier for (for INVALIDATE *).
+    public var allCachedOrgs: [OrgId] {
+        Array(Set(local.orgs).union(redis?.cachedOrgs() ?? [])).sorted()
+    }
+
+    /// PUBLISHes `message` on the invalidation channel; how many instances heard it, nil
+    /// without Redis or when it is down.
+    public func announceInvalidation(_ message: String) -> Int? {
+        redis?.withConnection { connection throws(RedisError) in
+            try connection.publish(RedisKey.invalidationChannel, message: message)
+        }
+    }
+
+    /// Replaces the tier matrix (RELOAD); cached values are re-read with it.
+    public func replaceMatrix(_ matrix: TierMatrix) {
+        matrixBox.withLock { $0 = matrix }
+        dropAllLocal()
     }
 
     /// Seed 6.4: counts a rejection in Redis' 60 s window; nil without Redis.
@@ -126,11 +203,14 @@ public final class TierResolver: Sendable {
 
     public func cachedValue(_ org: OrgId) -> OrgTier? { local.any(org) }
 
-    private func fetch(_ org: OrgId) -> Result<OrgTier, TierLookupError> {
+    private func fetch(_ org: OrgId, readCache: Bool = true, redisGeneration: String? = nil) -> Result<OrgTier, TierLookupError> {
         let matrix = self.matrix
         var staleFromRedis: OrgTier?
-        if let redis {
-            switch redis.read(org) {
+        var generation = redisGeneration
+        if let redis, readCache {
+            let (read, seen) = redis.readWithGeneration(org)
+            generation = seen
+            switch read {
             case .hit(let value):
                 counters.bump(\.redisHits)
                 return .success(value.applying(matrix))
@@ -173,11 +253,22 @@ public final class TierResolver: Sendable {
         }
         do {
             let value = try OrgTier.resolve(document: document, matrix: matrix, now: Date())
-            redis?.write(value)
+            afterSourceRead?(org)
+            // Only with the generation read before the source: refused if an invalidation
+            // came in between (RedisTierCache.compareAndSetScript).
+            if let redis, let generation, !redis.write(value, generation: generation) {
+                logger.debug("tier not cached: invalidated or newer value in Redis", metadata: ["org": "\(org)"])
+            }
             return .success(value)
         } catch {
             logger.error("org tier unusable", metadata: ["org": "\(org)", "reason": "\(error)"])
             return .failure(.invalidOrg(org, reason: error.description))
         }
     }
+}
+
+/// The callers waiting for one org's fetch; mutated only under `TierResolver.inFlight`'s lock.
+private final class LookupBatch: @unchecked Sendable {
+    var waiters: [TierResolver.Completion]
+    init(_ first: @escaping TierResolver.Completion) { waiters = [first] }
 }

@@ -1,3 +1,4 @@
+import Admin
 import ArgumentParser
 import Dispatch
 import Foundation
@@ -56,6 +57,12 @@ struct ServeCommand: ParsableCommand {
     @Option(help: "Seconds a tier stays in the in-process cache before Redis/MongoDB are asked again. Env: TIERGATE_LOCAL_CACHE_TTL.")
     var localCacheTtl: Double = 5
 
+    @Option(help: "Unix socket for admin commands (mode 0600; see `tiergate admin`). Env: TIERGATE_ADMIN_SOCKET.")
+    var adminSocket: String?
+
+    @Option(help: "Seconds excess sessions survive a downgrade below current use before the newest are closed. Env: TIERGATE_DOWNGRADE_GRACE.")
+    var downgradeGrace: Double = 900
+
     func validate() throws {
         if mongo != nil && orgs != nil { throw ValidationError("--mongo and --orgs are exclusive: pick one org source") }
         if redis != nil && mongo == nil && orgs == nil { throw ValidationError("--redis needs an org source: --mongo or --orgs") }
@@ -70,6 +77,7 @@ struct ServeCommand: ParsableCommand {
         guard Logger.Level(rawValue: logLevel) != nil else { throw ValidationError("--log-level: unknown level '\(logLevel)'") }
         guard loginTimeout > 0, drainTimeout >= 0 else { throw ValidationError("timeouts must be positive") }
         guard maxMessageSize >= 1024 else { throw ValidationError("--max-message-size: at least 1024 bytes") }
+        guard downgradeGrace >= 0 else { throw ValidationError("--downgrade-grace: seconds, at least 0") }
     }
 
     func run() throws {
@@ -87,21 +95,38 @@ struct ServeCommand: ParsableCommand {
         configuration.eventLoops = max(1, eventLoops)
         configuration.maxInspectedMessage = maxMessageSize
         let server: ProxyServer
+        let admin: AdminSocketServer?
         do {
             let admitter = try makeAdmitter(logger: logger)
+            let tiered = admitter as? TierAdmission
+            tiered?.downgradeGrace = .milliseconds(Int(downgradeGrace * 1000))
+            admin = try adminSocket.map { path in
+                try AdminSocketServer(path: path, backend: ServeAdminBackend(
+                    admission: tiered, tiersPath: tiers, pgbouncer: nil), logger: logger)
+            }
             server = try ProxyServer(configuration: configuration, admitter: admitter, logger: logger)
+            if let tiered, let redis { startInvalidationSubscriber(try RedisURL(parsing: redis), tiered, logger: logger) }
         } catch {
             logger.critical("cannot start", metadata: ["error": "\(error)"])
             throw ExitCode(1)
         }
         server.start()
+        admin?.start()
         ShutdownSignals.install(logger: logger) {
+            admin?.stop()
             server.shutdown(drainTimeout: .milliseconds(Int(drainTimeout * 1000))) {
                 logger.info("stopped")
                 Foundation.exit(0)
             }
         }
         dispatchMain()
+    }
+
+    /// Every instance listens for the others' INVALIDATEs (issue 5).
+    private func startInvalidationSubscriber(_ url: RedisURL, _ admission: TierAdmission, logger: Logger) {
+        let subscriber = InvalidationSubscriber(url: url, logger: logger)
+        subscriber.start(onMessage: { admission.invalidationAnnounced($0) },
+                         onResubscribed: { admission.invalidationsMayHaveBeenMissed() })
     }
 
     /// Without an org source TierGate is a transparent relay; with one, it gates by tier.

@@ -1,0 +1,256 @@
+import Dispatch
+import Foundation
+import Gate
+import Logging
+import PostgresWire
+import TierModel
+import TierStore
+
+/// Tier changes while sessions are open (issue 5, seed 4 and 6.2), and the views the admin
+/// socket shows.
+///
+/// - New connections are judged by the tier just resolved (the gate takes the limits it is
+///   given), so a change is in force for them as soon as the caches hold it.
+/// - Open sessions get the new settings at their next idle point (`SettingsInjection`).
+/// - A downgrade below current use keeps the excess sessions for a grace period, then
+///   closes the newest excess ones with a FATAL naming the ceiling.
+extension TierAdmission {
+    /// How long excess sessions survive a downgrade (seed 4.2: 15 minutes).
+    public var downgradeGrace: Duration {
+        get { graceBox.withLock { $0 } }
+        set { graceBox.withLock { $0 = newValue } }
+    }
+
+    // MARK: Invalidation
+
+    /// INVALIDATE <org>: re-read the org, apply it to new and open sessions, and tell the
+    /// other instances. Blocking (MongoDB, Redis).
+    public func invalidate(_ org: OrgId) -> (reload: TierResolver.Reload, announcedTo: Int?) {
+        let reload = resolver.reload(org)
+        if case .success(let value) = reload.new { applyIfChanged(value) }
+        let announced = resolver.announceInvalidation("\(instanceId) \(org)")
+        return (reload, announced)
+    }
+
+    /// INVALIDATE *: every org any cache knows, plus those with open sessions.
+    public func invalidateAll() -> (reloads: [TierResolver.Reload], announcedTo: Int?) {
+        let orgs = Set(resolver.allCachedOrgs).union(orgSessions.orgsWithSessions).sorted()
+        resolver.dropAllLocal()
+        let reloads = orgs.map { org -> TierResolver.Reload in
+            let reload = resolver.reload(org)
+            if case .success(let value) = reload.new { applyIfChanged(value) }
+            return reload
+        }
+        let announced = resolver.announceInvalidation("\(instanceId) *")
+        return (reloads, announced)
+    }
+
+    /// A message from the invalidation channel: "<instanceId> <org or *>". The announcing
+    /// instance has already refreshed Redis; this one drops its in-process copy and, for
+    /// orgs with open sessions here, resolves again and applies the result.
+    public func invalidationAnnounced(_ message: String) {
+        let parts = message.split(separator: " ", maxSplits: 1).map(String.init)
+        guard parts.count == 2 else { return }
+        guard parts[0] != instanceId else { return }
+        let orgs: [OrgId]
+        if parts[1] == "*" {
+            resolver.dropAllLocal()
+            orgs = orgSessions.orgsWithSessions
+        } else {
+            guard let org = try? OrgId(parts[1]) else { return }
+            resolver.dropLocal(org)
+            orgs = [org]
+        }
+        logger.info("tier invalidation announced", metadata: ["org": "\(parts[1])", "from": "\(parts[0])"])
+        refreshOpenOrgs(orgs)
+    }
+
+    /// After missing announcements (the subscription was down): nothing local can be trusted.
+    public func invalidationsMayHaveBeenMissed() {
+        resolver.dropAllLocal()
+        refreshOpenOrgs(orgSessions.orgsWithSessions)
+    }
+
+    private func refreshOpenOrgs(_ orgs: [OrgId]) {
+        for org in orgs where !orgSessions.controls(of: org).isEmpty {
+            resolver.resolve(org) { [self] result in
+                if case .success(let value) = result { applyIfChanged(value) }
+            }
+        }
+    }
+
+    /// RELOAD: a new tier matrix for new connections and, at their next idle point, for
+    /// open sessions.
+    public func replaceMatrix(_ matrix: TierMatrix) {
+        resolver.replaceMatrix(matrix)
+        gate.withLock { $0.matrix = matrix }
+        refreshOpenOrgs(orgSessions.orgsWithSessions)
+    }
+
+    // MARK: Applying a change
+
+    /// Called with every resolved tier (admissions included): when it differs from what the
+    /// org's open sessions run under, they are told.
+    func noteResolved(_ org: OrgTier) {
+        let known = orgSessions.state.withLock { $0.tiers[org.orgId] }
+        guard let known, known.tier != org.tier || known.limits != org.limits,
+              !known.isNewer(than: org) else { return }
+        applyIfChanged(org)
+    }
+
+    func applyIfChanged(_ org: OrgTier) {
+        let matrix = resolver.matrix
+        // Through PgBouncer the pool's connect_query carries the settings and a SET would
+        // stay on a pooled server connection for other clients: only the rules change.
+        let update = TierUpdate(org: org, rules: TierSessionRules(org: org, matrix: matrix, pooled: pgbouncerRouted),
+                                idleTimeout: TimeoutRules(limits: org.limits).idle,
+                                injectSettings: !pgbouncerRouted)
+        let (changed, controls, enforcement) = orgSessions.state.withLock { state
+            -> (Bool, [SessionControl], OrgSessions.PendingEnforcement?) in
+            let sessions = Array((state.sessions[org.orgId] ?? [:]).values)
+            guard !sessions.isEmpty else { return (false, [], nil) }
+            if let known = state.tiers[org.orgId], known.tier == org.tier, known.limits == org.limits {
+                state.tiers[org.orgId] = org
+                return (false, [], nil)
+            }
+            state.tiers[org.orgId] = org
+            let ceiling = org.limits.postgres.maxConnections
+            state.pending[org.orgId] = nil
+            guard sessions.count > ceiling else { return (true, sessions, nil) }
+            state.nextToken += 1
+            let pending = OrgSessions.PendingEnforcement(
+                tier: org.tier, ceiling: ceiling, openAtChange: sessions.count,
+                deadline: Date().addingTimeInterval(downgradeGrace.seconds), token: state.nextToken)
+            state.pending[org.orgId] = pending
+            return (true, sessions, pending)
+        }
+        guard changed else { return }
+        logger.notice("tier change applied to open sessions", metadata: [
+            "org": "\(org.orgId)", "tier": "\(org.tier)", "open_sessions": "\(controls.count)",
+            "ceiling": "\(org.limits.postgres.maxConnections)"])
+        for control in controls { control.send(.applyTier(update)) }
+        if let enforcement {
+            logger.warning("downgrade below current use: excess sessions close after the grace period", metadata: [
+                "org": "\(org.orgId)", "tier": "\(org.tier)", "open_sessions": "\(enforcement.openAtChange)",
+                "ceiling": "\(enforcement.ceiling)", "grace_s": "\(Int(downgradeGrace.seconds))"])
+            DispatchQueue.global().asyncAfter(deadline: .now() + .nanoseconds(downgradeGrace.nanoseconds)) { [self] in
+                enforce(org.orgId, token: enforcement.token)
+            }
+        }
+    }
+
+    /// The grace period is over: close the newest sessions above the ceiling.
+    private func enforce(_ org: OrgId, token: UInt64) {
+        let grace = downgradeGrace
+        let (victims, pending, open) = orgSessions.state.withLock { state
+            -> ([SessionControl], OrgSessions.PendingEnforcement?, Int) in
+            guard let pending = state.pending[org], pending.token == token else { return ([], nil, 0) }
+            state.pending[org] = nil
+            let sessions = (state.sessions[org] ?? [:]).values.sorted { $0.ticketId > $1.ticketId }
+            let excess = max(0, sessions.count - pending.ceiling)
+            state.closedByDowngrade += excess
+            return (Array(sessions.prefix(excess)), pending, sessions.count)
+        }
+        guard let pending, !victims.isEmpty else { return }
+        logger.notice("downgrade enforced: closing the newest excess sessions", metadata: [
+            "org": "\(org)", "tier": "\(pending.tier)", "ceiling": "\(pending.ceiling)",
+            "open_sessions": "\(open)", "closing": "\(victims.count)"])
+        let error = ClientError.downgradeExcess(org: org.rawValue, tier: pending.tier.rawValue, ceiling: pending.ceiling,
+                                                open: open, graceSeconds: Int(grace.seconds)).errorResponse
+        for victim in victims { victim.send(.terminate(error)) }
+    }
+
+    // MARK: Admin views
+
+    /// SHOW ORG: the tier in force, its limits, open sessions, burst add-on, pending enforcement.
+    public func orgStatus(_ org: OrgId) -> JSONObject {
+        let (open, told, pending) = orgSessions.state.withLock {
+            ($0.sessions[org]?.count ?? 0, $0.tiers[org], $0.pending[org])
+        }
+        let resolved = told ?? resolver.cachedValue(org)
+        var object: JSONObject = ["org": .string(org.rawValue)]
+        if let resolved {
+            object["tier"] = .string(resolved.tier.rawValue)
+            object["tierUpdatedAt"] = .integer(resolved.tierUpdatedAt)
+            if let limits = (try? JSONValue(parsing: resolved.redisValue))?.objectValue?["limits"] {
+                object["limits"] = limits
+            }
+            object["settings"] = .object(JSONObject(resolved.sessionSettings.settings.map {
+                (key: $0.name, value: JSONValue.string($0.value)) }))
+            object["burst"] = resolved.burst.map { burst in
+                .object(["burstTier": .string(burst.burstTier.rawValue), "active": .bool(false),
+                         "maxBurstDurationMinutes": .integer(burst.maxBurstDurationMinutes),
+                         "cooldownMinutes": .integer(burst.cooldownMinutes)])
+            } ?? .null
+        } else {
+            object["tier"] = .null
+        }
+        object["openSessions"] = .integer(open)
+        object["pendingEnforcement"] = pending.map { pending in
+            .object(["tier": .string(pending.tier.rawValue), "ceiling": .integer(pending.ceiling),
+                     "openAtChange": .integer(pending.openAtChange), "excess": .integer(max(0, open - pending.ceiling)),
+                     "at": .string(ISO8601Text.format(pending.deadline)),
+                     "inSeconds": .integer(max(0, Int(pending.deadline.timeIntervalSinceNow.rounded(.up))))])
+        } ?? .null
+        return object
+    }
+
+    /// SHOW ORGS: every org this instance knows (cached or with open sessions).
+    public func orgsOverview() -> [JSONObject] {
+        let orgs = Set(resolver.cachedOrgs).union(orgSessions.orgsWithSessions).sorted()
+        return orgs.map { org in
+            let status = orgStatus(org)
+            var row: JSONObject = ["org": .string(org.rawValue)]
+            row["tier"] = status["tier"] ?? .null
+            row["maxConnections"] = status["limits"]?.objectValue?["postgres"]?.objectValue?["maxConnections"] ?? .null
+            row["openSessions"] = status["openSessions"] ?? .integer(0)
+            row["pendingEnforcement"] = .bool(status["pendingEnforcement"] != .null)
+            return row
+        }
+    }
+
+    /// SHOW STATS: admissions, refusals by reason, cache layers, lookups, uptime.
+    public func statistics() -> JSONObject {
+        let (admitted, refused, closed) = orgSessions.state.withLock { ($0.admitted, $0.refused, $0.closedByDowngrade) }
+        let lookups = resolver.stats
+        let open = gate.withLock { $0.totalOpenSessions }
+        return [
+            "uptimeSeconds": .integer(Int(Date().timeIntervalSince(startedAt))),
+            "connections": .object([
+                "admitted": .integer(admitted),
+                "open": .integer(open),
+                "refused": .object(JSONObject(refused.sorted { $0.key < $1.key }.map { (key: $0.key, value: .integer($0.value)) })),
+                "closedByDowngrade": .integer(closed),
+            ]),
+            "cache": .object([
+                "inProcess": .object(["hits": .integer(lookups.inProcessHits), "misses": .integer(lookups.inProcessMisses)]),
+                "redis": .object(["hits": .integer(lookups.redisHits), "misses": .integer(lookups.redisMisses),
+                                  "stale": .integer(lookups.redisStale), "errors": .integer(lookups.redisErrors)]),
+            ]),
+            "lookups": .object([
+                "source": .integer(lookups.sourceLookups), "sourceErrors": .integer(lookups.sourceErrors),
+                "coalesced": .integer(lookups.coalesced), "staleServed": .integer(lookups.staleServed),
+            ]),
+        ]
+    }
+}
+
+extension TierLookupError {
+    /// The refusal reason as SHOW STATS counts it.
+    var statsReason: String {
+        switch self {
+        case .unknownOrg: "unknown_org"
+        case .invalidOrg: "invalid_org"
+        case .unavailable: "tier_unavailable"
+        }
+    }
+}
+
+/// ISO 8601 in UTC with milliseconds, for times shown by the admin socket.
+enum ISO8601Text {
+    static func format(_ date: Date) -> String {
+        let formatter = ISO8601DateFormatter()
+        formatter.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
+        return formatter.string(from: date)
+    }
+}

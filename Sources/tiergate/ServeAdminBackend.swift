@@ -1,0 +1,104 @@
+import Admin
+import Foundation
+import Proxy
+import TierModel
+import TierStore
+
+/// The admin socket's commands carried out on a serving TierGate (issue 5).
+struct ServeAdminBackend: AdminBackend {
+    /// Nil when serving without an org source (transparent relay): tier commands fail.
+    let admission: TierAdmission?
+    /// The --tiers file RELOAD re-reads; nil for the built-in matrix.
+    let tiersPath: String?
+    /// PGBOUNCER: regenerates PgBouncer's config and returns a summary; nil until the
+    /// generator is wired in (issue 6).
+    let pgbouncer: (@Sendable () throws -> String)?
+
+    func execute(_ command: AdminCommand) -> AdminReply {
+        if case .ping = command { return .success(["reply": .string("PONG")]) }
+        if case .pgbouncer = command { return regeneratePgBouncer() }
+        guard let admission else {
+            return .failure("no org source configured (--mongo or --orgs): TierGate relays without tiers")
+        }
+        switch command {
+        case .ping, .pgbouncer:
+            return .failure("unreachable")
+        case .invalidate(let org):
+            let (reload, announced) = admission.invalidate(org)
+            return invalidationReply(reload, announced: announced)
+        case .invalidateAll:
+            let (reloads, announced) = admission.invalidateAll()
+            var fields: JSONObject = ["orgs": .array(reloads.map { JSONValue.object(reloadFields($0)) })]
+            fields["announcedTo"] = announced.map { .integer($0) } ?? .null
+            return .success(fields)
+        case .showOrg(let org):
+            return .success(admission.orgStatus(org))
+        case .showOrgs:
+            return .success(["orgs": .array(admission.orgsOverview().map { .object($0) })])
+        case .showStats:
+            return .success(admission.statistics())
+        case .reload:
+            return reloadTiers(admission)
+        }
+    }
+
+    private func invalidationReply(_ reload: TierResolver.Reload, announced: Int?) -> AdminReply {
+        var fields = reloadFields(reload)
+        fields["announcedTo"] = announced.map { .integer($0) } ?? .null
+        if case .failure(let error) = reload.new {
+            let head: JSONObject = ["error": .string("INVALIDATE \(reload.org): caches dropped, but \(error)")]
+            return AdminReply(ok: false, fields: head.merging(fields))
+        }
+        return .success(fields)
+    }
+
+    private func reloadFields(_ reload: TierResolver.Reload) -> JSONObject {
+        var fields: JSONObject = ["org": .string(reload.org.rawValue)]
+        fields["old"] = reload.old.map(Self.summary) ?? .null
+        switch reload.new {
+        case .success(let value): fields["new"] = Self.summary(value)
+        case .failure(let error): fields["new"] = .null; fields["newError"] = .string(error.description)
+        }
+        fields["redis"] = .bool(reload.redisReached)
+        return fields
+    }
+
+    static func summary(_ org: OrgTier) -> JSONValue {
+        .object(["tier": .string(org.tier.rawValue),
+                 "maxConnections": .integer(org.limits.postgres.maxConnections),
+                 "tierUpdatedAt": .integer(org.tierUpdatedAt)])
+    }
+
+    private func reloadTiers(_ admission: TierAdmission) -> AdminReply {
+        guard let tiersPath else {
+            return .success(["tiers": .string("built-in"), "reloaded": .bool(false)])
+        }
+        let matrix: TierMatrix
+        do {
+            matrix = try TierMatrix.load(json: try Data(contentsOf: URL(fileURLWithPath: tiersPath)), path: tiersPath)
+        } catch {
+            return .failure("RELOAD refused, the tiers in force are unchanged: \(error)")
+        }
+        admission.replaceMatrix(matrix)
+        return .success(["tiers": .string(tiersPath), "reloaded": .bool(true)])
+    }
+
+    private func regeneratePgBouncer() -> AdminReply {
+        guard let pgbouncer else {
+            return .failure("PGBOUNCER: not configured (no PgBouncer config generation in this TierGate)")
+        }
+        do {
+            return .success(["pgbouncer": .string(try pgbouncer())])
+        } catch {
+            return .failure("PGBOUNCER: \(error)")
+        }
+    }
+}
+
+extension JSONObject {
+    func merging(_ other: JSONObject) -> JSONObject {
+        var merged = self
+        for member in other.members where merged[member.key] == nil { merged[member.key] = member.value }
+        return merged
+    }
+}
