@@ -38,6 +38,13 @@ final class ClientSession: @unchecked Sendable {
     private var awaitingServer = false
     private var requestedUser = "?"
     private var requestedDatabase = "?"
+    /// Tier changes applied at idle points (issue 5): see `SettingsInjection`.
+    private var injection = SettingsInjection()
+    /// The last tier settings sent mid-session; re-sent after a client RESET/DISCARD, which
+    /// would otherwise return to the startup (old tier's) values.
+    private var injectedSettings: String?
+    /// True while `serverFramer.feed` is calling back (it must not be changed then).
+    private var serverFramerBusy = false
 
     init(id: UInt64, fd: Int32, peer: String, loop: EventLoop, context: SessionContext) {
         self.id = id
@@ -140,6 +147,11 @@ final class ClientSession: @unchecked Sendable {
         case .admitted(let session):
             admitted = session
             for (key, value) in session.logMetadata { logger[metadataKey: key] = "\(value)" }
+            let loop = loop
+            session.control?.attach { [weak self] command in
+                guard let session = self else { return }
+                loop.queue.async { session.handle(command) }
+            }
             if let timeout = session.authenticationTimeout { schedule(after: timeout) }
             phase = .connecting
             connect(to: session.upstream)
@@ -192,6 +204,10 @@ final class ClientSession: @unchecked Sendable {
         upstream.onWritable = { [unowned self] in self.upstreamDrained() }
         var inspected = MessageTypeSet(admitted.rules?.inspectedFrontendMessages ?? [])
         inspected.insert(FrontendMessageID.terminate.rawValue)
+        if admitted.control != nil {
+            // The messages each answered by one ReadyForQuery, counted by `injection`.
+            for id in SettingsInjection.syncPointMessages { inspected.insert(id) }
+        }
         clientFramer.inspected = inspected
         upstream.write(admitted.startup.encoded()[...])
         let early = leftoverClientBytes
@@ -214,18 +230,37 @@ final class ClientSession: @unchecked Sendable {
         awaitingServer = true
         let rules = admitted?.rules
         var terminated = false
+        var syncPoints = 0
+        var endsAtSyncPoint = false
+        var resetsSettings = false
         let violation = clientFramer.feed(bytes) { event in
             switch event {
             case .forward(let slice):
+                endsAtSyncPoint = false
                 upstream.write(slice)
             case .message(let id, let payload):
                 if id == FrontendMessageID.terminate.rawValue { terminated = true }
-                switch rules?.filterFrontend(id: id, payload: payload) ?? .forward {
+                let verdict = rules?.filterFrontend(id: id, payload: payload) ?? .forward
+                // A message the proxy answers itself gets no ReadyForQuery from the server.
+                let isSyncPoint: Bool
+                if case .answer = verdict { isSyncPoint = false } else {
+                    isSyncPoint = SettingsInjection.syncPointMessages.contains(id)
+                }
+                if isSyncPoint { syncPoints += 1 }
+                endsAtSyncPoint = isSyncPoint
+                if injectedSettings != nil, SettingsInjection.mayResetSettings(id: id, payload: payload) {
+                    resetsSettings = true
+                }
+                switch verdict {
                 case .forward: upstream.write(Self.frame(id, payload)[...])
                 case .replace(let message): upstream.write(message[...])
                 case .answer(let reply): client.write(reply[...])
                 }
             }
+        }
+        if phase == .relaying {
+            injection.clientSent(syncPoints: syncPoints, endsAtSyncPoint: endsAtSyncPoint && clientFramer.isAtMessageBoundary)
+            if resetsSettings, let injectedSettings { perform(injection.request(injectedSettings)) }
         }
         if let violation {
             fail(violation.errorResponse)
@@ -248,6 +283,8 @@ final class ClientSession: @unchecked Sendable {
 
     private func relayFromUpstream(_ bytes: ArraySlice<UInt8>) {
         lastActivity = .now
+        serverFramerBusy = true
+        defer { serverFramerBusy = false }
         let violation = serverFramer.feed(bytes) { event in
             switch event {
             case .forward(let slice):
@@ -261,15 +298,28 @@ final class ClientSession: @unchecked Sendable {
             end(outcome: "server protocol violation")
             return
         }
-        if phase == .relaying && serverFramer.inspected == .all {
-            // Narrowed here, not in sessionEstablished: the framer is not to be changed while
-            // it is calling us back.
-            serverFramer.inspected = Self.inspectedWhileRelaying
-        }
+        // Changed here, not in the callbacks: the framer is not to be changed while it is
+        // calling us back. While the proxy's own statement is answered, every reply is seen
+        // whole so it can be swallowed.
+        let wanted = phase == .relaying && !injection.hasProxyStatementInFlight ? Self.inspectedWhileRelaying : .all
+        if serverFramer.inspected != wanted { serverFramer.inspected = wanted }
         if client.hasPendingWrites { upstream?.setReading(false) }
     }
 
     private func handleServerMessage(_ id: UInt8, _ payload: ArraySlice<UInt8>) {
+        if phase == .relaying {
+            let answeringProxy = injection.isAnsweringProxy
+            let isReady = id == BackendMessageID.readyForQuery.rawValue
+            let (verdict, action) = injection.serverMessage(id, readyStatus: isReady ? payload.first : nil)
+            perform(action)
+            if verdict == .swallow {
+                if answeringProxy, id == BackendMessageID.errorResponse.rawValue, let error = ErrorResponse.decode(payload: payload) {
+                    logger.error("tier settings refused by the server", metadata: [
+                        "sqlstate": "\(error.sqlState ?? "?")", "reason": "\(error.message ?? "")"])
+                }
+                return
+            }
+        }
         switch BackendMessageID(rawValue: id) {
         case .backendKeyData:
             if let key = BackendKeyData.decode(payload: payload), let admitted {
@@ -278,7 +328,10 @@ final class ClientSession: @unchecked Sendable {
             }
         case .readyForQuery:
             awaitingServer = false
-            if phase == .authenticating { sessionEstablished() }
+            if phase == .authenticating {
+                sessionEstablished()
+                perform(injection.sessionEstablished(status: payload.first))
+            }
         case .errorResponse:
             if let rules = admitted?.rules, let error = ErrorResponse.decode(payload: payload) {
                 let decorated = rules.decorate(error: error)
@@ -304,6 +357,36 @@ final class ClientSession: @unchecked Sendable {
             "user": "\(requestedUser)", "database": "\(requestedDatabase)",
             "upstream": "\(admitted?.upstream.description ?? "?")",
         ])
+    }
+
+    // MARK: Tier changes (issue 5)
+
+    private func handle(_ command: SessionCommand) {
+        guard phase != .closed else { return }
+        switch command {
+        case .terminate(let error):
+            fail(error)
+        case .applyTier(let update):
+            // New statements are checked against the new tier at once; the settings follow at
+            // the next idle point, so a running query keeps its limits (seed 6.2).
+            admitted?.rules = update.rules
+            admitted?.idleTimeout = update.idleTimeout
+            admitted?.logMetadata["tier"] = update.org.tier.rawValue
+            logger[metadataKey: "tier"] = "\(update.org.tier)"
+            guard update.injectSettings else { return }
+            let statement = update.org.sessionSettings.settings.map(\.sql).joined(separator: "; ")
+            injectedSettings = statement
+            perform(injection.request(statement))
+        }
+    }
+
+    private func perform(_ action: SettingsInjection.Action) {
+        guard case .send(let statement) = action, let upstream else { return }
+        upstream.write(Query(text: statement).encoded()[...])
+        logger.info("tier settings sent at idle point", metadata: ["statement": "\(statement)"])
+        // Outside a framer callback (a change arriving while idle) widen at once; inside
+        // one, relayFromUpstream widens after the callback returns, before any reply.
+        if !serverFramerBusy { serverFramer.inspected = .all }
     }
 
     private func clientDrained() {
