@@ -102,7 +102,7 @@ extension TierAdmission {
         let matrix = resolver.matrix
         // Through PgBouncer the pool's connect_query carries the settings and a SET would
         // stay on a pooled server connection for other clients: only the rules change.
-        let update = TierUpdate(org: org, rules: TierSessionRules(org: org, matrix: matrix, pooled: pgbouncerRouted),
+        let update = TierUpdate(org: org, rules: TierSessionRules(org: org, matrix: matrix, pooled: pgbouncerRouted, metrics: metrics),
                                 idleTimeout: TimeoutRules(limits: org.limits).idle,
                                 injectSettings: !pgbouncerRouted)
         let (changed, controls, enforcement) = orgSessions.state.withLock { state
@@ -253,4 +253,9 @@ enum ISO8601Text {
         formatter.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
         return formatter.string(from: date)
     }
+}
+
+extension TierAdmission {
+    /// The tier matrix in force (it changes on RELOAD), for PgBouncer regeneration.
+    public var matrix: TierMatrix { resolver.matrix }
 }

@@ -7,7 +7,8 @@ enum EnvironmentArguments {
     static let options: [String: [String]] = [
         "serve": ["listen", "upstream", "login-timeout", "drain-timeout", "log-level", "event-loops",
                   "max-message-size", "mongo", "mongo-database", "mongo-collection", "redis", "tiers",
-                  "orgs", "local-cache-ttl", "upstream-pgbouncer", "admin-socket", "downgrade-grace"],
+                  "orgs", "local-cache-ttl", "upstream-pgbouncer", "admin-socket", "downgrade-grace", "metrics",
+                  "pgbouncer-output", "pgbouncer-reload-admin", "pgbouncer-catch-all"],
         "admin": ["socket"],
         "pgbouncer-config": ["mongo", "mongo-database", "mongo-collection", "orgs", "tiers", "template",
                              "output", "upstream", "catch-all", "reload-admin"],

@@ -81,15 +81,8 @@ struct PgBouncerConfigCommand: ParsableCommand {
         if let tiers {
             matrix = try TierMatrix.load(json: try Data(contentsOf: URL(fileURLWithPath: tiers)), path: tiers)
         }
-        let templateValue = try template.map { path in
-            try PgBouncerTemplate(path: path, text: try String(contentsOfFile: path, encoding: .utf8))
-        }
-        let generator = PgBouncerConfigGenerator(
-            matrix: matrix, upstream: PgBouncerConfigGenerator.Upstream(upstream)!, template: templateValue,
-            catchAll: catchAll.flatMap(PgBouncerConfigGenerator.Upstream.init),
-            provenance: .init(orgSource: sourceName, tierMatrix: tiers ?? "built-in (seed Appendix A)"))
-        return PgBouncerRegeneration(
-            loadOrgs: { try source.allOrganizations() }, generator: generator,
-            outputPath: output, adminConninfo: reloadAdmin)
+        return try PgBouncerOutput(output: output, upstream: upstream, catchAll: catchAll, template: template,
+                                   reloadAdmin: reloadAdmin)
+            .regeneration(source: source, sourceName: sourceName, matrix: matrix, tiersPath: tiers)
     }
 }

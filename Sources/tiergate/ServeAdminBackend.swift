@@ -1,5 +1,6 @@
 import Admin
 import Foundation
+import PgBouncerConfig
 import Proxy
 import TierModel
 import TierStore
@@ -13,6 +14,8 @@ struct ServeAdminBackend: AdminBackend {
     /// PGBOUNCER: regenerates PgBouncer's config and returns a summary; nil until the
     /// generator is wired in (issue 6).
     let pgbouncer: (@Sendable () throws -> String)?
+    /// Asked for a (debounced) regeneration after every tier change made through this socket.
+    var pgbouncerRegenerator: DebouncedRegenerator? = nil
 
     func execute(_ command: AdminCommand) -> AdminReply {
         if case .ping = command { return .success(["reply": .string("PONG")]) }
@@ -25,9 +28,11 @@ struct ServeAdminBackend: AdminBackend {
             return .failure("unreachable")
         case .invalidate(let org):
             let (reload, announced) = admission.invalidate(org)
+            pgbouncerRegenerator?.requestRegeneration()
             return invalidationReply(reload, announced: announced)
         case .invalidateAll:
             let (reloads, announced) = admission.invalidateAll()
+            pgbouncerRegenerator?.requestRegeneration()
             var fields: JSONObject = ["orgs": .array(reloads.map { JSONValue.object(reloadFields($0)) })]
             fields["announcedTo"] = announced.map { .integer($0) } ?? .null
             return .success(fields)
@@ -80,6 +85,7 @@ struct ServeAdminBackend: AdminBackend {
             return .failure("RELOAD refused, the tiers in force are unchanged: \(error)")
         }
         admission.replaceMatrix(matrix)
+        pgbouncerRegenerator?.requestRegeneration()
         return .success(["tiers": .string(tiersPath), "reloaded": .bool(true)])
     }
 

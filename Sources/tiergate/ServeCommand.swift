@@ -21,6 +21,15 @@ struct ServeCommand: ParsableCommand {
     @Option(help: "Send admitted sessions to this PgBouncer (HOST:PORT), database = org id, its per-org pool applying the tier (see `tiergate pgbouncer-config`). Needs an org source. Env: TIERGATE_UPSTREAM_PGBOUNCER.")
     var upstreamPgbouncer: String?
 
+    @Option(help: "Keep PgBouncer's per-org [databases] file here up to date: written at start, on the admin PGBOUNCER command, and after INVALIDATE/RELOAD through this instance's admin socket (debounced). Env: TIERGATE_PGBOUNCER_OUTPUT.")
+    var pgbouncerOutput: String?
+
+    @Option(help: "libpq conninfo of PgBouncer's admin console, to RELOAD after each write. Env: TIERGATE_PGBOUNCER_RELOAD_ADMIN.")
+    var pgbouncerReloadAdmin: String?
+
+    @Option(help: "In the generated file, send database names that are not orgs to this server (HOST:PORT). Env: TIERGATE_PGBOUNCER_CATCH_ALL.")
+    var pgbouncerCatchAll: String?
+
     @Option(help: "Seconds a new client has to send its startup packet. Env: TIERGATE_LOGIN_TIMEOUT.")
     var loginTimeout: Double = 15
 
@@ -63,6 +72,9 @@ struct ServeCommand: ParsableCommand {
     @Option(help: "Seconds excess sessions survive a downgrade below current use before the newest are closed. Env: TIERGATE_DOWNGRADE_GRACE.")
     var downgradeGrace: Double = 900
 
+    @Option(help: "Serve Prometheus metrics at http://HOST:PORT/metrics. Env: TIERGATE_METRICS.")
+    var metrics: String?
+
     func validate() throws {
         if mongo != nil && orgs != nil { throw ValidationError("--mongo and --orgs are exclusive: pick one org source") }
         if redis != nil && mongo == nil && orgs == nil { throw ValidationError("--redis needs an org source: --mongo or --orgs") }
@@ -78,6 +90,7 @@ struct ServeCommand: ParsableCommand {
         guard loginTimeout > 0, drainTimeout >= 0 else { throw ValidationError("timeouts must be positive") }
         guard maxMessageSize >= 1024 else { throw ValidationError("--max-message-size: at least 1024 bytes") }
         guard downgradeGrace >= 0 else { throw ValidationError("--downgrade-grace: seconds, at least 0") }
+        if let metrics, Endpoint(metrics) == nil { throw ValidationError("--metrics: expected HOST:PORT, got '\(metrics)'") }
     }
 
     func run() throws {
@@ -96,13 +109,19 @@ struct ServeCommand: ParsableCommand {
         configuration.maxInspectedMessage = maxMessageSize
         let server: ProxyServer
         let admin: AdminSocketServer?
+        let metricsServer: MetricsHTTPServer?
         do {
-            let admitter = try makeAdmitter(logger: logger)
+            // Before anything creates a metric: libraries use the bootstrapped factory.
+            let telemetry = try metrics.map { try ServeMetrics.bootstrap(listen: Endpoint($0)!, logger: logger) }
+            configuration.metrics = telemetry?.0
+            metricsServer = telemetry?.1
+            let (admitter, pgbouncer) = try makeAdmitter(logger: logger)
             let tiered = admitter as? TierAdmission
             tiered?.downgradeGrace = .milliseconds(Int(downgradeGrace * 1000))
             admin = try adminSocket.map { path in
                 try AdminSocketServer(path: path, backend: ServeAdminBackend(
-                    admission: tiered, tiersPath: tiers, pgbouncer: nil), logger: logger)
+                    admission: tiered, tiersPath: tiers, pgbouncer: pgbouncer?.runNow,
+                    pgbouncerRegenerator: pgbouncer?.regenerator), logger: logger)
             }
             server = try ProxyServer(configuration: configuration, admitter: admitter, logger: logger)
             if let tiered, let redis { startInvalidationSubscriber(try RedisURL(parsing: redis), tiered, logger: logger) }
@@ -112,6 +131,7 @@ struct ServeCommand: ParsableCommand {
         }
         server.start()
         admin?.start()
+        metricsServer?.start()
         ShutdownSignals.install(logger: logger) {
             admin?.stop()
             server.shutdown(drainTimeout: .milliseconds(Int(drainTimeout * 1000))) {
@@ -130,7 +150,7 @@ struct ServeCommand: ParsableCommand {
     }
 
     /// Without an org source TierGate is a transparent relay; with one, it gates by tier.
-    private func makeAdmitter(logger: Logger) throws -> any SessionAdmitter {
+    private func makeAdmitter(logger: Logger) throws -> (any SessionAdmitter, PgBouncerUpkeep?) {
         let upstream = Endpoint(upstream)!
         let source: any OrgSource
         if let mongo {
@@ -140,7 +160,7 @@ struct ServeCommand: ParsableCommand {
             source = try FileOrgSource(path: orgs)
         } else {
             logger.notice("no org source (--mongo or --orgs): relaying without tier gating")
-            return DirectAdmission(upstream: upstream)
+            return (DirectAdmission(upstream: upstream), nil)
         }
         var matrix = TierMatrix.builtIn
         if let tiers {
@@ -153,7 +173,19 @@ struct ServeCommand: ParsableCommand {
         logger.info("gating by tier", metadata: [
             "org_source": "\(source.name)", "redis": "\(redis ?? "none")", "tiers": "\(tiers ?? "built-in")"])
         if let upstreamPgbouncer { logger.info("routing through PgBouncer", metadata: ["pgbouncer": "\(upstreamPgbouncer)"]) }
-        return TierAdmission(resolver: resolver, defaultUpstream: upstream,
-                             pgbouncer: upstreamPgbouncer.flatMap(Endpoint.init), logger: logger)
+        let admission = TierAdmission(resolver: resolver, defaultUpstream: upstream,
+                                      pgbouncer: upstreamPgbouncer.flatMap(Endpoint.init), logger: logger)
+        guard let pgbouncerOutput else { return (admission, nil) }
+        let output = PgBouncerOutput(output: pgbouncerOutput, upstream: self.upstream, catchAll: pgbouncerCatchAll,
+                                     reloadAdmin: pgbouncerReloadAdmin)
+        let sourceName = mongo != nil ? "MongoDB \(mongoDatabase).\(mongoCollection)" : source.name
+        let tiersPath = tiers
+        let upkeep = PgBouncerUpkeep(logger: logger) {
+            // The matrix is read at each run: RELOAD may have replaced it.
+            try output.regeneration(source: source, sourceName: sourceName, matrix: admission.matrix,
+                                    tiersPath: tiersPath).run()
+        }
+        upkeep.regenerator.requestRegeneration()
+        return (admission, upkeep)
     }
 }

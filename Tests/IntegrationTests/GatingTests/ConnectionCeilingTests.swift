@@ -1,5 +1,6 @@
 import Foundation
 import PostgresClient
+import PostgresWire
 import Testing
 import TierModel
 
@@ -96,6 +97,34 @@ struct ConnectionCeilingTests {
         Thread.sleep(forTimeInterval: 0.5)
         held.append(try PostgresConnection(conninfo: conninfo(port: proxy.port, user: "app.\(org)")))
         #expect(held.count == 5)
+    }
+
+    /// Nobody can sit on an org's slots without credentials: a connection that has not
+    /// finished authenticating within the tier's connection timeout is closed.
+    @Test func unauthenticatedConnections_areClosedAfterTierConnectionTimeout_freeingTheirSlots() throws {
+        let org = TestOrgs.unique("org_squat")
+        try TestOrgs.put(org, tier: "FREE")
+        defer { TestOrgs.remove(org) }
+        let tiers = try TierFile.write(#"{"FREE": {"postgres": {"connectionTimeout": 1000}}}"#)
+        let proxy = try Self.proxy(["--tiers", tiers])
+        let startup = StartupMessage(parameters: [("user", "app.\(org)"), ("database", "x")]).encoded()
+        let squatters = try (0..<5).map { _ in
+            let connection = try RawConnection(port: proxy.port)
+            connection.send(startup)  // then never answer the password request
+            return connection
+        }
+        // All five slots are taken while they wait...
+        if let error = expectRefusal(conninfo(port: proxy.port, user: "app.\(org)"), "a 6th connection") {
+            #expect(error.sqlState == "53300")
+        }
+        // ...until the tier's connection timeout closes them with a FATAL.
+        for squatter in squatters {
+            let errors = ReceivedMessages.errors(squatter.readToEnd())
+            #expect(errors.last?.sqlState == "08P01", "\(errors)")
+            #expect(errors.last?.message?.contains("authentication not completed") == true)
+        }
+        let sessions = try (0..<5).map { _ in try PostgresConnection(conninfo: conninfo(port: proxy.port, user: "app.\(org)")) }
+        #expect(sessions.count == 5)
     }
 
     @Test func failedAuthentication_releasesItsSlot() throws {
