@@ -14,6 +14,7 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
         .package(url: "https://github.com/apple/swift-log", from: "1.6.0"),
         .package(url: "https://github.com/apple/swift-metrics", from: "2.5.0"),
+        .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.0.0"),
     ],
     targets: [
         // C libraries, found through pkg-config; each is wrapped once by a Swift type.
@@ -30,9 +31,15 @@ let package = Package(
         .target(name: "TierModel"),
         // Pure: admission decisions and per-org counters, clock injected.
         .target(name: "Gate", dependencies: ["TierModel"]),
+        // The metrics TierGate exports (issue 8, seed 7): every handle created once with fixed
+        // dimensions, per-org series capped; a small HTTP server for /metrics. Never bootstraps.
+        .target(name: "Telemetry", dependencies: [
+            "TierModel",
+            .product(name: "Metrics", package: "swift-metrics"),
+        ]),
         // MongoDB source of truth, Redis cache, in-process cache, resolver.
         .target(name: "TierStore", dependencies: [
-            "TierModel", "CHiredis", "CMongoc",
+            "TierModel", "CHiredis", "CMongoc", "Telemetry",
             .product(name: "Logging", package: "swift-log"),
             .product(name: "Metrics", package: "swift-metrics"),
         ]),
@@ -46,7 +53,7 @@ let package = Package(
         ]),
         // Dispatch I/O: listener, sessions, upstream connections, relay.
         .target(name: "Proxy", dependencies: [
-            "PostgresWire", "TierModel", "Gate", "TierStore",
+            "PostgresWire", "TierModel", "Gate", "TierStore", "Telemetry",
             .product(name: "Logging", package: "swift-log"),
             .product(name: "Metrics", package: "swift-metrics"),
         ]),
@@ -56,8 +63,10 @@ let package = Package(
             .product(name: "Logging", package: "swift-log"),
         ]),
         .executableTarget(name: "tiergate", dependencies: [
-            "Admin", "Proxy", "TierStore", "TierModel", "PostgresClient", "PgBouncerConfig",
+            "Admin", "Proxy", "TierStore", "TierModel", "PostgresClient", "PgBouncerConfig", "Telemetry",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            .product(name: "Prometheus", package: "swift-prometheus"),
+            .product(name: "Metrics", package: "swift-metrics"),
             .product(name: "Logging", package: "swift-log"),
         ]),
 
@@ -65,8 +74,16 @@ let package = Package(
         .testTarget(name: "TierModelTests", dependencies: ["TierModel"]),
         .testTarget(name: "GateTests", dependencies: ["Gate", "TierModel"]),
         // The proxy's pure parts (startup phase, rewrite, session rules), with no socket.
-        .testTarget(name: "ProxyTests", dependencies: ["Proxy", "PostgresWire", "TierModel", "Gate"]),
+        .testTarget(name: "ProxyTests", dependencies: [
+            "Proxy", "PostgresWire", "TierModel", "Gate", "TierStore", "Telemetry",
+            .product(name: "MetricsTestKit", package: "swift-metrics"),
+        ]),
         .testTarget(name: "AdminTests", dependencies: ["Admin", "TierModel"]),
+        .testTarget(name: "TelemetryTests", dependencies: [
+            "Telemetry", "TierModel",
+            .product(name: "MetricsTestKit", package: "swift-metrics"),
+            .product(name: "Prometheus", package: "swift-prometheus"),
+        ]),
         .testTarget(name: "PgBouncerConfigTests", dependencies: ["PgBouncerConfig", "TierModel"],
                     exclude: ["Golden"]),
         // Real services from scripts/stack.sh, real clients, the real binary.

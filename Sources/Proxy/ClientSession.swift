@@ -107,6 +107,7 @@ final class ClientSession: @unchecked Sendable {
         case .startSession(let message, let leftover):
             beginAdmission(message, leftover: leftover)
         case .fail(let error):
+            context.metrics?.refused(.protocol, tier: nil)
             fail(error)
         }
     }
@@ -219,6 +220,7 @@ final class ClientSession: @unchecked Sendable {
     }
 
     private func upstreamUnreachable(_ endpoint: Endpoint, reason: String) {
+        if let tier = admitted?.tier { context.metrics?.upstreamFailed(.unreachable, tier: tier) }
         fail(ClientError.upstreamUnreachable(upstream: endpoint.description, reason: reason).errorResponse)
     }
 
@@ -420,9 +422,11 @@ final class ClientSession: @unchecked Sendable {
     private func timerFired() {
         switch phase {
         case .startup:
+            context.metrics?.refused(.loginTimeout, tier: nil)
             fail(ClientError.loginTimeout(seconds: context.loginTimeout.seconds).errorResponse)
         case .admitting, .connecting, .authenticating:
             let timeout = admitted?.authenticationTimeout ?? context.loginTimeout
+            if let tier = admitted?.tier { context.metrics?.upstreamFailed(.authenticationTimeout, tier: tier) }
             fail(ClientError.authenticationTimeout(seconds: timeout.seconds).errorResponse)
         case .relaying:
             guard let idle = admitted?.idleTimeout else { return }

@@ -1,5 +1,6 @@
 import Dispatch
 import Logging
+import Telemetry
 import Synchronization
 #if canImport(Glibc)
 import Glibc
@@ -17,6 +18,8 @@ public final class ProxyServer: @unchecked Sendable {
         public var loginTimeout: Duration = .seconds(15)
         public var maxInspectedMessage = 16 << 20
         public var eventLoops = 2
+        /// Where sessions count refusals before admission and upstream failures; nil: nowhere.
+        public var metrics: TierGateMetrics?
 
         public init(listen: Endpoint) { self.listen = listen }
     }
@@ -45,6 +48,7 @@ public final class ProxyServer: @unchecked Sendable {
         context = SessionContext(
             admitter: admitter, cancelRegistry: CancelRegistry(), logger: logger,
             loginTimeout: configuration.loginTimeout, maxInspectedMessage: configuration.maxInspectedMessage,
+            metrics: configuration.metrics,
             sessionEnded: { id in
                 let callbacks: [@Sendable () -> Void] = state.withLock { state in
                     state.sessions.removeValue(forKey: id)

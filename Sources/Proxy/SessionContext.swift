@@ -1,4 +1,5 @@
 import Logging
+import Telemetry
 
 /// What every session of one proxy shares: the admission policy, the cancel-key registry,
 /// the logger, limits. Immutable, so sessions on different loops read it without locks.
@@ -9,10 +10,13 @@ final class SessionContext: Sendable {
     let loginTimeout: Duration
     let maxInspectedMessage: Int
     let sessionEnded: @Sendable (_ id: UInt64) -> Void
+    /// Refusals before admission (protocol, login timeout) and upstream failures (issue 8).
+    let metrics: TierGateMetrics?
 
     init(admitter: any SessionAdmitter, cancelRegistry: CancelRegistry, logger: Logger,
-         loginTimeout: Duration, maxInspectedMessage: Int,
+         loginTimeout: Duration, maxInspectedMessage: Int, metrics: TierGateMetrics? = nil,
          sessionEnded: @escaping @Sendable (UInt64) -> Void) {
+        self.metrics = metrics
         self.admitter = admitter
         self.cancelRegistry = cancelRegistry
         self.logger = logger

@@ -3,6 +3,7 @@ import Gate
 import Logging
 import PostgresWire
 import Synchronization
+import Telemetry
 import TierModel
 import TierStore
 
@@ -29,8 +30,12 @@ public final class TierAdmission: SessionAdmitter {
     let instanceId = UUID().uuidString
     let graceBox = Mutex<Duration>(.seconds(15 * 60))
     var pgbouncerRouted: Bool { pgbouncer != nil }
+    /// Admissions, refusals, open sessions, lookup latency (issue 8).
+    let metrics: TierGateMetrics
 
-    public init(resolver: TierResolver, defaultUpstream: Endpoint, pgbouncer: Endpoint? = nil, logger: Logger) {
+    public init(resolver: TierResolver, defaultUpstream: Endpoint, pgbouncer: Endpoint? = nil, logger: Logger,
+                metrics: TierGateMetrics = TierGateMetrics()) {
+        self.metrics = metrics
         self.resolver = resolver
         self.defaultUpstream = defaultUpstream
         self.pgbouncer = pgbouncer
@@ -46,15 +51,21 @@ public final class TierAdmission: SessionAdmitter {
         } catch {
             logger.notice("refused: no org in user name", metadata: ["user": "\(user)", "peer": "\(request.peer)"])
             orgSessions.countRefusal("no_org_in_user")
+            metrics.refused(.noOrg, tier: nil)
             completion(.refused(ClientError.orgMissing(user: user, reason: error.description).errorResponse))
             return
         }
+        let lookupStarted = ContinuousClock.now
         resolver.resolve(identity.org) { [self] result in
+            metrics.lookupCompleted(after: .now - lookupStarted)
             switch result {
             case .success(let org):
                 completion(decide(request, identity: identity, org: org))
             case .failure(let error):
                 orgSessions.countRefusal(error.statsReason)
+                metrics.refused(error.refusalReason, tier: nil)
+                logger.notice("refused: tier lookup failed", metadata: [
+                    "org": "\(identity.org)", "reason": "\(error.statsReason)", "peer": "\(request.peer)"])
                 completion(.refused(refusal(for: error, org: identity.org)))
             }
         }
@@ -69,6 +80,7 @@ public final class TierAdmission: SessionAdmitter {
         switch decision {
         case .refused(let refusal):
             orgSessions.countRefusal("connection_limit")
+            metrics.refused(.connectionLimit, tier: refusal.tier)
             recordRejection(refusal)
             return .refused(ErrorResponse(severity: .fatal, sqlState: ConnectionRefusal.sqlState,
                                           message: refusal.message, detail: refusal.detail, hint: refusal.hint))
@@ -85,16 +97,20 @@ public final class TierAdmission: SessionAdmitter {
             let timeouts = TimeoutRules(limits: org.limits)
             let control = SessionControl(ticketId: ticket.id)
             orgSessions.register(control, org: org)
+            metrics.sessionAdmitted(org: org.orgId, tier: org.tier)
+            let admittedTier = org.tier
             return .admitted(AdmittedSession(
                 upstream: upstream,
                 startup: startup,
                 authenticationTimeout: .milliseconds(org.limits.postgres.connectionTimeout),
                 idleTimeout: timeouts.idle,
-                rules: TierSessionRules(org: org, matrix: resolver.matrix, pooled: pgbouncer != nil),
+                rules: TierSessionRules(org: org, matrix: resolver.matrix, pooled: pgbouncer != nil, metrics: metrics),
                 logMetadata: ["org": org.orgId.rawValue, "tier": org.tier.rawValue],
                 control: control,
                 onEnd: { [self] in
-                    _ = gate.withLock { $0.release(ticket) }
+                    if gate.withLock({ $0.release(ticket) }) {
+                        metrics.sessionClosed(org: ticket.org, tier: admittedTier)
+                    }
                     orgSessions.unregister(ticket.id, org: ticket.org)
                 }))
         }
@@ -123,6 +139,7 @@ public final class TierAdmission: SessionAdmitter {
             let onset = shared.map { RejectionWindow<ContinuousClock.Instant>.isThrashingOnset(sharedCount: $0) }
                 ?? (local != nil)
             if onset {
+                metrics.thrashingStarted(tier: refusal.tier)
                 logger.warning("org is thrashing against its connection limit", metadata: [
                     "org": "\(refusal.org)", "tier": "\(refusal.tier)",
                     "rejections_in_window": "\(shared ?? local?.rejections ?? 0)",

@@ -1,5 +1,6 @@
 import Gate
 import PostgresWire
+import Telemetry
 import TierModel
 
 /// What a session of a tier checks while relaying (seed 3.1 layer 2, 1.2):
@@ -9,9 +10,12 @@ struct TierSessionRules: SessionRules {
     let tier: Tier
     let settingsGuard: SettingsGuard
     let timeoutHint: String
+    /// Counts settings refusals and statement timeouts (issue 8); nil: not counted.
+    let metrics: TierGateMetrics?
 
     /// `pooled`: the session goes through PgBouncer's transaction pool (`SettingsGuard.pooled`).
-    init(org: OrgTier, matrix: TierMatrix, pooled: Bool = false) {
+    init(org: OrgTier, matrix: TierMatrix, pooled: Bool = false, metrics: TierGateMetrics? = nil) {
+        self.metrics = metrics
         tier = org.tier
         settingsGuard = SettingsGuard(tier: org.tier, settings: org.sessionSettings, matrix: matrix, pooled: pooled)
         timeoutHint = UpgradeHint.queryTimeout(tier: org.tier, matrix: matrix).text
@@ -26,10 +30,12 @@ struct TierSessionRules: SessionRules {
         case .query:
             guard let query = Query.decode(payload: payload),
                   let violation = settingsGuard.check(sql: query.text) else { return .forward }
+            metrics?.settingsRefused(tier: tier)
             return .replace(Query(text: settingsGuard.refusalStatement(for: violation)).encoded())
         case .parse:
             guard var parse = Parse.decode(payload: payload),
                   let violation = settingsGuard.check(sql: parse.query) else { return .forward }
+            metrics?.settingsRefused(tier: tier)
             parse.query = settingsGuard.refusalStatement(for: violation)
             parse.parameterTypes = []
             return .replace(parse.encoded())
@@ -44,6 +50,7 @@ struct TierSessionRules: SessionRules {
         guard error.sqlState == "57014",
               error.message?.contains("statement timeout") == true,
               error[.hint] == nil else { return error }
+        metrics?.statementTimedOut(tier: tier)
         var decorated = error
         decorated[.hint] = timeoutHint
         return decorated

@@ -2,6 +2,7 @@ import Dispatch
 import Foundation
 import Logging
 import Synchronization
+import Telemetry
 import TierModel
 
 /// Finds an org's tier the way seed 2.2 describes, with an in-process layer in front:
@@ -29,6 +30,9 @@ public final class TierResolver: Sendable {
         /// Test seam: called by a lookup between its MongoDB read and its Redis write, so a
         /// test can hold a lookup there and provoke the stale write-back race (issue 5).
         public var afterSourceRead: (@Sendable (OrgId) -> Void)?
+        /// Where lookups are counted by layer (issue 8); nil: the factory `MetricsSystem` was
+        /// bootstrapped with (the no-op one unless the executable bootstrapped it).
+        public var metrics: TierGateMetrics?
 
         public init(redis: RedisURL? = nil) { self.redis = redis }
     }
@@ -55,7 +59,7 @@ public final class TierResolver: Sendable {
         matrixBox = Mutex(matrix)
         local = InProcessTierCache(freshness: configuration.inProcessFreshness)
         self.logger = logger
-        let counters = LookupCounters()
+        let counters = LookupCounters(metrics: configuration.metrics ?? TierGateMetrics())
         self.counters = counters
         sourceRetryInterval = configuration.sourceRetryInterval
         afterSourceRead = configuration.afterSourceRead

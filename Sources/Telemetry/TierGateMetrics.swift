@@ -1,0 +1,157 @@
+import CoreMetrics
+import TierModel
+
+/// Every metric TierGate exports (issue 8, seed 7), each handle created once, in `init`,
+/// with a fixed set of dimensions.
+///
+/// Guarantees:
+/// - Recording never formats a string nor creates a handle: labels come from closed sets
+///   (`Tier`, `RefusalReason`, `LookupEvent`, `AdminCommandName`), looked up in tables
+///   built here. The one exception is `tiergate_org_open_sessions`, created once per org
+///   when its first session opens (see `OrgSessionGauges` for its cardinality bound).
+/// - This type never bootstraps `MetricsSystem`. Pass the factory (the executable's
+///   Prometheus factory, or MetricsTestKit's `TestMetrics` in tests); the default is
+///   whatever `MetricsSystem` was bootstrapped with, so libraries that are not given one
+///   record into the no-op handler.
+///
+/// Label values: `tier` is a tier name or `none` (refused before the tier was known);
+/// `reason`, `layer`, `result`, `command` as the enums say.
+public final class TierGateMetrics: Sendable {
+    /// At most this many orgs get their own `tiergate_org_open_sessions` series.
+    public static let defaultOrgSeriesCap = 500
+    /// The `tier` label when the tier is not known (refused before the lookup answered).
+    public static let noTier = "none"
+
+    public enum Name {
+        public static let admitted = "tiergate_connections_admitted_total"
+        public static let refused = "tiergate_connections_refused_total"
+        public static let upstreamFailures = "tiergate_upstream_failures_total"
+        public static let openSessions = "tiergate_open_sessions"
+        public static let orgOpenSessions = OrgSessionGauges.label
+        public static let connectionLimitHits = "tiergate_connection_limit_hits_total"
+        public static let cacheLookups = "tiergate_tier_cache_lookups_total"
+        public static let lookupDuration = "tiergate_tier_lookup_duration_seconds"
+        public static let statementTimeouts = "tiergate_statement_timeouts_total"
+        public static let settingsRefusals = "tiergate_settings_refusals_total"
+        public static let adminCommands = "tiergate_admin_commands_total"
+        public static let thrashing = "tiergate_thrashing_events_total"
+    }
+
+    private let admittedByTier: [Tier: Counter]
+    private let refusedByTier: [Tier: [RefusalReason: Counter]]
+    private let refusedNoTier: [RefusalReason: Counter]
+    private let upstreamFailuresByTier: [Tier: [UpstreamFailureReason: Counter]]
+    private let openByTier: [Tier: Meter]
+    private let limitHitsByTier: [Tier: Counter]
+    private let lookups: [LookupEvent: Counter]
+    private let lookupTimer: Timer
+    private let statementTimeoutsByTier: [Tier: Counter]
+    private let settingsRefusalsByTier: [Tier: Counter]
+    private let adminByCommand: [AdminCommandName: Counter]
+    private let thrashingByTier: [Tier: Counter]
+    private let orgs: OrgSessionGauges
+
+    public init(factory: any MetricsFactory = MetricsSystem.factory, orgSeriesCap: Int = TierGateMetrics.defaultOrgSeriesCap) {
+        func perTier<M>(_ make: (Tier) -> M) -> [Tier: M] {
+            Dictionary(uniqueKeysWithValues: Tier.allCases.map { ($0, make($0)) })
+        }
+        func counter(_ label: String, _ dimensions: [(String, String)]) -> Counter {
+            Counter(label: label, dimensions: dimensions, factory: factory)
+        }
+        admittedByTier = perTier { counter(Name.admitted, [("tier", $0.rawValue)]) }
+        refusedByTier = perTier { tier in
+            Dictionary(uniqueKeysWithValues: RefusalReason.allCases.map {
+                ($0, counter(Name.refused, [("tier", tier.rawValue), ("reason", $0.rawValue)]))
+            })
+        }
+        refusedNoTier = Dictionary(uniqueKeysWithValues: RefusalReason.allCases.map {
+            ($0, counter(Name.refused, [("tier", Self.noTier), ("reason", $0.rawValue)]))
+        })
+        upstreamFailuresByTier = perTier { tier in
+            Dictionary(uniqueKeysWithValues: UpstreamFailureReason.allCases.map {
+                ($0, counter(Name.upstreamFailures, [("tier", tier.rawValue), ("reason", $0.rawValue)]))
+            })
+        }
+        openByTier = perTier { Meter(label: Name.openSessions, dimensions: [("tier", $0.rawValue)], factory: factory) }
+        limitHitsByTier = perTier { counter(Name.connectionLimitHits, [("tier", $0.rawValue)]) }
+        lookups = Dictionary(uniqueKeysWithValues: LookupEvent.allCases.map {
+            ($0, counter(Name.cacheLookups, [("layer", $0.layer), ("result", $0.result)]))
+        })
+        lookupTimer = Timer(label: Name.lookupDuration, dimensions: [], factory: factory)
+        statementTimeoutsByTier = perTier { counter(Name.statementTimeouts, [("tier", $0.rawValue)]) }
+        settingsRefusalsByTier = perTier { counter(Name.settingsRefusals, [("tier", $0.rawValue)]) }
+        adminByCommand = Dictionary(uniqueKeysWithValues: AdminCommandName.allCases.map {
+            ($0, counter(Name.adminCommands, [("command", $0.rawValue)]))
+        })
+        thrashingByTier = perTier { counter(Name.thrashing, [("tier", $0.rawValue)]) }
+        orgs = OrgSessionGauges(factory: factory, cap: orgSeriesCap)
+    }
+
+    // MARK: Admission
+
+    /// A connection passed the gate: counted, and open until `sessionClosed`.
+    public func sessionAdmitted(org: OrgId, tier: Tier) {
+        admittedByTier[tier]?.increment()
+        openByTier[tier]?.increment()
+        orgs.opened(org)
+    }
+
+    /// The session admitted with this org and tier ended (its gate slot was released).
+    public func sessionClosed(org: OrgId, tier: Tier) {
+        openByTier[tier]?.decrement()
+        orgs.closed(org)
+    }
+
+    /// A connection was refused; `tier` nil when it was refused before its tier was known.
+    /// A `connectionLimit` refusal also counts as a connection-limit hit.
+    public func refused(_ reason: RefusalReason, tier: Tier?) {
+        if let tier {
+            refusedByTier[tier]?[reason]?.increment()
+            if reason == .connectionLimit { limitHitsByTier[tier]?.increment() }
+        } else {
+            refusedNoTier[reason]?.increment()
+        }
+    }
+
+    public func upstreamFailed(_ reason: UpstreamFailureReason, tier: Tier) {
+        upstreamFailuresByTier[tier]?[reason]?.increment()
+    }
+
+    // MARK: Tier lookups
+
+    public func lookup(_ event: LookupEvent) {
+        lookups[event]?.increment()
+    }
+
+    /// How long an admission waited for the org's tier, whichever layer answered.
+    public func lookupCompleted(after duration: Duration) {
+        let (seconds, attoseconds) = duration.components
+        lookupTimer.recordNanoseconds(seconds * 1_000_000_000 + attoseconds / 1_000_000_000)
+    }
+
+    // MARK: Sessions
+
+    /// A query was cancelled by the tier's statement timeout (57014, decorated with the hint).
+    public func statementTimedOut(tier: Tier) {
+        statementTimeoutsByTier[tier]?.increment()
+    }
+
+    /// A client tried to raise a tier setting (42501).
+    public func settingsRefused(tier: Tier) {
+        settingsRefusalsByTier[tier]?.increment()
+    }
+
+    /// An org started thrashing against its connection limit (seed 6.4): once per onset.
+    public func thrashingStarted(tier: Tier) {
+        thrashingByTier[tier]?.increment()
+    }
+
+    // MARK: Admin
+
+    public func adminCommand(_ command: AdminCommandName) {
+        adminByCommand[command]?.increment()
+    }
+
+    /// Orgs with their own `tiergate_org_open_sessions` series now.
+    public var orgSeriesCount: Int { orgs.seriesCount }
+}

@@ -1,0 +1,108 @@
+import Foundation
+import Logging
+import MetricsTestKit
+import PostgresWire
+import Telemetry
+import Testing
+import TierModel
+import TierStore
+@testable import Proxy
+
+/// The admission decision points move the counters (issue 8), with no socket and no services:
+/// the org source is a file, the metrics backend MetricsTestKit.
+struct TierAdmissionMetricsTests {
+    typealias Name = TierGateMetrics.Name
+
+    static let orgsJSON = """
+    [{"orgId": "org_free", "tier": "FREE", "tierUpdatedAt": "2025-11-21T20:00:00Z",
+      "subscription": {"stripeSubscriptionId": "sub_f", "plan": "free", "status": "active",
+                       "currentPeriodEnd": "2030-01-01T00:00:00Z"},
+      "addons": [], "postgres": {"database": "free"}}]
+    """
+
+    static func admission(_ test: TestMetrics) throws -> TierAdmission {
+        let path = FileManager.default.temporaryDirectory.appendingPathComponent("tiergate-metrics-\(UUID().uuidString).json").path
+        try Data(orgsJSON.utf8).write(to: URL(fileURLWithPath: path))
+        let metrics = TierGateMetrics(factory: test)
+        var configuration = TierResolver.Configuration()
+        configuration.metrics = metrics
+        let logger = Logger(label: "test", factory: { _ in SwiftLogNoOpLogHandler() })
+        let resolver = TierResolver(source: try FileOrgSource(path: path), matrix: .builtIn,
+                                    configuration: configuration, logger: logger)
+        return TierAdmission(resolver: resolver, defaultUpstream: Endpoint(host: "127.0.0.1", port: 5432),
+                             logger: logger, metrics: metrics)
+    }
+
+    static func admit(_ admission: TierAdmission, user: String) -> AdmissionOutcome {
+        let done = DispatchSemaphore(value: 0)
+        let box = OutcomeBox()
+        admission.admit(AdmissionRequest(startup: StartupMessage(parameters: [("user", user), ("database", "x")]), peer: "test")) {
+            box.set($0)
+            done.signal()
+        }
+        done.wait()
+        return box.get()!
+    }
+
+    @Test func sixthFreeConnection_movesRefusedAndLimitHits_notAdmitted() throws {
+        let test = TestMetrics()
+        let admission = try Self.admission(test)
+        var sessions: [AdmittedSession] = []
+        for _ in 0..<5 {
+            guard case .admitted(let session) = Self.admit(admission, user: "app.org_free") else {
+                Issue.record("refused within the ceiling")
+                return
+            }
+            sessions.append(session)
+        }
+        guard case .refused = Self.admit(admission, user: "app.org_free") else {
+            Issue.record("sixth FREE connection admitted")
+            return
+        }
+        #expect(try test.expectCounter(Name.admitted, [("tier", "FREE")]).totalValue == 5)
+        #expect(try test.expectCounter(Name.refused, [("tier", "FREE"), ("reason", "connection_limit")]).totalValue == 1)
+        #expect(try test.expectCounter(Name.connectionLimitHits, [("tier", "FREE")]).totalValue == 1)
+        #expect(try test.expectMeter(Name.openSessions, [("tier", "FREE")]).lastValue == 5)
+        #expect(try test.expectMeter(Name.orgOpenSessions, [("org", "org_free")]).lastValue == 5)
+        #expect(try test.expectTimer(Name.lookupDuration).values.count == 6)
+        // One MongoDB-layer read, then the in-process cache answers.
+        #expect(try test.expectCounter(Name.cacheLookups, [("layer", "mongodb"), ("result", "read")]).totalValue == 1)
+        #expect(try test.expectCounter(Name.cacheLookups, [("layer", "in_process"), ("result", "hit")]).totalValue == 5)
+
+        for session in sessions { session.onEnd() }
+        sessions[0].onEnd()  // a second end releases nothing and counts nothing
+        #expect(try test.expectMeter(Name.openSessions, [("tier", "FREE")]).lastValue == 0)
+        #expect((try? test.expectMeter(Name.orgOpenSessions, [("org", "org_free")])) == nil)
+    }
+
+    @Test func unknownOrgAndMissingOrg_areRefusedWithTierNone() throws {
+        let test = TestMetrics()
+        let admission = try Self.admission(test)
+        _ = Self.admit(admission, user: "app.org_nobody")
+        _ = Self.admit(admission, user: "app")
+        #expect(try test.expectCounter(Name.refused, [("tier", "none"), ("reason", "unknown_org")]).totalValue == 1)
+        #expect(try test.expectCounter(Name.refused, [("tier", "none"), ("reason", "no_org")]).totalValue == 1)
+        #expect(test.counterTotal(label: Name.admitted) == 0)
+    }
+
+    @Test func raisingASetting_andAStatementTimeout_areCountedByTier() throws {
+        let test = TestMetrics()
+        let metrics = TierGateMetrics(factory: test)
+        let org = OrgTier(orgId: try OrgId("org_t"), tier: .starter, limits: TierMatrix.builtIn[.starter], burst: nil,
+                          route: PostgresRoute(database: "t"), tierUpdatedAt: 0, cachedAt: 0)
+        let rules = TierSessionRules(org: org, matrix: .builtIn, metrics: metrics)
+        _ = rules.filterFrontend(id: FrontendMessageID.query.rawValue,
+                                 payload: Query(text: "set work_mem = '1GB'").encoded()[5...])
+        _ = rules.decorate(error: ErrorResponse(severity: .error, sqlState: "57014",
+                                                message: "canceling statement due to statement timeout"))
+        #expect(try test.expectCounter(Name.settingsRefusals, [("tier", "STARTER")]).totalValue == 1)
+        #expect(try test.expectCounter(Name.statementTimeouts, [("tier", "STARTER")]).totalValue == 1)
+    }
+}
+
+private final class OutcomeBox: @unchecked Sendable {
+    private let lock = NSLock()
+    private var outcome: AdmissionOutcome?
+    func set(_ value: AdmissionOutcome) { lock.withLock { outcome = value } }
+    func get() -> AdmissionOutcome? { lock.withLock { outcome } }
+}

@@ -1,0 +1,102 @@
+import MetricsTestKit
+import Prometheus
+import Telemetry
+import Testing
+import TierModel
+
+struct TierGateMetricsTests {
+    typealias Name = TierGateMetrics.Name
+
+    @Test func admittedSession_countsByTier_andIsOpenUntilClosed() throws {
+        let test = TestMetrics()
+        let metrics = TierGateMetrics(factory: test)
+        let org = try OrgId("org_acme")
+        metrics.sessionAdmitted(org: org, tier: .free)
+        metrics.sessionAdmitted(org: org, tier: .free)
+        #expect(try test.expectCounter(Name.admitted, [("tier", "FREE")]).totalValue == 2)
+        #expect(try test.expectMeter(Name.openSessions, [("tier", "FREE")]).lastValue == 2)
+        #expect(try test.expectMeter(Name.orgOpenSessions, [("org", "org_acme")]).lastValue == 2)
+        metrics.sessionClosed(org: org, tier: .free)
+        #expect(try test.expectMeter(Name.openSessions, [("tier", "FREE")]).lastValue == 1)
+    }
+
+    @Test func connectionLimitRefusal_isARefusalAndALimitHit() throws {
+        let test = TestMetrics()
+        let metrics = TierGateMetrics(factory: test)
+        metrics.refused(.connectionLimit, tier: .pro)
+        #expect(try test.expectCounter(Name.refused, [("tier", "PRO"), ("reason", "connection_limit")]).totalValue == 1)
+        #expect(try test.expectCounter(Name.connectionLimitHits, [("tier", "PRO")]).totalValue == 1)
+    }
+
+    @Test func refusalBeforeTheTierIsKnown_hasTierNone() throws {
+        let test = TestMetrics()
+        let metrics = TierGateMetrics(factory: test)
+        metrics.refused(.unknownOrg, tier: nil)
+        #expect(try test.expectCounter(Name.refused, [("tier", "none"), ("reason", "unknown_org")]).totalValue == 1)
+        #expect(test.counterTotal(label: Name.connectionLimitHits) == 0)
+    }
+
+    @Test func everyHandle_isCreatedUpFront_withFixedDimensions() {
+        let test = TestMetrics()
+        _ = TierGateMetrics(factory: test)
+        let before = test.counters.count
+        // Recording creates nothing new.
+        let metrics = TierGateMetrics(factory: test)
+        metrics.refused(.protocol, tier: nil)
+        metrics.lookup(.redisHit)
+        metrics.adminCommand(.showStats)
+        #expect(test.counters.count == before)
+        #expect(test.counters(label: Name.refused).count == (Tier.allCases.count + 1) * RefusalReason.allCases.count)
+    }
+
+    @Test func orgSeries_areCapped_andTheRestFoldIntoOther() throws {
+        let test = TestMetrics()
+        let metrics = TierGateMetrics(factory: test, orgSeriesCap: 2)
+        let orgs = try ["org_a", "org_b", "org_c", "org_d"].map { try OrgId($0) }
+        for org in orgs { metrics.sessionAdmitted(org: org, tier: .starter) }
+        #expect(metrics.orgSeriesCount == 2)
+        #expect(try test.expectMeter(Name.orgOpenSessions, [("org", "_other")]).lastValue == 2)
+        #expect((try? test.expectMeter(Name.orgOpenSessions, [("org", "org_c")])) == nil)
+    }
+
+    @Test func orgSeries_isDestroyedWhenTheOrgsLastSessionCloses() throws {
+        let test = TestMetrics()
+        let metrics = TierGateMetrics(factory: test, orgSeriesCap: 1)
+        let a = try OrgId("org_a"), b = try OrgId("org_b")
+        metrics.sessionAdmitted(org: a, tier: .free)
+        metrics.sessionClosed(org: a, tier: .free)
+        #expect(metrics.orgSeriesCount == 0)
+        #expect((try? test.expectMeter(Name.orgOpenSessions, [("org", "org_a")])) == nil)
+        // The freed slot goes to the next org.
+        metrics.sessionAdmitted(org: b, tier: .free)
+        #expect(try test.expectMeter(Name.orgOpenSessions, [("org", "org_b")]).lastValue == 1)
+    }
+
+    @Test func lookups_countByLayerAndResult() throws {
+        let test = TestMetrics()
+        let metrics = TierGateMetrics(factory: test)
+        metrics.lookup(.inProcessHit)
+        metrics.lookup(.redisMiss)
+        metrics.lookup(.sourceRead)
+        #expect(try test.expectCounter(Name.cacheLookups, [("layer", "in_process"), ("result", "hit")]).totalValue == 1)
+        #expect(try test.expectCounter(Name.cacheLookups, [("layer", "redis"), ("result", "miss")]).totalValue == 1)
+        #expect(try test.expectCounter(Name.cacheLookups, [("layer", "mongodb"), ("result", "read")]).totalValue == 1)
+        metrics.lookupCompleted(after: .milliseconds(3))
+        #expect(try test.expectTimer(Name.lookupDuration).lastValue == 3_000_000)
+    }
+
+    @Test func prometheusExposition_namesEveryFamily() throws {
+        let registry = PrometheusCollectorRegistry()
+        let metrics = TierGateMetrics(factory: PrometheusMetricsFactory(registry: registry))
+        metrics.sessionAdmitted(org: try OrgId("org_acme"), tier: .enterprise)
+        metrics.statementTimedOut(tier: .free)
+        let text = registry.emitToString()
+        #expect(text.contains(#"tiergate_connections_admitted_total{tier="ENTERPRISE"} 1"#))
+        #expect(text.contains(#"tiergate_org_open_sessions{org="org_acme"} 1"#))
+        #expect(text.contains(#"tiergate_statement_timeouts_total{tier="FREE"} 1"#))
+        for name in [Name.refused, Name.cacheLookups, Name.settingsRefusals, Name.adminCommands, Name.thrashing,
+                     Name.upstreamFailures, Name.connectionLimitHits, Name.lookupDuration] {
+            #expect(text.contains("# TYPE \(name)"), "\(name) missing")
+        }
+    }
+}
