@@ -90,5 +90,11 @@ let package = Package(
         .testTarget(name: "IntegrationTests", dependencies: [
             "PostgresClient", "TierStore", "TierModel", "PostgresWire", "PgBouncerConfig", "tiergate",
         ]),
+        // Issue 7: ns per admission decision (gate, in-process cache, Redis hit, MongoDB miss),
+        // built in release and run by bench/run.sh; not a test, asserts nothing.
+        .executableTarget(name: "tiergate-gate-bench", dependencies: [
+            "Gate", "TierModel", "TierStore",
+            .product(name: "Logging", package: "swift-log"),
+        ], path: "Benchmarks/GateBench"),
     ]
 )

@@ -2,11 +2,14 @@
 """TierGate's benchmark: what the proxy costs, measured in one run against the alternatives.
 
 Run it through bench/run.sh, which starts the stack, builds the binary and raises the
-file-descriptor limit first. Every figure is measured on four paths, the paths
+file-descriptor limit first. Every figure is measured on five paths, the paths
 interleaved within each repetition (so a burst of load elsewhere on the machine hits
 them alike), and each repetition's order rotated:
 
     direct Postgres | PgBouncer | TierGate -> Postgres | TierGate -> PgBouncer
+    | TierGate gating -> Postgres (app.<bench org>: tier lookup, gate, injected settings)
+
+and the gate's decision cost is measured apart by tiergate-gate-bench.
 
 See bench/README.md for what each step measures and how.
 """
@@ -14,6 +17,7 @@ See bench/README.md for what each step measures and how.
 import argparse
 import asyncio
 import datetime
+import json
 import os
 import random
 import resource
@@ -27,9 +31,11 @@ from dataclasses import replace
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "lib"))
 
 import postgres_wire  # noqa: E402
+from bench_org import MAX_CONNECTIONS as BENCH_ORG_MAX_CONNECTIONS, TIER as BENCH_ORG_TIER  # noqa: E402
+from bench_org import ensure_bench_org, org_id  # noqa: E402
 from machine import NoiseSampler, machine_description, tool_versions  # noqa: E402
 from measurements import (DIRECT, PATHS, PGBOUNCER, PROXY_PATHS, TIERGATE,  # noqa: E402
-                          TIERGATE_PGBOUNCER, Measurements, percentile)
+                          TIERGATE_GATING, TIERGATE_PGBOUNCER, Measurements, percentile)
 from pgbench_run import run_pgbench  # noqa: E402
 from profiles import FULL, SMOKE  # noqa: E402
 from services import (APP_PASSWORD, APP_USER, HOST, BenchError, BenchPgBouncer,  # noqa: E402
@@ -71,6 +77,10 @@ class BenchRun:
         # The full run's report is committed; the smoke run's stays with its raw files.
         self.report_dir = self.raw_dir if args.smoke else os.path.join(BENCH_DIR, "results")
         self.pg_port, self.pgbouncer_port = args.pg_port, args.pgbouncer_port
+        self.mongo_url = f"mongodb://{HOST}:{args.mongo_port}"
+        self.redis_url = f"redis://{HOST}:{args.redis_port}"
+        self.org = org_id(self.profile)
+        self.gate_bench_note = None  # why the gate decision figures are missing, if they are
         self.measurements = Measurements()
         self.steps = []          # (name, ok, seconds, detail)
         self.retries = []        # (what, error)
@@ -89,6 +99,11 @@ class BenchRun:
         if path is PGBOUNCER:
             return self.pgbouncer_port
         return self.proxies[path.key].port
+
+    def user(self, path):
+        """The gating path logs in as app.<org>: TierGate runs the session upstream as app
+        in the org's database (the benchmark's, see bench_org.py)."""
+        return f"{APP_USER}.{self.org}" if path.gating else APP_USER
 
     def rotated(self, paths, repetition):
         k = repetition % len(paths)
@@ -176,6 +191,16 @@ class BenchRun:
         self.proxies[TIERGATE.key] = TierGate(binary, self.pg_port, self.raw("tiergate-postgres.log"), db)
         self.proxies[TIERGATE_PGBOUNCER.key] = TierGate(binary, self.pgbouncer_port,
                                                         self.raw("tiergate-pgbouncer.log"), db)
+        # Gating as in production: MongoDB the source of truth, Redis the shared cache, the
+        # in-process cache at its default freshness (5 s).
+        if self.profile.clients + 1 > BENCH_ORG_MAX_CONNECTIONS:  # pgbench's clients + the latency client
+            raise BenchError(f"{self.profile.clients} clients do not fit the bench org's "
+                             f"{BENCH_ORG_TIER} ceiling of {BENCH_ORG_MAX_CONNECTIONS}")
+        ensure_bench_org(self.args.mongo_port, self.args.redis_port, self.org, db)
+        self.proxies[TIERGATE_GATING.key] = TierGate(
+            binary, self.pg_port, self.raw("tiergate-gating.log"), db,
+            org_source=["--mongo", self.mongo_url, "--redis", self.redis_url],
+            user=self.user(TIERGATE_GATING))
 
     def reset_tpcb(self):
         # What pgbench itself does before a run without -n; done on the direct path so
@@ -195,7 +220,8 @@ class BenchRun:
                         return run_pgbench(self.port(path), p.database,
                                            ["-n", "-c", str(p.clients), "-j", str(p.threads),
                                             *p.pgbench_length(), *extra],
-                                           self.raw(f"{figure}-{path.key}-rep{rep + 1}.log"))
+                                           self.raw(f"{figure}-{path.key}-rep{rep + 1}.log"),
+                                           user=self.user(path))
                     summary = self.attempt(f"{figure} {path.key} rep {rep + 1}", once)
                     self.measurements.add(figure, path.key, summary.tps)
                     self.log(f"  rep {rep + 1} {figure:20} {path.key:20} {summary.tps:10.0f} tps")
@@ -207,7 +233,7 @@ class BenchRun:
                 summary = self.attempt(f"churn {path.key} rep {rep + 1}", lambda: run_pgbench(
                     self.port(path), p.database,
                     ["-n", "-S", "-C", "-c", str(p.clients), "-j", str(p.threads), *p.pgbench_length(churn=True)],
-                    self.raw(f"churn-{path.key}-rep{rep + 1}.log")))
+                    self.raw(f"churn-{path.key}-rep{rep + 1}.log"), user=self.user(path)))
                 self.measurements.add("churn_tps", path.key, summary.tps)
                 if summary.average_connection_ms is None:
                     raise BenchError("pgbench -C printed no average connection time")
@@ -226,7 +252,7 @@ class BenchRun:
         for rep in range(p.repetitions):
             order = self.rotated(PATHS, rep)
             def queries():
-                sessions = {path.key: postgres_wire.BlockingSession(HOST, self.port(path), APP_USER,
+                sessions = {path.key: postgres_wire.BlockingSession(HOST, self.port(path), self.user(path),
                                                                      APP_PASSWORD, db) for path in order}
                 try:
                     samples = {path.key: [] for path in order}
@@ -245,7 +271,7 @@ class BenchRun:
                 for _ in range(p.connection_samples):
                     for path in order:
                         samples[path.key].append(postgres_wire.timed_connection(
-                            HOST, self.port(path), APP_USER, APP_PASSWORD, db))
+                            HOST, self.port(path), self.user(path), APP_PASSWORD, db))
                 return samples
             for kind, action in (("query", queries), ("connect", connections)):
                 samples = self.attempt(f"{kind} latency rep {rep + 1}", action)
@@ -267,7 +293,7 @@ class BenchRun:
                     f"{k} {v[0]:.0f}/{v[1]:.0f}" for k, v in quantiles.items()))
 
     def copy_command(self, path):
-        return ["psql", "-X", "-q", "-h", HOST, "-p", str(self.port(path)), "-U", APP_USER,
+        return ["psql", "-X", "-q", "-h", HOST, "-p", str(self.port(path)), "-U", self.user(path),
                 "-d", self.profile.database, "-c", f"COPY {self.copy_table} TO STDOUT"]
 
     def measure_copy(self):
@@ -293,6 +319,34 @@ class BenchRun:
                 rate = self.copy_bytes / 1e6 / elapsed
                 self.measurements.add("copy_mb_per_s", path.key, rate)
                 self.log(f"  rep {rep + 1} COPY {path.key:20} {rate:8.1f} MB/s")
+
+    def measure_gate_decisions(self):
+        """tiergate-gate-bench: ns per admission decision, in process (gate, in-process
+        cache) and against the stack's Redis and MongoDB, for the benchmark's org. Runs
+        alone (the proxies are stopped), so it competes only with other people's work."""
+        binary = self.args.gate_bench
+        if not binary:
+            self.gate_bench_note = ("not measured: no tiergate-gate-bench binary "
+                                    "(bench/run.sh builds one, or pass --gate-bench PATH)")
+            self.log(f"  {self.gate_bench_note}")
+            return
+        p = self.profile
+        argv = [binary, "--mongo", self.mongo_url, "--redis", self.redis_url, "--org", self.org,
+                "--runs", str(p.gate_runs), "--scale", str(p.gate_scale)]
+        def once():
+            result = subprocess.run(argv, capture_output=True, text=True, timeout=600)
+            with open(self.raw("gate-bench.log"), "w") as log:
+                log.write("$ " + " ".join(argv) + "\n" + result.stdout + result.stderr)
+            if result.returncode != 0:
+                raise BenchError(f"tiergate-gate-bench exited with {result.returncode}: "
+                                 f"{result.stderr.strip()[-300:]}")
+            return json.loads(result.stdout.strip().splitlines()[-1])
+        report = self.attempt("gate decisions", once)
+        self.gate_bench_binary = binary
+        self.measurements.gate = report["figures"]
+        for figure in report["figures"]:
+            s = self.measurements.gate_summary(figure)
+            self.log(f"  {figure['label']:60} {s.median:12,.0f} ns ({s.low:,.0f}–{s.high:,.0f})")
 
     def measure_memory(self):
         """RSS of a fresh TierGate (and of the PgBouncer behind it) idle, then holding
@@ -373,6 +427,7 @@ class BenchRun:
             for proxy in self.proxies.values():
                 proxy.stop()
         if all(ok for _, ok, _, _ in self.steps[:3]):
+            self.step("gate decision cost", self.measure_gate_decisions)
             self.step("memory (idle connections)", self.measure_memory)
         self.noise.stop()
         self.finished = datetime.datetime.now(datetime.timezone.utc)
@@ -394,7 +449,10 @@ class BenchRun:
             noise=self.noise.summary(), steps=self.steps, retries=self.retries,
             measurements=self.measurements, raw_dir=os.path.relpath(self.raw_dir, os.path.dirname(BENCH_DIR)),
             copy_bytes=getattr(self, "copy_bytes", None),
-            ports={"postgres": self.pg_port, "pgbouncer": self.pgbouncer_port},
+            ports={"postgres": self.pg_port, "pgbouncer": self.pgbouncer_port,
+                   "mongo": self.args.mongo_port, "redis": self.args.redis_port},
+            org=self.org, org_tier=BENCH_ORG_TIER,
+            gate_bench_binary=getattr(self, "gate_bench_binary", None), gate_bench_note=self.gate_bench_note,
             readme_link=os.path.relpath(os.path.join(BENCH_DIR, "README.md"), self.report_dir),
         )
         self.report_path = os.path.join(self.report_dir, "latest.md")
@@ -416,13 +474,17 @@ def main():
     parser.add_argument("--commit", default="unknown", help="commit the binary was built from")
     parser.add_argument("--pg-port", type=int, required=True)
     parser.add_argument("--pgbouncer-port", type=int, required=True)
+    parser.add_argument("--mongo-port", type=int, required=True, help="the stack's MongoDB (gating path)")
+    parser.add_argument("--redis-port", type=int, required=True, help="the stack's Redis (gating path)")
+    parser.add_argument("--gate-bench", help="path of tiergate-gate-bench; without it the gate decision "
+                                             "figures are reported as not measured")
     args = parser.parse_args()
 
     run = BenchRun(args)
     run.log(f"{run.profile.name} run, raw outputs in {run.raw_dir}")
     run.execute()
     failed = [name for name, ok, _, _ in run.steps if not ok]
-    expected = 10
+    expected = 11
     if len(run.steps) < expected and not failed:
         failed = ["(steps skipped)"]
     if args.smoke:

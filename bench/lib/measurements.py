@@ -12,13 +12,18 @@ SPREAD_WARNING = 0.10  # warn when (max - min) / median exceeds this
 class Path:
     key: str
     label: str
+    # Through TierGate with an org source: the client logs in as app.<org>, TierGate looks
+    # the org's tier up, admits it through the gate and injects the tier's settings.
+    gating: bool = False
 
 
 DIRECT = Path("direct", "Direct Postgres")
 PGBOUNCER = Path("pgbouncer", "PgBouncer (transaction pooling)")
 TIERGATE = Path("tiergate", "TierGate → Postgres")
 TIERGATE_PGBOUNCER = Path("tiergate_pgbouncer", "TierGate → PgBouncer")
-PATHS = (DIRECT, PGBOUNCER, TIERGATE, TIERGATE_PGBOUNCER)
+TIERGATE_GATING = Path("tiergate_gating", "TierGate gating → Postgres", gating=True)
+PATHS = (DIRECT, PGBOUNCER, TIERGATE, TIERGATE_PGBOUNCER, TIERGATE_GATING)
+TIERGATE_PATHS = (TIERGATE, TIERGATE_GATING)  # the two the targets are reported for
 PROXY_PATHS = PATHS[1:]
 
 
@@ -82,11 +87,16 @@ def percentile(sorted_values, fraction):
 
 class Measurements:
     """values[figure][path] is the list of one value per repetition; memory[...] likewise
-    for the idle-connection figures, which have their own shape (process x point)."""
+    for the idle-connection figures, which have their own shape (process x point); gate
+    holds tiergate-gate-bench's figures as it reported them (one value per run)."""
 
     def __init__(self):
         self.values = {}
         self.memory = {}
+        self.gate = []  # tiergate-gate-bench's "figures", in its order
+
+    def gate_summary(self, figure):
+        return summarize(figure["ns_per_decision_runs"])
 
     def add(self, figure, path, value):
         self.values.setdefault(figure, {}).setdefault(path, []).append(value)
@@ -117,7 +127,11 @@ class Measurements:
                 s = summarize(values)
                 if s.count > 1 and s.relative_spread > SPREAD_WARNING:
                     found.append((f"memory {process} {point}", "", s))
+        for figure in self.gate:
+            s = self.gate_summary(figure)
+            if s.count > 1 and s.relative_spread > SPREAD_WARNING:
+                found.append((f"gate decision {figure['key']}", "", s))
         return found
 
     def to_json(self):
-        return json.dumps({"values": self.values, "memory": self.memory}, indent=1)
+        return json.dumps({"values": self.values, "memory": self.memory, "gate": self.gate}, indent=1)

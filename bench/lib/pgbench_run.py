@@ -31,9 +31,9 @@ def parse_summary(output):
                           failed=int(failed.group(1)) if failed else 0)
 
 
-def run_pgbench(port, database, args, log_path, timeout=300):
-    """Run `pgbench ARGS` against HOST:port as app; keep its output in `log_path`."""
-    argv = ["pgbench", "-h", HOST, "-p", str(port), "-U", APP_USER, *args, database]
+def run_pgbench(port, database, args, log_path, timeout=300, user=APP_USER):
+    """Run `pgbench ARGS` against HOST:port as `user` (app's password); keep its output in `log_path`."""
+    argv = ["pgbench", "-h", HOST, "-p", str(port), "-U", user, *args, database]
     env = dict(os.environ, PGPASSWORD=APP_PASSWORD, PGCONNECT_TIMEOUT="10")
     result = subprocess.run(argv, capture_output=True, text=True, env=env, timeout=timeout)
     with open(log_path, "w") as log:

@@ -20,6 +20,8 @@ class Profile:
     copy_megabytes: int      # size of the COPY TO STDOUT, in MB (10^6 bytes)
     idle_connections: tuple  # idle sessions held open for the memory figures
     settle_seconds: float    # pause before reading RSS, so the proxy has finished its work
+    gate_runs: int           # tiergate-gate-bench --runs: timed runs per decision figure
+    gate_scale: float        # tiergate-gate-bench --scale: its iterations per run, scaled
 
     def pgbench_length(self, churn=False):
         if self.seconds:
@@ -31,12 +33,12 @@ FULL = Profile(
     name="full", repetitions=3, database="tiergate_bench", pgbench_scale=16,
     clients=16, threads=2, seconds=8, transactions=None, churn_transactions=None,
     query_samples=3000, connection_samples=250, copy_megabytes=200,
-    idle_connections=(1000, 5000), settle_seconds=2.0,
+    idle_connections=(1000, 5000), settle_seconds=2.0, gate_runs=7, gate_scale=1.0,
 )
 
 SMOKE = Profile(
     name="smoke", repetitions=1, database="tiergate_bench_smoke", pgbench_scale=1,
     clients=2, threads=1, seconds=None, transactions=20, churn_transactions=5,
     query_samples=50, connection_samples=5, copy_megabytes=2,
-    idle_connections=(20, 50), settle_seconds=0.3,
+    idle_connections=(20, 50), settle_seconds=0.3, gate_runs=2, gate_scale=0.01,
 )

@@ -4,7 +4,7 @@ import os
 from dataclasses import dataclass
 
 from measurements import (DIRECT, FIGURES, PATHS, PERSISTENT_THROUGHPUT, PGBOUNCER, PROXY_PATHS,
-                          SPREAD_WARNING, TIERGATE, TIERGATE_PGBOUNCER)
+                          SPREAD_WARNING, TIERGATE, TIERGATE_GATING, TIERGATE_PATHS, TIERGATE_PGBOUNCER)
 
 # Targets from issue 7: reported as where we stand, never asserted.
 TARGET_SHARE_OF_DIRECT = 0.90
@@ -31,12 +31,16 @@ class ReportContext:
     copy_bytes: int | None
     ports: dict
     readme_link: str
+    org: str
+    org_tier: str
+    gate_bench_binary: str | None
+    gate_bench_note: str | None
 
 
 def number(value, unit):
     if value is None:
         return "—"
-    if unit == "tps" or unit == "µs" or abs(value) >= 1000:
+    if unit in ("tps", "µs", "ns") or abs(value) >= 1000:
         return f"{value:,.0f}"
     if unit == "ms":
         return f"{value:.2f}"
@@ -123,26 +127,54 @@ def status(ok):
 
 
 def targets_table(m, counts):
-    rows = ["| Target (issue 7) | Where we stand | Status |", "| --- | --- | --- |"]
+    """One row per target, one column per TierGate path (relay and gating)."""
+    def cell(value_text, ok):
+        return f"{value_text} · {status(ok)}"
+    header = "| Target (issue 7) | " + " | ".join(p.label for p in TIERGATE_PATHS) + " |"
+    rows = [header, "| --- |" + " --- |" * len(TIERGATE_PATHS)]
     for key in PERSISTENT_THROUGHPUT:
-        t, b, d = (m.summary(key, p.key) for p in (TIERGATE, PGBOUNCER, DIRECT))
+        b, d = m.summary(key, PGBOUNCER.key), m.summary(key, DIRECT.key)
         label = FIGURES[key].label
-        if t and b and d:
-            rows.append(f"| {label}: TierGate ≥ PgBouncer | {t.median / b.median:.2f}× PgBouncer "
-                        f"| {status(t.median >= b.median)} |")
-            rows.append(f"| {label}: TierGate ≥ 90% of direct | {100 * t.median / d.median:.0f}% of direct "
-                        f"| {status(t.median >= TARGET_SHARE_OF_DIRECT * d.median)} |")
-        else:
-            rows.append(f"| {label} | — | not measured |")
-    added = m.summary("connect_p50_added_us", TIERGATE.key)
-    rows.append(f"| Added connection latency p50 (TierGate → Postgres) < 300 µs | "
-                + (f"{added.median:+,.0f} µs | {status(added.median < TARGET_ADDED_CONNECT_P50_US)} |"
-                   if added else "— | not measured |"))
+        vs_bouncer, vs_direct = [], []
+        for path in TIERGATE_PATHS:
+            t = m.summary(key, path.key)
+            if t and b and d:
+                vs_bouncer.append(cell(f"{t.median / b.median:.2f}× PgBouncer", t.median >= b.median))
+                vs_direct.append(cell(f"{100 * t.median / d.median:.0f}% of direct",
+                                      t.median >= TARGET_SHARE_OF_DIRECT * d.median))
+            else:
+                vs_bouncer.append("not measured")
+                vs_direct.append("not measured")
+        rows.append(f"| {label}: ≥ PgBouncer | " + " | ".join(vs_bouncer) + " |")
+        rows.append(f"| {label}: ≥ 90% of direct | " + " | ".join(vs_direct) + " |")
+    cells = []
+    for path in TIERGATE_PATHS:
+        added = m.summary("connect_p50_added_us", path.key)
+        cells.append(cell(f"{added.median:+,.0f} µs", added.median < TARGET_ADDED_CONNECT_P50_US)
+                     if added else "not measured")
+    rows.append("| Added connection latency p50 < 300 µs (gating: a cache hit) | " + " | ".join(cells) + " |")
     most = max(counts)
     per = m.memory_summary("tiergate", f"kb_per_connection_{most}")
-    rows.append(f"| TierGate memory < 10 kB per idle client connection ({most:,} clients) | "
-                + (f"{per.median:.1f} kB | {status(per.median < TARGET_KB_PER_IDLE_CONNECTION)} |"
-                   if per else "— | not measured |"))
+    rows.append(f"| Memory < 10 kB per idle client connection ({most:,} clients; measured on the relay) | "
+                + (cell(f"{per.median:.1f} kB", per.median < TARGET_KB_PER_IDLE_CONNECTION) if per else "not measured")
+                + " | — |")
+    return "\n".join(rows)
+
+
+def gate_section(c):
+    m = c.measurements
+    if not m.gate:
+        return f"_{c.gate_bench_note or 'Not measured (the step failed; see the steps below).'}_"
+    rows = ["| Decision | ns per decision (median run) | Spread over runs (min–max) | Per call p50 / p99 | "
+            "Runs × iterations | Resolver counted (all runs) |",
+            "| --- | ---: | --- | ---: | ---: | --- |"]
+    for figure in m.gate:
+        s = m.gate_summary(figure)
+        per_call = (f"{figure['call_p50_ns'] / 1000:,.0f} / {figure['call_p99_ns'] / 1000:,.0f} µs"
+                    if "call_p50_ns" in figure else "—")
+        checks = ", ".join(f"{k.replace('_', ' ')} {v:,}" for k, v in figure["checks"].items() if v)
+        rows.append(f"| {figure['label']} | **{s.median:,.0f}** | {spread(s, 'ns')} | {per_call} "
+                    f"| {s.count} × {figure['iterations_per_run']:,} | {checks or '—'} |")
     return "\n".join(rows)
 
 
@@ -194,6 +226,7 @@ turns inside each repetition. Raw outputs (git-ignored): `{c.raw_dir}/`.
 | pgbench | {c.versions['pgbench']} |
 | Swift | {c.versions['swift']} |
 | TierGate | commit `{c.tiergate_commit}`, binary `{c.tiergate_binary}` |
+| Gating path | `tiergate serve --mongo mongodb://127.0.0.1:{c.ports['mongo']} --redis redis://127.0.0.1:{c.ports['redis']}` (the stack's MongoDB, i.e. SecantusDB, and Redis; in-process cache 5 s, the default), user `app.{c.org}`: org `{c.org}`, {c.org_tier}, routed to database `{p.database}` |
 | Run | {p.repetitions} repetition(s); pgbench {p.clients} clients, {p.threads} threads, {length} per run; \
 {p.query_samples:,} queries and {p.connection_samples:,} connections per path per repetition for latency; \
 COPY of {copy_size}; {' and '.join(f'{n:,}' for n in counts)} idle clients |
@@ -214,7 +247,10 @@ Reported, never asserted: the run does not fail on them.
 
 ## Results
 
-Throughput and latency on the four paths. "vs direct" and "vs PgBouncer" are ratios of
+Throughput and latency on the five paths. The three relay paths run TierGate without an org source (no
+tier lookup); **TierGate gating → Postgres** logs in as `app.{c.org}`, so every connection
+is looked up (in-process cache, Redis, MongoDB), admitted by the gate, and starts upstream
+with the tier's settings in its startup `options`. "vs direct" and "vs PgBouncer" are ratios of
 medians (for tps and MB/s higher is better; for ms and µs lower is better). Spreads are
 min–max over the repetitions, with (max − min) / median in brackets; ⚠ marks over
 {100 * SPREAD_WARNING:.0f}%.
@@ -236,13 +272,21 @@ idle. kB per connection = (RSS with N clients − RSS idle) / N.
 
 {memory_table(m, counts)}
 
-## Gate decision cost — TODO
+## Gate decision cost
 
-**Not measured yet; no figure is given on purpose.** This section is for the in-process
-micro-benchmark of the gate's admission decision (time per decision, p50/p99, one
-thread and contended, and allocations per decision). It needs the Gate module in the
-proxy's admission path and a benchmark executable target in `Package.swift` (outside
-`bench/`) that `bench/run.sh` can build and call.
+`tiergate-gate-bench` (`Benchmarks/GateBench/main.swift`, release build{f", `{c.gate_bench_binary}`" if c.gate_bench_binary else ""}),
+one thread, timed with `ContinuousClock`: each run times a batch of decisions and gives
+elapsed / iterations; the table gives the median run and the fastest and slowest (⚠ over
+{100 * SPREAD_WARNING:.0f}%). The gate figures hold the org at 50 open sessions among 1,000 other orgs
+with 10 each; the Mutex figure locks twice per decision (admit, then release), as
+`TierAdmission` does. Resolver figures are for `{c.org}` against the stack's Redis and
+MongoDB: "Redis hit" sets the in-process freshness to 0, so every lookup hops to the
+resolver's queue and does one MGET; "MongoDB miss" deletes the Redis key (untimed) before
+each lookup, which then misses Redis, reads MongoDB and writes back through the
+compare-and-set script. The last column is the resolver's own counters: each lookup took
+the layer the row names. Measured alone, after the other steps, with the proxies stopped.
+
+{gate_section(c)}
 
 ## Steps of this run
 
@@ -260,10 +304,14 @@ def chart(m, out_path, profile):
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    colors = {PGBOUNCER.key: "#7f7f7f", TIERGATE.key: "#1f77b4", TIERGATE_PGBOUNCER.key: "#2ca02c"}
-    short = {PGBOUNCER.key: "PgBouncer", TIERGATE.key: "TierGate → Postgres",
-             TIERGATE_PGBOUNCER.key: "TierGate → PgBouncer"}
-    fig, axes = plt.subplots(1, 3, figsize=(16, 5.2), gridspec_kw={"width_ratios": [3, 2, 1.2]})
+    colors = {PGBOUNCER.key: "#7f7f7f", TIERGATE.key: "#1f77b4", TIERGATE_PGBOUNCER.key: "#2ca02c",
+              TIERGATE_GATING.key: "#ff7f0e"}
+    short = {PGBOUNCER.key: "PgBouncer", TIERGATE.key: "TierGate → Postgres (relay)",
+             TIERGATE_PGBOUNCER.key: "TierGate → PgBouncer (relay)",
+             TIERGATE_GATING.key: "TierGate gating → Postgres"}
+    def offset(i):
+        return (i - (len(PROXY_PATHS) - 1) / 2) * width
+    fig, axes = plt.subplots(1, 3, figsize=(18, 5.6), gridspec_kw={"width_ratios": [3, 2, 1.2]})
 
     # 1. Throughput as a share of direct Postgres.
     throughput = [("select_simple_tps", "select\nsimple"), ("select_extended_tps", "select\nextended"),
@@ -276,9 +324,9 @@ def chart(m, out_path, profile):
         for key, _ in throughput:
             s, d = m.summary(key, path.key), m.summary(key, DIRECT.key)
             values.append(s.median / d.median if s and d and d.median else 0)
-        xs = [x + (i - 1) * width for x in range(len(throughput))]
+        xs = [x + offset(i) for x in range(len(throughput))]
         bars = ax.bar(xs, values, width, label=short[path.key], color=colors[path.key])
-        ax.bar_label(bars, labels=[f"{v:.2f}" if v else "" for v in values], fontsize=7, padding=1)
+        ax.bar_label(bars, labels=[f"{v:.2f}" if v else "" for v in values], fontsize=6, padding=1)
     ax.axhline(1.0, color="black", linewidth=0.8)
     ax.axhline(TARGET_SHARE_OF_DIRECT, color="#d62728", linestyle="--", linewidth=0.8, label="target 0.9")
     ax.set_xticks(range(len(throughput)), [label for _, label in throughput], fontsize=8)
@@ -292,9 +340,9 @@ def chart(m, out_path, profile):
     ax = axes[1]
     for i, path in enumerate(PROXY_PATHS):
         values = [(m.summary(key, path.key).median if m.summary(key, path.key) else 0) for key, _ in latency]
-        xs = [x + (i - 1) * width for x in range(len(latency))]
+        xs = [x + offset(i) for x in range(len(latency))]
         bars = ax.bar(xs, values, width, label=short[path.key], color=colors[path.key])
-        ax.bar_label(bars, labels=[f"{v:,.0f}" for v in values], fontsize=7, padding=1)
+        ax.bar_label(bars, labels=[f"{v:,.0f}" for v in values], fontsize=6, padding=1)
     ax.axhline(0, color="black", linewidth=0.8)
     ax.axhline(TARGET_ADDED_CONNECT_P50_US, color="#d62728", linestyle="--", linewidth=0.8,
                label="target: connect p50 < 300 µs")

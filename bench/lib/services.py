@@ -45,13 +45,13 @@ def psql(port, sql, user="postgres", database="postgres", timeout=600):
     return result.stdout.strip()
 
 
-def wait_for_session(port, database, seconds=15.0):
+def wait_for_session(port, database, seconds=15.0, user=APP_USER):
     """Poll until a full session (startup, SCRAM, ReadyForQuery) opens on `port`."""
     deadline = time.monotonic() + seconds
     last_error = None
     while time.monotonic() < deadline:
         try:
-            postgres_wire.timed_connection(HOST, port, APP_USER, APP_PASSWORD, database, timeout=5)
+            postgres_wire.timed_connection(HOST, port, user, APP_PASSWORD, database, timeout=5)
             return
         except (OSError, postgres_wire.ProtocolError, postgres_wire.ServerError) as error:
             last_error = error
@@ -104,20 +104,22 @@ class ManagedProcess:
 
 
 class TierGate(ManagedProcess):
-    """`tiergate serve` on a free port, relaying to `upstream_port`."""
+    """`tiergate serve` on a free port, relaying to `upstream_port`: a plain relay, or with
+    `org_source` (e.g. ["--mongo", URI, "--redis", URL]) gating by tier."""
 
-    def __init__(self, binary, upstream_port, log_path, database, ready="session"):
-        """`ready`: "session" waits until a whole session opens through the proxy;
+    def __init__(self, binary, upstream_port, log_path, database, ready="session", org_source=(),
+                 user=APP_USER):
+        """`ready`: "session" waits until a whole session opens through the proxy (as `user`);
         "port" only until it accepts TCP connections, leaving it untouched (idle RSS)."""
         self.port = free_port()
         self.upstream_port = upstream_port
-        super().__init__(f"tiergate :{self.port} -> :{upstream_port}",
+        super().__init__(f"tiergate :{self.port} -> :{upstream_port}" + (" (gating)" if org_source else ""),
                          [binary, "serve", "--listen", f"{HOST}:{self.port}",
-                          "--upstream", f"{HOST}:{upstream_port}", "--log-level", "warning"],
+                          "--upstream", f"{HOST}:{upstream_port}", "--log-level", "warning", *org_source],
                          log_path)
         try:
             if ready == "session":
-                wait_for_session(self.port, database)
+                wait_for_session(self.port, database, user=user)
             else:
                 wait_for_port(self.port)
         except BenchError:
