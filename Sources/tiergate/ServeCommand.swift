@@ -119,9 +119,9 @@ struct ServeCommand: ParsableCommand {
             let tiered = admitter as? TierAdmission
             tiered?.downgradeGrace = .milliseconds(Int(downgradeGrace * 1000))
             admin = try adminSocket.map { path in
-                try AdminSocketServer(path: path, backend: ServeAdminBackend(
+                try AdminSocketServer(path: path, backend: MeteredAdminBackend.wrap(ServeAdminBackend(
                     admission: tiered, tiersPath: tiers, pgbouncer: pgbouncer?.runNow,
-                    pgbouncerRegenerator: pgbouncer?.regenerator), logger: logger)
+                    pgbouncerRegenerator: pgbouncer?.regenerator), metrics: configuration.metrics), logger: logger)
             }
             server = try ProxyServer(configuration: configuration, admitter: admitter, logger: logger)
             if let tiered, let redis { startInvalidationSubscriber(try RedisURL(parsing: redis), tiered, logger: logger) }

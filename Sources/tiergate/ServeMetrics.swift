@@ -31,6 +31,11 @@ struct MeteredAdminBackend: AdminBackend {
     let backend: any AdminBackend
     let metrics: TierGateMetrics
 
+    /// The backend itself without metrics, else counted.
+    static func wrap(_ backend: any AdminBackend, metrics: TierGateMetrics?) -> any AdminBackend {
+        metrics.map { MeteredAdminBackend(backend: backend, metrics: $0) } ?? backend
+    }
+
     func execute(_ command: AdminCommand) -> AdminReply {
         metrics.adminCommand(Self.name(command))
         return backend.execute(command)
