@@ -16,20 +16,7 @@ struct PgBouncerConfigCommand: ParsableCommand {
             pgbouncer.ini: the template's [pgbouncer] section, then [databases].
             """)
 
-    @Option(help: "MongoDB URI of the orgs (mongodb://HOST:PORT). Env: TIERGATE_MONGO.")
-    var mongo: String?
-
-    @Option(help: "MongoDB database holding the orgs. Env: TIERGATE_MONGO_DATABASE.")
-    var mongoDatabase: String = OrganizationCollection.defaultDatabase
-
-    @Option(help: "MongoDB collection holding the orgs. Env: TIERGATE_MONGO_COLLECTION.")
-    var mongoCollection: String = OrganizationCollection.defaultCollection
-
-    @Option(help: "JSON file of org documents instead of MongoDB. Env: TIERGATE_ORGS.")
-    var orgs: String?
-
-    @Option(help: "JSON file overriding the tier matrix. Env: TIERGATE_TIERS.")
-    var tiers: String?
+    @OptionGroup var orgSource: OrgSourceOptions
 
     @Option(help: "A rendered pgbouncer.ini whose [pgbouncer] section heads the output (omit to write only [databases]). Env: TIERGATE_TEMPLATE.")
     var template: String?
@@ -47,7 +34,7 @@ struct PgBouncerConfigCommand: ParsableCommand {
     var reloadAdmin: String?
 
     func validate() throws {
-        if (mongo == nil) == (orgs == nil) { throw ValidationError("give exactly one org source: --mongo or --orgs") }
+        guard orgSource.hasSource else { throw ValidationError("give an org source: --mongo or --orgs") }
         guard PgBouncerConfigGenerator.Upstream(upstream) != nil else {
             throw ValidationError("--upstream: expected HOST:PORT, got '\(upstream)'")
         }
@@ -67,22 +54,10 @@ struct PgBouncerConfigCommand: ParsableCommand {
     }
 
     private func makeRegeneration() throws -> PgBouncerRegeneration {
-        let source: any OrgSource
-        let sourceName: String
-        if let mongo {
-            source = MongoOrgSource(collection: try OrganizationCollection(
-                uri: mongo, database: mongoDatabase, collection: mongoCollection))
-            sourceName = "MongoDB \(mongoDatabase).\(mongoCollection)"  // not the URI: it may hold a password
-        } else {
-            source = try FileOrgSource(path: orgs!)
-            sourceName = "file \(orgs!)"
-        }
-        var matrix = TierMatrix.builtIn
-        if let tiers {
-            matrix = try TierMatrix.load(json: try Data(contentsOf: URL(fileURLWithPath: tiers)), path: tiers)
-        }
+        let (source, sourceName) = try orgSource.makeSource()!
         return try PgBouncerOutput(output: output, upstream: upstream, catchAll: catchAll, template: template,
                                    reloadAdmin: reloadAdmin)
-            .regeneration(source: source, sourceName: sourceName, matrix: matrix, tiersPath: tiers)
+            .regeneration(source: source, sourceName: sourceName, matrix: try orgSource.loadMatrix(),
+                          tiersPath: orgSource.tiers)
     }
 }

@@ -45,23 +45,10 @@ struct ServeCommand: ParsableCommand {
     @Option(help: "Largest message the proxy assembles to inspect, in bytes. Env: TIERGATE_MAX_MESSAGE_SIZE.")
     var maxMessageSize: Int = 16 << 20
 
-    @Option(help: "MongoDB URI of the org source of truth (mongodb://HOST:PORT). Env: TIERGATE_MONGO.")
-    var mongo: String?
-
-    @Option(help: "MongoDB database holding the orgs. Env: TIERGATE_MONGO_DATABASE.")
-    var mongoDatabase: String = OrganizationCollection.defaultDatabase
-
-    @Option(help: "MongoDB collection holding the orgs. Env: TIERGATE_MONGO_COLLECTION.")
-    var mongoCollection: String = OrganizationCollection.defaultCollection
+    @OptionGroup var orgSource: OrgSourceOptions
 
     @Option(help: "Redis tier cache (redis://HOST:PORT[/DB]). Env: TIERGATE_REDIS.")
     var redis: String?
-
-    @Option(help: "JSON file overriding the tier matrix (seed Appendix A shape). Env: TIERGATE_TIERS.")
-    var tiers: String?
-
-    @Option(help: "JSON file of org documents: the embedded mode, without MongoDB. Env: TIERGATE_ORGS.")
-    var orgs: String?
 
     @Option(help: "Seconds a tier stays in the in-process cache before Redis/MongoDB are asked again. Env: TIERGATE_LOCAL_CACHE_TTL.")
     var localCacheTtl: Double = 5
@@ -76,15 +63,14 @@ struct ServeCommand: ParsableCommand {
     var metrics: String?
 
     func validate() throws {
-        if mongo != nil && orgs != nil { throw ValidationError("--mongo and --orgs are exclusive: pick one org source") }
-        if redis != nil && mongo == nil && orgs == nil { throw ValidationError("--redis needs an org source: --mongo or --orgs") }
+        if redis != nil && !orgSource.hasSource { throw ValidationError("--redis needs an org source: --mongo or --orgs") }
         guard Endpoint(listen) != nil else { throw ValidationError("--listen: expected HOST:PORT, got '\(listen)'") }
         guard Endpoint(upstream) != nil else { throw ValidationError("--upstream: expected HOST:PORT, got '\(upstream)'") }
         if let upstreamPgbouncer {
             guard Endpoint(upstreamPgbouncer) != nil else {
                 throw ValidationError("--upstream-pgbouncer: expected HOST:PORT, got '\(upstreamPgbouncer)'")
             }
-            if mongo == nil && orgs == nil { throw ValidationError("--upstream-pgbouncer needs an org source: --mongo or --orgs") }
+            if !orgSource.hasSource { throw ValidationError("--upstream-pgbouncer needs an org source: --mongo or --orgs") }
         }
         guard Logger.Level(rawValue: logLevel) != nil else { throw ValidationError("--log-level: unknown level '\(logLevel)'") }
         guard loginTimeout > 0, drainTimeout >= 0 else { throw ValidationError("timeouts must be positive") }
@@ -120,7 +106,7 @@ struct ServeCommand: ParsableCommand {
             tiered?.downgradeGrace = .milliseconds(Int(downgradeGrace * 1000))
             admin = try adminSocket.map { path in
                 try AdminSocketServer(path: path, backend: MeteredAdminBackend.wrap(ServeAdminBackend(
-                    admission: tiered, tiersPath: tiers, pgbouncer: pgbouncer?.runNow,
+                    admission: tiered, tiersPath: orgSource.tiers, pgbouncer: pgbouncer?.runNow,
                     pgbouncerRegenerator: pgbouncer?.regenerator), metrics: configuration.metrics), logger: logger)
             }
             server = try ProxyServer(configuration: configuration, admitter: admitter, logger: logger)
@@ -152,34 +138,23 @@ struct ServeCommand: ParsableCommand {
     /// Without an org source TierGate is a transparent relay; with one, it gates by tier.
     private func makeAdmitter(logger: Logger) throws -> (any SessionAdmitter, PgBouncerUpkeep?) {
         let upstream = Endpoint(upstream)!
-        let source: any OrgSource
-        if let mongo {
-            source = MongoOrgSource(collection: try OrganizationCollection(
-                uri: mongo, database: mongoDatabase, collection: mongoCollection))
-        } else if let orgs {
-            source = try FileOrgSource(path: orgs)
-        } else {
+        guard let (source, sourceName) = try orgSource.makeSource() else {
             logger.notice("no org source (--mongo or --orgs): relaying without tier gating")
             return (DirectAdmission(upstream: upstream), nil)
         }
-        var matrix = TierMatrix.builtIn
-        if let tiers {
-            let data = try Data(contentsOf: URL(fileURLWithPath: tiers))
-            matrix = try TierMatrix.load(json: data, path: tiers)
-        }
+        let matrix = try orgSource.loadMatrix()
         var configuration = TierResolver.Configuration(redis: try redis.map { try RedisURL(parsing: $0) })
         configuration.inProcessFreshness = .milliseconds(Int(localCacheTtl * 1000))
         let resolver = TierResolver(source: source, matrix: matrix, configuration: configuration, logger: logger)
         logger.info("gating by tier", metadata: [
-            "org_source": "\(source.name)", "redis": "\(redis ?? "none")", "tiers": "\(tiers ?? "built-in")"])
+            "org_source": "\(source.name)", "redis": "\(redis ?? "none")", "tiers": "\(orgSource.tiers ?? "built-in")"])
         if let upstreamPgbouncer { logger.info("routing through PgBouncer", metadata: ["pgbouncer": "\(upstreamPgbouncer)"]) }
         let admission = TierAdmission(resolver: resolver, defaultUpstream: upstream,
                                       pgbouncer: upstreamPgbouncer.flatMap(Endpoint.init), logger: logger)
         guard let pgbouncerOutput else { return (admission, nil) }
         let output = PgBouncerOutput(output: pgbouncerOutput, upstream: self.upstream, catchAll: pgbouncerCatchAll,
                                      reloadAdmin: pgbouncerReloadAdmin)
-        let sourceName = mongo != nil ? "MongoDB \(mongoDatabase).\(mongoCollection)" : source.name
-        let tiersPath = tiers
+        let tiersPath = orgSource.tiers
         let upkeep = PgBouncerUpkeep(logger: logger) {
             // The matrix is read at each run: RELOAD may have replaced it.
             try output.regeneration(source: source, sourceName: sourceName, matrix: admission.matrix,
