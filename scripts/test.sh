@@ -34,7 +34,9 @@ t=$(now)
 # Stop only what this run started: a stack that was already up belongs to someone else
 # (a developer's shell, a concurrent run) and stays up.
 STACK_WAS_UP=0
-if ! scripts/stack.sh status | grep -qv ' running '; then STACK_WAS_UP=1; fi
+# A checkout without .stack/ (a fresh clone, as in CI) has started nothing yet: whatever
+# answers on the ports is not its stack, and everything this run starts is stopped after it.
+if [[ -d .stack ]] && ! scripts/stack.sh status | grep -qv ' running '; then STACK_WAS_UP=1; fi
 scripts/stack.sh up
 # The tests read TIERGATE_*_PORT (Tests/IntegrationTests/Support/Stack.swift).
 eval "$(scripts/stack.sh env)"
