@@ -111,6 +111,13 @@ struct ConnectionCeilingTests {
         let squatters = try (0..<5).map { _ in
             let connection = try RawConnection(port: proxy.port)
             connection.send(startup)  // then never answer the password request
+            // Admitted and connected upstream once Postgres asks for the password ('R').
+            let header = connection.readExactly(5)
+            #expect(header.first == UInt8(ascii: "R"), "\(header)")
+            if header.count == 5 {
+                let length = Int(header[1]) << 24 | Int(header[2]) << 16 | Int(header[3]) << 8 | Int(header[4])
+                _ = connection.readExactly(length - 4)  // the rest of the authentication request
+            }
             return connection
         }
         // All five slots are taken while they wait...
