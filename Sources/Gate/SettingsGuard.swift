@@ -51,7 +51,7 @@ public struct SettingsGuard: Sendable {
         for standardConformingStrings in [true, false] {
             for statement in SQLLexer.statements(in: sql, standardConformingStrings: standardConformingStrings) {
                 if let violation = checkPooled(statement) ?? checkSet(statement) ?? checkSetConfig(statement)
-                    ?? checkFunctionClauses(statement) {
+                    ?? checkFunctionClauses(statement) ?? checkSettingsViewUpdate(statement) {
                     return violation
                 }
             }
@@ -173,6 +173,19 @@ public struct SettingsGuard: Sendable {
         let value = Array(tokens[(i + 2)..<max(i + 2, valueEnd)])
         if value.count == 1, value[0].isWord("default") { return nil }
         return judge(parameter, value: literalValue(value, allowWords: true), source: value)
+    }
+
+    /// `UPDATE pg_settings SET setting = ...` is set_config by another name (Postgres docs,
+    /// "pg_settings": "equivalent to executing set_config"), so any statement that updates
+    /// the view is refused, whatever it names: its targets are rows chosen by a WHERE clause,
+    /// which TierGate cannot evaluate. Reading pg_settings stays allowed.
+    private func checkSettingsViewUpdate(_ tokens: [SQLToken]) -> SettingsViolation? {
+        guard tokens.contains(where: { $0.kind == .word && $0.value?.asciiLowercased == "update" }),
+              tokens.contains(where: {
+                  ($0.kind == .word || $0.kind == .quotedIdentifier) && $0.value?.asciiLowercased == "pg_settings"
+              })
+        else { return nil }
+        return violation(.settingsViewUpdate, parameter: nil, requested: "UPDATE pg_settings")
     }
 
     /// Every `set_config(...)` call in the statement, schema-qualified or quoted, with
@@ -333,6 +346,8 @@ public struct SettingsViolation: Error, Sendable, Equatable, CustomStringConvert
         /// Through PgBouncer's transaction pool: a change that would outlive the transaction
         /// on a shared server connection (`SettingsGuard.pooled`).
         case sessionChangeWhilePooled = "setting_session_change_pooled"
+        /// `UPDATE pg_settings`, which sets parameters like set_config.
+        case settingsViewUpdate = "settings_view_update"
     }
 
     public let reason: Reason
@@ -373,6 +388,11 @@ public struct SettingsViolation: Error, Sendable, Equatable, CustomStringConvert
                 ?? "permission denied to reset the session's settings"
             return "\(what) (\(requested)): sessions go through PgBouncer's transaction pool, where the change "
                 + "would stay on a server connection shared by the org's clients"
+        }
+        if reason == .settingsViewUpdate {
+            return "permission denied to update pg_settings: it changes parameters like set_config, and the "
+                + "\(tier) tier limits "
+                + SessionSettings.Parameter.allCases.map(\.name).joined(separator: ", ")
         }
         guard let parameter, let maximum else {
             let names = SessionSettings.Parameter.allCases.map(\.name)
@@ -415,6 +435,9 @@ public struct SettingsViolation: Error, Sendable, Equatable, CustomStringConvert
             }
             return "Use SET LOCAL \(parameter.name) = '...' inside a transaction (BEGIN ... COMMIT); "
                 + "the \(tier) tier allows at most \(parameter.render(limit.maximum))"
+        }
+        if reason == .settingsViewUpdate {
+            return "Use SET name = 'value' (within the tier's limits) instead of updating pg_settings"
         }
         guard let parameter, let limit else {
             return "Name the parameter with a string constant, e.g. set_config('search_path', $1, false)"

@@ -290,3 +290,29 @@ func settingsGuard(_ tier: Tier, matrix: TierMatrix = .builtIn) -> SettingsGuard
         #expect(sql.contains(#"\\\\"#))
     }
 }
+
+/// `UPDATE pg_settings` sets parameters like set_config: found through the proxy, where a
+/// FREE session raised work_mem to 1GB with it before this rule.
+struct SettingsViewUpdateTests {
+    static let free = SettingsGuard(tier: .free, settings: SessionSettings(limits: TierMatrix.builtIn[.free]),
+                                    matrix: .builtIn)
+
+    @Test(arguments: [
+        "update pg_settings set setting = '1GB' where name = 'work_mem'",
+        "UPDATE pg_catalog.pg_settings SET setting = '0' WHERE name = 'statement_timeout'",
+        "with x as (update \"pg_settings\" set setting = '1GB' where name = 'work_mem' returning 1) select * from x",
+        "select 1; update pg_settings set setting = '1GB' where name = 'work_mem'",
+    ])
+    func updatingPgSettings_isRefused(sql: String) throws {
+        let violation = try #require(Self.free.check(sql: sql))
+        #expect(violation.reason == .settingsViewUpdate)
+        #expect(violation.sqlState == "42501")
+        #expect(violation.message.contains("pg_settings"))
+    }
+
+    @Test func readingPgSettings_andUpdatingOtherTables_pass() {
+        #expect(Self.free.check(sql: "select name, setting from pg_settings where name = 'work_mem'") == nil)
+        #expect(Self.free.check(sql: "update accounts set balance = 0 where id = 1") == nil)
+        #expect(Self.free.check(sql: "select 'update pg_settings' as text") == nil)
+    }
+}

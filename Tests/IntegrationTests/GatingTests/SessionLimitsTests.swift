@@ -35,7 +35,8 @@ struct SessionLimitsTests {
         let session = try PostgresConnection(conninfo: conninfo(port: proxy.port, user: "app.\(org)"))
         let attempts = ["set statement_timeout = 0", "set work_mem = '1GB'", "set session work_mem to '64MB'",
                         "set local temp_buffers = '1GB'", "set max_parallel_workers_per_gather = 8",
-                        "select set_config('work_mem', '1GB', false)"]
+                        "select set_config('work_mem', '1GB', false)",
+                        "update pg_settings set setting = '1GB' where name = 'work_mem'"]
         for attempt in attempts {
             if let error = expectQueryError(session, attempt) {
                 #expect(error.sqlState == "42501", "\(attempt): \(error)")
