@@ -48,6 +48,9 @@ public struct SettingsGuard: Sendable {
     /// The first violation in `sql` (a simple Query's text, possibly several statements, or
     /// a Parse message's statement), or nil when it stays within the tier.
     public func check(sql: String) -> SettingsViolation? {
+        // Runs on every query of a gated session: most queries cannot touch a setting, and a
+        // byte scan is far cheaper than lexing the text twice.
+        guard Self.mightChangeSettings(sql) else { return nil }
         for standardConformingStrings in [true, false] {
             for statement in SQLLexer.statements(in: sql, standardConformingStrings: standardConformingStrings) {
                 if let violation = checkPooled(statement) ?? checkSet(statement) ?? checkSetConfig(statement)
@@ -57,6 +60,40 @@ public struct SettingsGuard: Sendable {
             }
         }
         return nil
+    }
+
+    /// False only when no rule can apply: every refused statement contains `set` (SET,
+    /// RESET, set_config, pg_settings, a function's SET clause) or `discard` in any letter
+    /// case, or a `U&` Unicode escape that could spell one of them in an identifier.
+    /// Keywords cannot be escaped or split, so text without these cannot change a setting.
+    static func mightChangeSettings(_ sql: String) -> Bool {
+        sql.utf8.withContiguousStorageIfAvailable(containsSettingsWord)
+            ?? Array(sql.utf8).withUnsafeBufferPointer(containsSettingsWord)
+    }
+
+    private static func containsSettingsWord(_ bytes: UnsafeBufferPointer<UInt8>) -> Bool {
+        // `| 0x20` maps only 'S' and 's' to 's' (and so on), so no other byte can match.
+        func lower(_ byte: UInt8) -> UInt8 { byte | 0x20 }
+        let count = bytes.count
+        var i = 0
+        while i < count {
+            switch lower(bytes[i]) {
+            case UInt8(ascii: "s"):
+                if i + 2 < count, lower(bytes[i + 1]) == UInt8(ascii: "e"), lower(bytes[i + 2]) == UInt8(ascii: "t") {
+                    return true
+                }
+            case UInt8(ascii: "d"):
+                if i + 6 < count, zip("iscard".utf8, bytes[(i + 1)...(i + 6)]).allSatisfy({ $0 == lower($1) }) {
+                    return true
+                }
+            case UInt8(ascii: "u"):
+                if i + 1 < count, bytes[i + 1] == UInt8(ascii: "&") { return true }
+            default:
+                break
+            }
+            i += 1
+        }
+        return false
     }
 
     /// A statement to send Postgres instead of the client's, so that Postgres itself raises

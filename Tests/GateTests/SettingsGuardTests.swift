@@ -316,3 +316,27 @@ struct SettingsViewUpdateTests {
         #expect(Self.free.check(sql: "select 'update pg_settings' as text") == nil)
     }
 }
+
+/// The byte pre-check that lets ordinary queries skip the lexer must never skip a query a
+/// rule would refuse.
+struct SettingsPrecheckTests {
+    @Test(arguments: ["SET work_mem = '1GB'", "reset all", "select SET_CONFIG('work_mem','1GB',false)",
+                      "DISCARD ALL", "UPDATE pg_settings SET setting='1' WHERE name='x'",
+                      #"select U&"\0073et_config"('work_mem', '1GB', false)"#, "sEt statement_timeout = 0"])
+    func textThatCouldChangeSettings_isAlwaysLexed(sql: String) {
+        #expect(SettingsGuard.mightChangeSettings(sql))
+    }
+
+    @Test(arguments: ["select 1", "SELECT abalance FROM pgbench_accounts WHERE aid = $1",
+                      "insert into t values (1, 'x')", "BEGIN", "COMMIT", "select 'é' || 'ü'"])
+    func ordinaryQueries_skipTheLexer(sql: String) {
+        #expect(!SettingsGuard.mightChangeSettings(sql))
+    }
+
+    @Test func unicodeEscapedSetConfig_isStillRefused() {
+        let free = SettingsGuard(tier: .free, settings: SessionSettings(limits: TierMatrix.builtIn[.free]), matrix: .builtIn)
+        // Postgres runs this as set_config (checked on the stack: work_mem became 1GB).
+        let sql = #"select U&"\0073et_config"('work_mem', '1GB', false)"#
+        #expect(free.check(sql: sql)?.parameter == .workMem)
+    }
+}
