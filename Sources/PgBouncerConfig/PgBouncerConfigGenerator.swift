@@ -8,38 +8,6 @@ import TierModel
 /// fails the whole generation with an error naming the org and the field; a partial file
 /// is never produced.
 public struct PgBouncerConfigGenerator: Sendable {
-    /// Where an org without `postgres.host`/`postgres.port` lives.
-    public struct Upstream: Sendable, Equatable, CustomStringConvertible {
-        public var host: String
-        public var port: Int
-
-        public init(host: String, port: Int) {
-            self.host = host
-            self.port = port
-        }
-
-        /// `HOST:PORT` (`[::1]:5432` for IPv6).
-        public init?(_ text: String) {
-            var host: Substring
-            let port: Substring
-            if text.hasPrefix("["), let close = text.firstIndex(of: "]") {
-                host = text[text.index(after: text.startIndex)..<close]
-                let rest = text[text.index(after: close)...]
-                guard rest.hasPrefix(":") else { return nil }
-                port = rest.dropFirst()
-            } else {
-                guard let colon = text.lastIndex(of: ":") else { return nil }
-                host = text[..<colon]
-                port = text[text.index(after: colon)...]
-            }
-            guard !host.isEmpty, let number = Int(port), (1...65535).contains(number) else { return nil }
-            self.host = String(host)
-            self.port = number
-        }
-
-        public var description: String { host.contains(":") ? "[\(host)]:\(port)" : "\(host):\(port)" }
-    }
-
     /// Where the input came from, for the header (no credentials: the header is not secret).
     public struct Provenance: Sendable, Equatable {
         /// `MongoDB dynabase.organizations`, `file orgs.json`.
@@ -54,17 +22,17 @@ public struct PgBouncerConfigGenerator: Sendable {
     }
 
     public var matrix: TierMatrix
-    public var upstream: Upstream
+    public var upstream: Endpoint
     /// nil: only the `[databases]` file that the stack's pgbouncer.ini `%include`s.
     public var template: PgBouncerTemplate?
     /// A `*` entry after the orgs, sending every other database name to this server (what
     /// the stack's default file does). Off by default: in production a name that is not an
     /// org should not get a pool.
-    public var catchAll: Upstream?
+    public var catchAll: Endpoint?
     public var provenance: Provenance
 
-    public init(matrix: TierMatrix, upstream: Upstream, template: PgBouncerTemplate? = nil,
-                catchAll: Upstream? = nil, provenance: Provenance) {
+    public init(matrix: TierMatrix, upstream: Endpoint, template: PgBouncerTemplate? = nil,
+                catchAll: Endpoint? = nil, provenance: Provenance) {
         self.matrix = matrix
         self.upstream = upstream
         self.template = template
@@ -81,7 +49,7 @@ public struct PgBouncerConfigGenerator: Sendable {
             guard seen.insert(id).inserted else { throw .duplicateOrg(id) }
             guard let tier = Tier(rawValue: org.tier) else { throw .unknownTier(org: id, value: org.tier) }
             let host = org.postgres.host ?? upstream.host
-            let port = org.postgres.port ?? upstream.port
+            let port = org.postgres.port ?? Int(upstream.port)
             try check(id, field: "orgId", value: id, extra: [], maximumBytes: OrgId.maximumLength)
             try check(id, field: org.postgres.host == nil ? "upstream host" : "postgres.host", value: host,
                       extra: [".", ":", "/"], maximumBytes: 255)

@@ -1,4 +1,5 @@
 import PostgresWire
+import TierModel
 
 /// The seam between the proxy's I/O and the policy that decides who may connect where.
 /// Foundation: `DirectAdmission` sends everyone to one upstream. Tier gating plugs in here.

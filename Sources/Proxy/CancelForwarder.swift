@@ -1,6 +1,7 @@
 import Dispatch
 import Logging
 import PostgresWire
+import TierModel
 #if canImport(Glibc)
 import Glibc
 #endif

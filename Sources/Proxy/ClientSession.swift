@@ -1,6 +1,7 @@
 import Dispatch
 import Logging
 import PostgresWire
+import TierModel
 
 /// One client connection and, once admitted, its upstream connection.
 ///

@@ -1,40 +1,11 @@
+import TierModel
 #if canImport(Glibc)
 import Glibc
 #elseif canImport(Darwin)
 import Darwin
 #endif
 
-/// A TCP host and port as operators write them: `127.0.0.1:5432`, `db.internal:5432`,
-/// `[::1]:6432`.
-public struct Endpoint: Hashable, Sendable, CustomStringConvertible {
-    public var host: String
-    public var port: UInt16
-
-    public init(host: String, port: UInt16) {
-        self.host = host
-        self.port = port
-    }
-
-    public init?(_ text: String) {
-        var hostPart: Substring
-        var portPart: Substring
-        if text.hasPrefix("["), let close = text.firstIndex(of: "]") {
-            hostPart = text[text.index(after: text.startIndex)..<close]
-            let rest = text[text.index(after: close)...]
-            guard rest.hasPrefix(":") else { return nil }
-            portPart = rest.dropFirst()
-        } else {
-            guard let colon = text.lastIndex(of: ":") else { return nil }
-            hostPart = text[..<colon]
-            portPart = text[text.index(after: colon)...]
-        }
-        guard !hostPart.isEmpty, let port = UInt16(portPart), port > 0 else { return nil }
-        host = String(hostPart)
-        self.port = port
-    }
-
-    public var description: String { host.contains(":") ? "[\(host)]:\(port)" : "\(host):\(port)" }
-
+extension Endpoint {
     /// Resolves through getaddrinfo, which may block on DNS: call it off the I/O queues.
     func resolve() throws(SocketError) -> [SocketAddress] {
         var hints = addrinfo()

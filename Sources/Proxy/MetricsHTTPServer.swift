@@ -2,6 +2,7 @@ import Dispatch
 import Logging
 import Synchronization
 import Telemetry
+import TierModel
 #if canImport(Glibc)
 import Glibc
 #endif

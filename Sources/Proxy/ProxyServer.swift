@@ -2,6 +2,7 @@ import Dispatch
 import Logging
 import Telemetry
 import Synchronization
+import TierModel
 #if canImport(Glibc)
 import Glibc
 #endif

@@ -1,3 +1,4 @@
+import TierModel
 #if canImport(Glibc)
 import Glibc
 #elseif canImport(Darwin)

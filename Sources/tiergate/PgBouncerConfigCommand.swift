@@ -35,10 +35,10 @@ struct PgBouncerConfigCommand: ParsableCommand {
 
     func validate() throws {
         guard orgSource.hasSource else { throw ValidationError("give an org source: --mongo or --orgs") }
-        guard PgBouncerConfigGenerator.Upstream(upstream) != nil else {
+        guard Endpoint(upstream) != nil else {
             throw ValidationError("--upstream: expected HOST:PORT, got '\(upstream)'")
         }
-        if let catchAll, PgBouncerConfigGenerator.Upstream(catchAll) == nil {
+        if let catchAll, Endpoint(catchAll) == nil {
             throw ValidationError("--catch-all: expected HOST:PORT, got '\(catchAll)'")
         }
     }

@@ -18,12 +18,12 @@ struct PgBouncerOutput {
         let templateValue = try template.map { path in
             try PgBouncerTemplate(path: path, text: try String(contentsOfFile: path, encoding: .utf8))
         }
-        guard let upstreamValue = PgBouncerConfigGenerator.Upstream(upstream) else {
+        guard let upstreamValue = Endpoint(upstream) else {
             throw PgBouncerOutputError("upstream: expected HOST:PORT, got '\(upstream)'")
         }
         let generator = PgBouncerConfigGenerator(
             matrix: matrix, upstream: upstreamValue, template: templateValue,
-            catchAll: catchAll.flatMap(PgBouncerConfigGenerator.Upstream.init),
+            catchAll: catchAll.flatMap(Endpoint.init),
             provenance: .init(orgSource: sourceName, tierMatrix: tiersPath ?? "built-in (seed Appendix A)"))
         return PgBouncerRegeneration(loadOrgs: { try source.allOrganizations() }, generator: generator,
                                      outputPath: output, adminConninfo: reloadAdmin)

@@ -4,6 +4,7 @@ import Metrics
 import Prometheus
 import Proxy
 import Telemetry
+import TierModel
 
 /// `serve --metrics HOST:PORT` (issue 8): the one place that bootstraps `MetricsSystem`,
 /// with swift-prometheus' factory, and serves its registry at `/metrics`.

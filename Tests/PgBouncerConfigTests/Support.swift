@@ -8,7 +8,7 @@ enum Fixtures {
         OrgDocument(orgId: try! OrgId(id), tier: tier, postgres: PostgresRoute(database: database, host: host, port: port))
     }
 
-    static func generator(template: PgBouncerTemplate? = nil, catchAll: PgBouncerConfigGenerator.Upstream? = nil)
+    static func generator(template: PgBouncerTemplate? = nil, catchAll: Endpoint? = nil)
         -> PgBouncerConfigGenerator {
         PgBouncerConfigGenerator(
             matrix: .builtIn, upstream: .init(host: "127.0.0.1", port: 55432), template: template, catchAll: catchAll,
