@@ -1,5 +1,6 @@
 import Dispatch
 import Synchronization
+import TierModel
 
 /// Coalesces regeneration requests: tier changes arrive in bursts (a billing import, an
 /// admin script), and each RELOAD makes PgBouncer re-read every pool. A request starts a
@@ -32,9 +33,7 @@ public final class DebouncedRegenerator: Sendable {
         self.action = action
         let queue = DispatchQueue(label: label)
         schedule = scheduler ?? { delay, work in
-            let (seconds, attoseconds) = delay.components
-            let nanoseconds = Int(seconds) * 1_000_000_000 + Int(attoseconds / 1_000_000_000)
-            queue.asyncAfter(deadline: .now() + .nanoseconds(nanoseconds), execute: work)
+            queue.asyncAfter(deadline: .now() + .nanoseconds(delay.nanoseconds), execute: work)
         }
     }
 

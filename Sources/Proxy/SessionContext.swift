@@ -26,14 +26,3 @@ final class SessionContext: Sendable {
     }
 }
 
-extension Duration {
-    var seconds: Double {
-        let (s, attos) = components
-        return Double(s) + Double(attos) / 1e18
-    }
-
-    var nanoseconds: Int {
-        let (s, attos) = components
-        return Int(s) * 1_000_000_000 + Int(attos / 1_000_000_000)
-    }
-}

@@ -125,8 +125,7 @@ public final class TierGateMetrics: Sendable {
 
     /// How long an admission waited for the org's tier, whichever layer answered.
     public func lookupCompleted(after duration: Duration) {
-        let (seconds, attoseconds) = duration.components
-        lookupTimer.recordNanoseconds(seconds * 1_000_000_000 + attoseconds / 1_000_000_000)
+        lookupTimer.recordNanoseconds(Int64(duration.nanoseconds))
     }
 
     // MARK: Sessions

@@ -64,14 +64,8 @@ public final class InvalidationSubscriber: Sendable {
                 failing = true
             }
             if state.withLock({ $0.stopped }) { return }
-            Thread.sleep(forTimeInterval: retryDelay.secondsValue)
+            Thread.sleep(forTimeInterval: retryDelay.seconds)
         }
     }
 }
 
-extension Duration {
-    var secondsValue: Double {
-        let (seconds, attoseconds) = components
-        return Double(seconds) + Double(attoseconds) / 1e18
-    }
-}

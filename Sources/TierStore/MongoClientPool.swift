@@ -1,5 +1,6 @@
 import CMongoc
 import Logging
+import TierModel
 
 /// The process's connections to MongoDB: one libmongoc `mongoc_client_pool_t`, the only
 /// code in TierGate (with `OrganizationCollection` and `BSONDocument`) that calls libmongoc.
@@ -32,8 +33,7 @@ public final class MongoClientPool: @unchecked Sendable {
         guard let uri = mongoc_uri_new_with_error(text, &error) else {
             throw .invalidURI(MongoStoreError.message(of: error))
         }
-        let milliseconds = Int32(clamping: serverSelectionTimeout.components.seconds * 1000
-            + serverSelectionTimeout.components.attoseconds / 1_000_000_000_000_000)
+        let milliseconds = Int32(clamping: serverSelectionTimeout.milliseconds)
         for option in [MONGOC_URI_SERVERSELECTIONTIMEOUTMS, MONGOC_URI_CONNECTTIMEOUTMS]
         where !mongoc_uri_has_option(uri, option) {
             _ = mongoc_uri_set_option_as_int32(uri, option, milliseconds)
