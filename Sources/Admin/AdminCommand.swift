@@ -16,9 +16,14 @@ public enum AdminCommand: Sendable, Equatable {
     case reload
     /// Regenerate PgBouncer's configuration (when a generator is configured).
     case pgbouncer
+    /// The burst kill switch (seed 6.3): end the org's running burst now, on every
+    /// instance, and start none until `BURST ON`.
+    case burstOff(OrgId)
+    /// Lift the kill switch (a cooldown from a real burst still applies).
+    case burstOn(OrgId)
 
     /// The verbs, for the error that lists them.
-    public static let usage = "PING, INVALIDATE <orgId>, INVALIDATE *, SHOW ORG <orgId>, SHOW ORGS, SHOW STATS, RELOAD, PGBOUNCER"
+    public static let usage = "PING, INVALIDATE <orgId>, INVALIDATE *, SHOW ORG <orgId>, SHOW ORGS, SHOW STATS, RELOAD, PGBOUNCER, BURST OFF <orgId>, BURST ON <orgId>"
 
     /// Parses one line (without its newline). Never throws anything but `AdminCommandError`,
     /// whose text is what the client sees in `{"ok":false,"error":...}`.
@@ -56,6 +61,14 @@ public enum AdminCommand: Sendable, Equatable {
         case "PGBOUNCER":
             try expectCount(arguments, 0, verb)
             return .pgbouncer
+        case "BURST":
+            let usage = "BURST OFF <orgId> or BURST ON <orgId>"
+            try expectCount(arguments, 2, verb, usage: usage)
+            switch arguments[0].uppercased() {
+            case "OFF": return .burstOff(try orgId(arguments[1]))
+            case "ON": return .burstOn(try orgId(arguments[1]))
+            default: throw .badArguments(command: "BURST", reason: "usage: \(usage)")
+            }
         default:
             throw .unknownCommand(String(words[0].prefix(64)))
         }

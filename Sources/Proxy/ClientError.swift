@@ -92,10 +92,15 @@ extension ClientError {
 extension ClientError {
     /// Seed 4.2: after a downgrade below current use and its grace period, the newest excess
     /// sessions are closed (53300, as for a refused connection over the ceiling).
-    static func downgradeExcess(org: String, tier: String, ceiling: Int, open: Int, graceSeconds: Int) -> ClientError {
-        .custom(ErrorResponse(
+    /// `burstEndedFrom`: the burst tier, when the ceiling fell because a burst ended rather
+    /// than because billing changed the tier.
+    static func downgradeExcess(org: String, tier: String, ceiling: Int, open: Int, graceSeconds: Int,
+                                burstEndedFrom: String? = nil) -> ClientError {
+        let cause = burstEndedFrom.map { "'s burst to \($0) ended; its tier \(tier) has a ceiling of \(ceiling) connections" }
+            ?? " was downgraded to \(tier), whose ceiling is \(ceiling) connections"
+        return .custom(ErrorResponse(
             severity: .fatal, sqlState: "53300",
-            message: "terminating connection: org \"\(org)\" was downgraded to \(tier), whose ceiling is \(ceiling) connections",
+            message: "terminating connection: org \"\(org)\"\(cause)",
             detail: "\(open) sessions were open when the \(graceSeconds) s grace period ended; the newest \(open - ceiling) are closed.",
             hint: "Keep at most \(ceiling) connections open, or upgrade the org's tier."))
     }

@@ -12,6 +12,8 @@ import TierModel
 final class OrgSessions: Sendable {
     struct PendingEnforcement: Sendable, Equatable {
         let tier: Tier
+        /// Set when the ceiling fell because this burst tier's burst ended.
+        let burstEndedFrom: Tier?
         let ceiling: Int
         /// Open sessions when the downgrade was seen.
         let openAtChange: Int

@@ -48,7 +48,20 @@ extension TierAdmission {
     /// A message from the invalidation channel: "<instanceId> <org or *>". The announcing
     /// instance has already refreshed Redis; this one drops its in-process copy and, for
     /// orgs with open sessions here, resolves again and applies the result.
+    ///
+    /// Bursts use the same channel: "<instanceId> burst <org>" when one starts and
+    /// "<instanceId> burst-off <org>" after BURST OFF (instances that predate bursts ignore
+    /// them: a word with a space is no org id).
     public func invalidationAnnounced(_ message: String) {
+        let words = message.split(separator: " ").map(String.init)
+        if words.count == 3, words[0] != instanceId, let org = try? OrgId(words[2]) {
+            switch words[1] {
+            case "burst": bursts?.burstAnnounced(org)
+            case "burst-off": bursts?.switchOffAnnounced(org)
+            default: break
+            }
+            return
+        }
         let parts = message.split(separator: " ", maxSplits: 1).map(String.init)
         guard parts.count == 2 else { return }
         guard parts[0] != instanceId else { return }
@@ -98,8 +111,20 @@ extension TierAdmission {
         applyIfChanged(org)
     }
 
-    func applyIfChanged(_ org: OrgTier) {
+    /// An org started or stopped bursting: its open sessions move to the burst tier's
+    /// settings, or back to the base tier's (excess sessions then get the downgrade grace).
+    func burstChanged(_ org: OrgId) {
+        guard !orgSessions.controls(of: org).isEmpty else { return }
+        resolver.resolve(org) { [self] result in
+            if case .success(let value) = result { applyIfChanged(value) }
+        }
+    }
+
+    /// `resolved` (as read from the caches or the source: the base tier) is applied with
+    /// the running burst on top, if any, so an invalidation during a burst keeps it.
+    func applyIfChanged(_ resolved: OrgTier) {
         let matrix = resolver.matrix
+        let org = bursts?.overlay(resolved, matrix: matrix) ?? resolved
         // Through PgBouncer the pool's connect_query carries the settings and a SET would
         // stay on a pooled server connection for other clients: only the rules change.
         let update = TierUpdate(org: org, rules: TierSessionRules(org: org, matrix: matrix, pooled: pgbouncerRouted, metrics: metrics),
@@ -113,13 +138,15 @@ extension TierAdmission {
                 state.tiers[org.orgId] = org
                 return (false, [], nil)
             }
+            let previous = state.tiers[org.orgId]
             state.tiers[org.orgId] = org
             let ceiling = org.limits.postgres.maxConnections
             state.pending[org.orgId] = nil
             guard sessions.count > ceiling else { return (true, sessions, nil) }
             state.nextToken += 1
+            let burstEnded = previous?.burstingFrom != nil && org.burstingFrom == nil && previous?.baseTier == org.tier
             let pending = OrgSessions.PendingEnforcement(
-                tier: org.tier, ceiling: ceiling, openAtChange: sessions.count,
+                tier: org.tier, burstEndedFrom: burstEnded ? previous?.tier : nil, ceiling: ceiling, openAtChange: sessions.count,
                 deadline: Date().addingTimeInterval(downgradeGrace.seconds), token: state.nextToken)
             state.pending[org.orgId] = pending
             return (true, sessions, pending)
@@ -127,7 +154,7 @@ extension TierAdmission {
         guard changed else { return }
         logger.notice("tier change applied to open sessions", metadata: [
             "org": "\(org.orgId)", "tier": "\(org.tier)", "open_sessions": "\(controls.count)",
-            "ceiling": "\(org.limits.postgres.maxConnections)"])
+            "ceiling": "\(org.limits.postgres.maxConnections)", "bursting": "\(org.burstingFrom != nil)"])
         for control in controls { control.send(.applyTier(update)) }
         if let enforcement {
             logger.warning("downgrade below current use: excess sessions close after the grace period", metadata: [
@@ -156,35 +183,34 @@ extension TierAdmission {
             "org": "\(org)", "tier": "\(pending.tier)", "ceiling": "\(pending.ceiling)",
             "open_sessions": "\(open)", "closing": "\(victims.count)"])
         let error = ClientError.downgradeExcess(org: org.rawValue, tier: pending.tier.rawValue, ceiling: pending.ceiling,
-                                                open: open, graceSeconds: Int(grace.seconds)).errorResponse
+                                                open: open, graceSeconds: Int(grace.seconds),
+                                                burstEndedFrom: pending.burstEndedFrom?.rawValue).errorResponse
         for victim in victims { victim.send(.terminate(error)) }
     }
 
     // MARK: Admin views
 
-    /// SHOW ORG: the tier in force, its limits, open sessions, burst add-on, pending enforcement.
+    /// SHOW ORG: the tier in force, its limits, open sessions, burst add-on and state,
+    /// pending enforcement. Blocking (the burst state is read from Redis).
     public func orgStatus(_ org: OrgId) -> JSONObject {
         let (open, told, pending) = orgSessions.state.withLock {
             ($0.sessions[org]?.count ?? 0, $0.tiers[org], $0.pending[org])
         }
-        let resolved = told ?? resolver.cachedValue(org)
+        let resolved = (told ?? resolver.cachedValue(org)).map { bursts?.overlay($0, matrix: resolver.matrix) ?? $0 }
         var object: JSONObject = ["org": .string(org.rawValue)]
         if let resolved {
-            object["tier"] = .string(resolved.tier.rawValue)
+            object["tier"] = .string(resolved.baseTier.rawValue)
+            object["burstingTo"] = resolved.burstingFrom == nil ? .null : .string(resolved.tier.rawValue)
             object["tierUpdatedAt"] = .integer(resolved.tierUpdatedAt)
             if let limits = (try? JSONValue(parsing: resolved.redisValue))?.objectValue?["limits"] {
                 object["limits"] = limits
             }
             object["settings"] = .object(JSONObject(resolved.sessionSettings.settings.map {
                 (key: $0.name, value: JSONValue.string($0.value)) }))
-            object["burst"] = resolved.burst.map { burst in
-                .object(["burstTier": .string(burst.burstTier.rawValue), "active": .bool(false),
-                         "maxBurstDurationMinutes": .integer(burst.maxBurstDurationMinutes),
-                         "cooldownMinutes": .integer(burst.cooldownMinutes)])
-            } ?? .null
         } else {
             object["tier"] = .null
         }
+        object["burst"] = burstStatus(org, addon: resolved?.burst)
         object["openSessions"] = .integer(open)
         object["pendingEnforcement"] = pending.map { pending in
             .object(["tier": .string(pending.tier.rawValue), "ceiling": .integer(pending.ceiling),
@@ -195,6 +221,57 @@ extension TierAdmission {
         return object
     }
 
+    /// The burst part of SHOW ORG: the add-on as configured, and the shared state (running,
+    /// cooling down, switched off or idle; start, end, minutes used) from Redis.
+    private func burstStatus(_ org: OrgId, addon: OrgTier.BurstConfig?) -> JSONValue {
+        var object: JSONObject = [:]
+        object["addon"] = addon.map { addon in
+            .object(["burstTier": .string(addon.burstTier.rawValue),
+                     "maxBurstDurationMinutes": .number(addon.maxBurstDurationMinutes),
+                     "cooldownMinutes": .number(addon.cooldownMinutes), "costPerMinute": .number(addon.costPerMinute),
+                     "autoTrigger": .bool(addon.autoTrigger)])
+        } ?? .null
+        guard let bursts else {
+            object["state"] = .string("unavailable")
+            object["reason"] = .string("bursts need --redis, where their state is shared")
+            return .object(object)
+        }
+        guard let status = bursts.status(org) else {
+            object["state"] = .string("unavailable")
+            object["reason"] = .string("Redis unreachable")
+            return .object(object)
+        }
+        let state: String = if status.running { "running" } else if status.switchedOff { "off" }
+            else if status.cooldownRemaining != nil { "cooling_down" } else { "idle" }
+        object["state"] = .string(state)
+        func time(_ ms: Int?) -> JSONValue {
+            ms.map { .string(ISO8601Text.format(Date(timeIntervalSince1970: Double($0) / 1000))) } ?? .null
+        }
+        if let latest = status.latest {
+            object["startedAt"] = time(latest.startedAt)
+            object["endsAt"] = time(latest.endsAt)
+            object["endedAt"] = time(latest.endedAt)
+            object["minutesUsed"] = .integer(latest.billedMinutes)
+            object["cost"] = .number(latest.billedCost)
+        } else {
+            object["startedAt"] = .null
+            object["minutesUsed"] = .integer(0)
+        }
+        object["cooldownRemainingSeconds"] = status.cooldownRemaining.map { .integer(Int($0.seconds.rounded(.up))) } ?? .null
+        object["totalMinutesBilled"] = .integer(status.totalBilledMinutes)
+        return .object(object)
+    }
+
+    /// BURST OFF: nil when bursts are unavailable (no Redis, or unreachable).
+    public func switchOffBurst(_ org: OrgId) -> BurstLedger.Ended?? {
+        bursts?.switchOff(org) ?? nil
+    }
+
+    /// BURST ON: true if the kill switch was set; nil when bursts are unavailable.
+    public func switchOnBurst(_ org: OrgId) -> Bool? {
+        bursts?.resume(org)
+    }
+
     /// SHOW ORGS: every org this instance knows (cached or with open sessions).
     public func orgsOverview() -> [JSONObject] {
         let orgs = Set(resolver.cachedOrgs).union(orgSessions.orgsWithSessions).sorted()
@@ -202,6 +279,7 @@ extension TierAdmission {
             let status = orgStatus(org)
             var row: JSONObject = ["org": .string(org.rawValue)]
             row["tier"] = status["tier"] ?? .null
+            row["burstingTo"] = status["burstingTo"] ?? .null
             row["maxConnections"] = status["limits"]?.objectValue?["postgres"]?.objectValue?["maxConnections"] ?? .null
             row["openSessions"] = status["openSessions"] ?? .integer(0)
             row["pendingEnforcement"] = .bool(status["pendingEnforcement"] != .null)

@@ -27,20 +27,33 @@ public final class TierAdmission: SessionAdmitter {
     let orgSessions = OrgSessions()
     let startedAt = Date()
     /// Names this process in invalidation announcements, so it skips its own.
-    let instanceId = UUID().uuidString
+    let instanceId: String
     let graceBox = Mutex<Duration>(.seconds(15 * 60))
     var pgbouncerRouted: Bool { pgbouncer != nil }
     /// Admissions, refusals, open sessions, lookup latency (issue 8).
     let metrics: TierGateMetrics
+    /// Burst scaling (issue 8); nil without Redis, where the burst state lives: then no org
+    /// bursts.
+    let bursts: BurstCoordinator?
 
+    /// - Parameter burstCheckInterval: how often running bursts are re-checked (billing,
+    ///   end); a burst ends at most this late on this instance.
     public init(resolver: TierResolver, defaultUpstream: Endpoint, pgbouncer: Endpoint? = nil, logger: Logger,
-                metrics: TierGateMetrics = TierGateMetrics()) {
+                metrics: TierGateMetrics = TierGateMetrics(), burstCheckInterval: Duration = .seconds(1)) {
         self.metrics = metrics
         self.resolver = resolver
         self.defaultUpstream = defaultUpstream
         self.pgbouncer = pgbouncer
         self.logger = logger
         gate = Mutex(ConnectionGate(matrix: resolver.matrix))
+        let instanceId = UUID().uuidString
+        self.instanceId = instanceId
+        bursts = resolver.bursts.map { ledger in
+            BurstCoordinator(ledger: ledger, instanceId: instanceId, checkInterval: burstCheckInterval,
+                             logger: logger, metrics: metrics,
+                             announce: { [resolver] in _ = resolver.announceInvalidation($0) })
+        }
+        bursts?.onChange { [weak self] org in self?.burstChanged(org) }
     }
 
     public func admit(_ request: AdmissionRequest, completion: @escaping @Sendable (AdmissionOutcome) -> Void) {
@@ -60,7 +73,7 @@ public final class TierAdmission: SessionAdmitter {
             metrics.lookupCompleted(after: .now - lookupStarted)
             switch result {
             case .success(let org):
-                completion(decide(request, identity: identity, org: org))
+                decide(request, identity: identity, org: org, completion: completion)
             case .failure(let error):
                 orgSessions.countRefusal(error.statsReason)
                 metrics.refused(error.refusalReason, tier: nil)
@@ -74,9 +87,40 @@ public final class TierAdmission: SessionAdmitter {
     /// Open sessions per org, for the admin socket and metrics.
     public var openSessions: [OrgId: Int] { gate.withLock { $0.openSessions } }
 
-    private func decide(_ request: AdmissionRequest, identity: OrgIdentity, org: OrgTier) -> AdmissionOutcome {
-        noteResolved(org)
-        let decision = gate.withLock { $0.admit(org) }
+    /// The gate's decision under the org's ceiling: its base tier's, or its burst tier's while
+    /// a burst runs. A connection over the base ceiling of an org with an auto-triggered
+    /// burst add-on waits for the shared burst decision (one Redis call); one that pushes
+    /// use past 90% is admitted at once and the burst is asked for behind it.
+    private func decide(_ request: AdmissionRequest, identity: OrgIdentity, org base: OrgTier,
+                        completion: @escaping @Sendable (AdmissionOutcome) -> Void) {
+        let matrix = resolver.matrix
+        let effective = bursts?.overlay(base, matrix: matrix) ?? base
+        noteResolved(effective)
+        let (decision, open) = gate.withLock { ($0.admit(effective), $0.count(for: base.orgId)) }
+        guard let bursts, let burst = base.burst, burst.autoTrigger, effective.burstingFrom == nil,
+              let trigger = BurstTrigger.evaluate(open: open, ceiling: base.limits.postgres.maxConnections,
+                                                  admitted: decision.ticket != nil) else {
+            return completion(finish(request, identity: identity, org: effective, decision: decision))
+        }
+        switch trigger {
+        case .nearCeiling:
+            completion(finish(request, identity: identity, org: effective, decision: decision))
+            bursts.request(base, trigger: "use over \(BurstTrigger.utilizationPercent)% of \(base.limits.postgres.maxConnections)") { _ in }
+        case .overCeiling:
+            bursts.request(base, trigger: "connection over the ceiling of \(base.limits.postgres.maxConnections)") { [self] state in
+                guard let state, state.burstTier > base.tier else {
+                    return completion(finish(request, identity: identity, org: base, decision: decision))
+                }
+                let bursting = base.bursting(to: state.burstTier, matrix: matrix)
+                noteResolved(bursting)
+                let retry = gate.withLock { $0.admit(bursting) }
+                completion(finish(request, identity: identity, org: bursting, decision: retry))
+            }
+        }
+    }
+
+    private func finish(_ request: AdmissionRequest, identity: OrgIdentity, org: OrgTier,
+                        decision: AdmissionDecision) -> AdmissionOutcome {
         switch decision {
         case .refused(let refusal):
             orgSessions.countRefusal("connection_limit")
@@ -105,7 +149,8 @@ public final class TierAdmission: SessionAdmitter {
                 authenticationTimeout: .milliseconds(org.limits.postgres.connectionTimeout),
                 idleTimeout: timeouts.idle,
                 rules: TierSessionRules(org: org, matrix: resolver.matrix, pooled: pgbouncer != nil, metrics: metrics),
-                logMetadata: ["org": org.orgId.rawValue, "tier": org.tier.rawValue],
+                logMetadata: org.burstingFrom.map { ["org": org.orgId.rawValue, "tier": org.tier.rawValue, "burst_from": $0.rawValue] }
+                    ?? ["org": org.orgId.rawValue, "tier": org.tier.rawValue],
                 control: control,
                 onEnd: { [self] in
                     if gate.withLock({ $0.release(ticket) }) {

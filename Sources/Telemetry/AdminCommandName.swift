@@ -9,5 +9,7 @@ public enum AdminCommandName: String, Sendable, CaseIterable {
     case showStats = "show_stats"
     case reload
     case pgbouncer
+    case burstOff = "burst_off"
+    case burstOn = "burst_on"
     case other
 }

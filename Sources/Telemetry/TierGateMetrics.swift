@@ -8,7 +8,8 @@ import TierModel
 /// - Recording never formats a string nor creates a handle: labels come from closed sets
 ///   (`Tier`, `RefusalReason`, `LookupEvent`, `AdminCommandName`), looked up in tables
 ///   built here. The one exception is `tiergate_org_open_sessions`, created once per org
-///   when its first session opens (see `OrgSessionGauges` for its cardinality bound).
+///   when its first session opens, and `tiergate_burst_active`, created when an org's burst
+///   is first seen (see `OrgGauges` for the cardinality bound of both).
 /// - This type never bootstraps `MetricsSystem`. Pass the factory (the executable's
 ///   Prometheus factory, or MetricsTestKit's `TestMetrics` in tests); the default is
 ///   whatever `MetricsSystem` was bootstrapped with, so libraries that are not given one
@@ -27,7 +28,12 @@ public final class TierGateMetrics: Sendable {
         public static let refused = "tiergate_connections_refused_total"
         public static let upstreamFailures = "tiergate_upstream_failures_total"
         public static let openSessions = "tiergate_open_sessions"
-        public static let orgOpenSessions = OrgSessionGauges.label
+        public static let orgOpenSessions = "tiergate_org_open_sessions"
+        public static let burstsStarted = "tiergate_bursts_started_total"
+        public static let burstActive = "tiergate_burst_active"
+        public static let burstSeconds = "tiergate_burst_seconds_total"
+        public static let burstMinutesBilled = "tiergate_burst_minutes_billed_total"
+        public static let burstActivation = "tiergate_burst_activation_duration_seconds"
         public static let connectionLimitHits = "tiergate_connection_limit_hits_total"
         public static let cacheLookups = "tiergate_tier_cache_lookups_total"
         public static let lookupDuration = "tiergate_tier_lookup_duration_seconds"
@@ -49,7 +55,12 @@ public final class TierGateMetrics: Sendable {
     private let settingsRefusalsByTier: [Tier: Counter]
     private let adminByCommand: [AdminCommandName: Counter]
     private let thrashingByTier: [Tier: Counter]
-    private let orgs: OrgSessionGauges
+    private let orgs: OrgGauges
+    private let burstsStartedByTier: [Tier: Counter]
+    private let burstSecondsByTier: [Tier: Counter]
+    private let burstMinutesByTier: [Tier: Counter]
+    private let bursting: OrgGauges
+    private let burstActivationTimer: Timer
 
     public init(factory: any MetricsFactory = MetricsSystem.factory, orgSeriesCap: Int = TierGateMetrics.defaultOrgSeriesCap) {
         func perTier<M>(_ make: (Tier) -> M) -> [Tier: M] {
@@ -84,7 +95,12 @@ public final class TierGateMetrics: Sendable {
             ($0, counter(Name.adminCommands, [("command", $0.rawValue)]))
         })
         thrashingByTier = perTier { counter(Name.thrashing, [("tier", $0.rawValue)]) }
-        orgs = OrgSessionGauges(factory: factory, cap: orgSeriesCap)
+        orgs = OrgGauges(label: Name.orgOpenSessions, factory: factory, cap: orgSeriesCap)
+        burstsStartedByTier = perTier { counter(Name.burstsStarted, [("tier", $0.rawValue)]) }
+        burstSecondsByTier = perTier { counter(Name.burstSeconds, [("tier", $0.rawValue)]) }
+        burstMinutesByTier = perTier { counter(Name.burstMinutesBilled, [("tier", $0.rawValue)]) }
+        bursting = OrgGauges(label: Name.burstActive, factory: factory, cap: orgSeriesCap)
+        burstActivationTimer = Timer(label: Name.burstActivation, dimensions: [], factory: factory)
     }
 
     // MARK: Admission
@@ -143,6 +159,40 @@ public final class TierGateMetrics: Sendable {
     /// An org started thrashing against its connection limit (seed 6.4): once per onset.
     public func thrashingStarted(tier: Tier) {
         thrashingByTier[tier]?.increment()
+    }
+
+    // MARK: Bursts (seed 5.1)
+    //
+    // Starts, seconds and billed minutes are counted by the one instance whose Redis call
+    // did the deed (`BurstLedger`), so summing over instances counts each once. `tier` is
+    // the burst tier.
+
+    /// This instance started a burst.
+    public func burstStarted(tier: Tier) {
+        burstsStartedByTier[tier]?.increment()
+    }
+
+    /// From the connection that asked for a burst to the burst in force (seed 5.1 asks for
+    /// under 500 ms).
+    public func burstActivated(after duration: Duration) {
+        burstActivationTimer.recordNanoseconds(Int64(duration.nanoseconds))
+    }
+
+    /// This instance billed `minutes` burst minutes.
+    public func burstMinutesBilled(_ minutes: Int, tier: Tier) {
+        guard minutes > 0 else { return }
+        burstMinutesByTier[tier]?.increment(by: minutes)
+    }
+
+    /// This instance finished a burst that ran for `duration`.
+    public func burstEnded(after duration: Duration, tier: Tier) {
+        burstSecondsByTier[tier]?.increment(by: Int(duration.seconds.rounded()))
+    }
+
+    /// The org's burst is running as this instance sees it (1 while it runs; the series
+    /// exists only then).
+    public func burstActive(_ org: OrgId, _ active: Bool) {
+        active ? bursting.opened(org) : bursting.closed(org)
     }
 
     // MARK: Admin

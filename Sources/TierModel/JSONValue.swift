@@ -27,6 +27,13 @@ public enum JSONValue: Sendable, Equatable {
         try self.init(parsing: Array(text.utf8))
     }
 
+    /// A number as the reader would have parsed it: whole values as `.integer` (so 15
+    /// minutes is written `15`, not `15.0`), others as `.double`.
+    public static func number(_ value: Double) -> JSONValue {
+        if value.rounded() == value, let whole = Int(exactly: value) { return .integer(whole) }
+        return .double(value)
+    }
+
     /// Compact JSON text, object keys in insertion order.
     public var serialized: String {
         var out = ""

@@ -62,18 +62,19 @@ public struct OrgDocument: Sendable, Equatable {
     /// The burst scaling add-on as stored. Seed 2.1 writes `maxBurstTier` and
     /// `burstDurationMinutes`, seed 5.1 `burstTier` and `maxBurstDurationMinutes`; both
     /// spellings are read. Defaults are applied when resolving (`OrgTier.BurstConfig`).
+    /// Minutes may be fractional (0.05 is 3 s), so a test or a trial can use short bursts.
     public struct BurstScalingAddon: Sendable, Equatable {
         public var enabled: Bool
         public var baseTier: String?
         public var burstTier: String?
-        public var maxBurstDurationMinutes: Int?
-        public var cooldownMinutes: Int?
+        public var maxBurstDurationMinutes: Double?
+        public var cooldownMinutes: Double?
         public var costPerMinute: Double?
         public var autoTrigger: Bool?
         public var notifyOnBurst: Bool?
 
         public init(enabled: Bool, baseTier: String? = nil, burstTier: String? = nil,
-                    maxBurstDurationMinutes: Int? = nil, cooldownMinutes: Int? = nil,
+                    maxBurstDurationMinutes: Double? = nil, cooldownMinutes: Double? = nil,
                     costPerMinute: Double? = nil, autoTrigger: Bool? = nil, notifyOnBurst: Bool? = nil) {
             self.enabled = enabled
             self.baseTier = baseTier
@@ -187,15 +188,29 @@ public struct OrgDocument: Sendable, Equatable {
             // `??` takes an untyped-throwing autoclosure, so each spelling is read on its own.
             let burstTier = try addon.optionalString("burstTier")
             let maxBurstTier = try addon.optionalString("maxBurstTier")
-            let maxBurstDuration = try addon.optionalInteger("maxBurstDurationMinutes")
-            let burstDuration = try addon.optionalInteger("burstDurationMinutes")
+            let maxBurstDuration = try addon.optionalNumber("maxBurstDurationMinutes")
+            let burstDuration = try addon.optionalNumber("burstDurationMinutes")
+            let cooldown = try addon.optionalNumber("cooldownMinutes")
+            let cost = try addon.optionalNumber("costPerMinute")
+            // A burst of zero minutes, a negative cooldown or price would silently disable
+            // the add-on or the runaway protection (seed 6.3): refuse the document instead.
+            for (key, value) in [("maxBurstDurationMinutes", maxBurstDuration), ("burstDurationMinutes", burstDuration)] {
+                if let value, !(value > 0) {
+                    throw FieldFailure(field: "addons[\(i)].\(key)", problem: .mustBePositive(got: "\(value)"))
+                }
+            }
+            for (key, value) in [("cooldownMinutes", cooldown), ("costPerMinute", cost)] {
+                if let value, value < 0 {
+                    throw FieldFailure(field: "addons[\(i)].\(key)", problem: .mustNotBeNegative(got: "\(value)"))
+                }
+            }
             addons.append(.burstScaling(BurstScalingAddon(
                 enabled: try addon.optionalBool("enabled") ?? false,
                 baseTier: try addon.optionalString("baseTier"),
                 burstTier: burstTier ?? maxBurstTier,
                 maxBurstDurationMinutes: maxBurstDuration ?? burstDuration,
-                cooldownMinutes: try addon.optionalInteger("cooldownMinutes"),
-                costPerMinute: try addon.optionalNumber("costPerMinute"),
+                cooldownMinutes: cooldown,
+                costPerMinute: cost,
                 autoTrigger: try addon.optionalBool("autoTrigger"),
                 notifyOnBurst: try addon.optionalBool("notifyOnBurst"))))
         }

@@ -17,6 +17,12 @@ public struct OrgTier: Sendable, Equatable {
     public let tierUpdatedAt: Int
     /// Epoch ms when resolved from MongoDB (seed 2.1 `cachedAt`).
     public let cachedAt: Int
+    /// Set while a burst is in force: the tier the org pays for, whereas `tier` and `limits`
+    /// are the burst tier's (seed 5.1). Nil outside a burst.
+    public let burstingFrom: Tier?
+
+    /// The tier the org pays for, bursting or not.
+    public var baseTier: Tier { burstingFrom ?? tier }
 
     /// Seed 6.1: a cached value older than 5 minutes is refreshed from MongoDB.
     public static let staleAfterMilliseconds = 5 * 60 * 1000
@@ -24,7 +30,8 @@ public struct OrgTier: Sendable, Equatable {
     public static let cacheTTLSeconds = RedisKey.tierTTLSeconds
 
     public init(orgId: OrgId, tier: Tier, limits: TierLimits, burst: BurstConfig?, route: PostgresRoute,
-                tierUpdatedAt: Int, cachedAt: Int) {
+                tierUpdatedAt: Int, cachedAt: Int, burstingFrom: Tier? = nil) {
+        self.burstingFrom = burstingFrom
         self.orgId = orgId
         self.tier = tier
         self.limits = limits
@@ -37,14 +44,15 @@ public struct OrgTier: Sendable, Equatable {
     /// The burst scaling add-on with defaults applied (seed 5.1, 6.3).
     public struct BurstConfig: Sendable, Equatable {
         /// Seed 6.3: "Hard limit: 15min max consecutive burst".
-        public static let hardMaximumDurationMinutes = 15
+        public static let hardMaximumDurationMinutes: Double = 15
         /// Seed 6.3: "Automatic cooldown: 60min after burst ends".
-        public static let defaultCooldownMinutes = 60
+        public static let defaultCooldownMinutes: Double = 60
 
         public let burstTier: Tier
-        /// At most `hardMaximumDurationMinutes`, whatever the document says.
-        public let maxBurstDurationMinutes: Int
-        public let cooldownMinutes: Int
+        /// At most `hardMaximumDurationMinutes`, whatever the document says; may be
+        /// fractional (tests use seconds).
+        public let maxBurstDurationMinutes: Double
+        public let cooldownMinutes: Double
         /// USD per minute spent in the burst tier; 0 when the document does not say.
         public let costPerMinute: Double
         /// Burst without being asked when limits are hit (seed 5.1 default true).
@@ -52,8 +60,8 @@ public struct OrgTier: Sendable, Equatable {
         /// Tell the customer when a burst starts: they are being charged (seed 5.1, 9).
         public let notifyOnBurst: Bool
 
-        public init(burstTier: Tier, maxBurstDurationMinutes: Int = hardMaximumDurationMinutes,
-                    cooldownMinutes: Int = defaultCooldownMinutes, costPerMinute: Double = 0,
+        public init(burstTier: Tier, maxBurstDurationMinutes: Double = hardMaximumDurationMinutes,
+                    cooldownMinutes: Double = defaultCooldownMinutes, costPerMinute: Double = 0,
                     autoTrigger: Bool = true, notifyOnBurst: Bool = true) {
             self.burstTier = burstTier
             self.maxBurstDurationMinutes = min(maxBurstDurationMinutes, Self.hardMaximumDurationMinutes)
@@ -62,6 +70,10 @@ public struct OrgTier: Sendable, Equatable {
             self.autoTrigger = autoTrigger
             self.notifyOnBurst = notifyOnBurst
         }
+
+        /// The longest a burst lasts, in whole milliseconds (never 0: Redis' PX needs > 0).
+        public var maxDurationMilliseconds: Int { max(1, Int((maxBurstDurationMinutes * 60_000).rounded())) }
+        public var cooldownMilliseconds: Int { max(0, Int((cooldownMinutes * 60_000).rounded())) }
     }
 
     /// The GUCs to inject into this org's sessions (seed 3.1, layer 2).
@@ -121,7 +133,14 @@ public struct OrgTier: Sendable, Equatable {
     /// proxy with a different matrix file is enforced with this proxy's limits.
     public func applying(_ matrix: TierMatrix) -> OrgTier {
         OrgTier(orgId: orgId, tier: tier, limits: matrix[tier], burst: burst, route: route,
-                tierUpdatedAt: tierUpdatedAt, cachedAt: cachedAt)
+                tierUpdatedAt: tierUpdatedAt, cachedAt: cachedAt, burstingFrom: burstingFrom)
+    }
+
+    /// The org during a burst to `burstTier`: that tier's ceiling and settings, the same
+    /// routing and freshness. Bursting an org that is already bursting changes nothing.
+    public func bursting(to burstTier: Tier, matrix: TierMatrix) -> OrgTier {
+        OrgTier(orgId: orgId, tier: burstTier, limits: matrix[burstTier], burst: burst, route: route,
+                tierUpdatedAt: tierUpdatedAt, cachedAt: cachedAt, burstingFrom: baseTier)
     }
 
     // MARK: - The Redis value
@@ -133,8 +152,8 @@ public struct OrgTier: Sendable, Equatable {
         var addons: JSONObject = ["burstScaling": .bool(burst != nil)]
         if let burst {
             addons["burstTier"] = .string(burst.burstTier.rawValue)
-            addons["maxBurstDurationMinutes"] = .integer(burst.maxBurstDurationMinutes)
-            addons["cooldownMinutes"] = .integer(burst.cooldownMinutes)
+            addons["maxBurstDurationMinutes"] = .number(burst.maxBurstDurationMinutes)
+            addons["cooldownMinutes"] = .number(burst.cooldownMinutes)
             addons["costPerMinute"] = .double(burst.costPerMinute)
             addons["autoTrigger"] = .bool(burst.autoTrigger)
             addons["notifyOnBurst"] = .bool(burst.notifyOnBurst)
@@ -191,8 +210,8 @@ public struct OrgTier: Sendable, Equatable {
                     throw FieldFailure(field: "addons.burstTier", problem: .unknownTier(burstName))
                 }
                 burst = BurstConfig(burstTier: burstTier,
-                                    maxBurstDurationMinutes: try addons.integer("maxBurstDurationMinutes"),
-                                    cooldownMinutes: try addons.integer("cooldownMinutes"),
+                                    maxBurstDurationMinutes: try addons.number("maxBurstDurationMinutes"),
+                                    cooldownMinutes: try addons.number("cooldownMinutes"),
                                     costPerMinute: try addons.number("costPerMinute"),
                                     autoTrigger: try addons.bool("autoTrigger"),
                                     notifyOnBurst: try addons.bool("notifyOnBurst"))

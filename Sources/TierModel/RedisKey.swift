@@ -7,8 +7,15 @@ public enum RedisKey: Sendable {
     public static func rejections(_ org: OrgId) -> String { "rejections:\(org)" }
     /// Active burst state (seed 5.1).
     public static func burst(_ org: OrgId) -> String { "burst:\(org)" }
-    /// Burst cooldown marker (seed 5.1).
+    /// Burst cooldown marker (seed 5.1). `off` without a TTL is the `BURST OFF` kill switch.
     public static func burstCooldown(_ org: OrgId) -> String { "burst:cooldown:\(org)" }
+    /// Hash: org -> the org's latest `BurstState` with its billed minutes and end. Kept out
+    /// of `burst:*` so the seed's billing cron (which scans `burst:*`) never mistakes it for
+    /// a running burst, and without a TTL so a burst's end is recorded even when no
+    /// instance was looking at the moment it expired.
+    public static let burstRecords = "tiergate:bursts"
+    /// Hash: org -> burst minutes billed, ever (the billing counter; HGETALL for an export).
+    public static let burstMinutesBilled = "tiergate:burst-minutes"
 
     /// Counts invalidations of the org's tier (issue 5). A lookup reads it with the cached
     /// value and may write `tier:<org>` back only if it is unchanged, so a lookup that began

@@ -77,6 +77,10 @@ public final class TierResolver: Sendable {
 
     public var stats: LookupStats { counters.snapshot }
 
+    /// Shared burst state (issue 8), on the same Redis connections as the tier cache; nil
+    /// without Redis, and then no org bursts.
+    public var bursts: BurstLedger? { redis.map(BurstLedger.init(redis:)) }
+
     public var sourceName: String { source.name }
 
     /// Calls `completion` exactly once: at once for a fresh in-process hit, otherwise from

@@ -44,6 +44,22 @@ struct ServeAdminBackend: AdminBackend {
             return .success(admission.statistics())
         case .reload:
             return reloadTiers(admission)
+        case .burstOff(let org):
+            guard let result = admission.switchOffBurst(org) else {
+                return .failure("BURST OFF \(org): bursts unavailable (they need --redis, and Redis must be reachable)")
+            }
+            var fields: JSONObject = ["org": .string(org.rawValue), "switchedOff": .bool(true)]
+            fields["endedBurst"] = result.map { ended in
+                .object(["burstTier": .string(ended.state.burstTier.rawValue),
+                         "minutesUsed": .integer(ended.state.billedMinutes),
+                         "cost": .number(ended.state.billedCost)])
+            } ?? .null
+            return .success(fields)
+        case .burstOn(let org):
+            guard let lifted = admission.switchOnBurst(org) else {
+                return .failure("BURST ON \(org): bursts unavailable (they need --redis, and Redis must be reachable)")
+            }
+            return .success(["org": .string(org.rawValue), "switchedOn": .bool(lifted)])
         }
     }
 

@@ -21,6 +21,7 @@ enum ServeMetrics {
         let registry = PrometheusCollectorRegistry()
         var factory = PrometheusMetricsFactory(registry: registry)
         factory.durationHistogramBuckets[TierGateMetrics.Name.lookupDuration] = lookupBuckets
+        factory.durationHistogramBuckets[TierGateMetrics.Name.burstActivation] = lookupBuckets
         MetricsSystem.bootstrap(factory)
         let server = try MetricsHTTPServer(listen: endpoint, logger: logger) { registry.emitToBuffer() }
         return (TierGateMetrics(factory: factory), server)
@@ -52,6 +53,8 @@ struct MeteredAdminBackend: AdminBackend {
         case .showStats: .showStats
         case .reload: .reload
         case .pgbouncer: .pgbouncer
+        case .burstOff: .burstOff
+        case .burstOn: .burstOn
         @unknown default: .other
         }
     }

@@ -2,19 +2,18 @@ import CoreMetrics
 import Synchronization
 import TierModel
 
-/// Open sessions per org as one gauge per org, with the label cardinality bounded two ways:
+/// A count per org as one gauge per org (open sessions; running bursts), with the label
+/// cardinality bounded two ways:
 ///
-/// - a series exists only while its org has open sessions: it is created at the org's first
-///   session and destroyed (unregistered from the backend) when its last one closes;
-/// - at most `cap` orgs have their own series at once; an org that opens its first session
-///   while `cap` orgs already have one is counted under `org="_other"` until all its
-///   sessions have closed.
+/// - a series exists only while its org's count is above zero: it is created at the first
+///   `opened` and destroyed (unregistered from the backend) when the count is back to zero;
+/// - at most `cap` orgs have their own series at once; an org that opens while `cap` orgs
+///   already have one is counted under `org="_other"` until its count is back to zero.
 ///
-/// So `tiergate_org_open_sessions` never has more than `cap + 1` series, however many orgs
-/// connect over the process' life. The org id is formatted into a label once per series,
-/// never per connection.
-final class OrgSessionGauges: Sendable {
-    static let label = "tiergate_org_open_sessions"
+/// So the gauge never has more than `cap + 1` series, however many orgs come and go over
+/// the process' life. The org id is formatted into a label once per series, never per
+/// connection.
+final class OrgGauges: Sendable {
     static let otherOrg = "_other"
 
     private struct Entry {
@@ -28,15 +27,17 @@ final class OrgSessionGauges: Sendable {
         var series = 0
     }
 
+    private let label: String
     private let factory: any MetricsFactory
     private let cap: Int
     private let other: Meter
     private let state = Mutex(State())
 
-    init(factory: any MetricsFactory, cap: Int) {
+    init(label: String, factory: any MetricsFactory, cap: Int) {
+        self.label = label
         self.factory = factory
         self.cap = cap
-        other = Meter(label: Self.label, dimensions: [("org", Self.otherOrg)], factory: factory)
+        other = Meter(label: label, dimensions: [("org", Self.otherOrg)], factory: factory)
     }
 
     func opened(_ org: OrgId) {
@@ -51,7 +52,7 @@ final class OrgSessionGauges: Sendable {
             }
             var meter: Meter?
             if state.series < cap {
-                meter = Meter(label: Self.label, dimensions: [("org", org.rawValue)], factory: factory)
+                meter = Meter(label: label, dimensions: [("org", org.rawValue)], factory: factory)
                 state.series += 1
             }
             state.entries[org] = Entry(open: 1, meter: meter)

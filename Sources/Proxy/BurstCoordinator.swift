@@ -1,0 +1,206 @@
+import Dispatch
+import Foundation
+import Logging
+import Synchronization
+import Telemetry
+import TierModel
+import TierStore
+
+/// The bursts this instance knows are running (seed 5.1), and their upkeep: asking the
+/// shared ledger for a burst, billing minutes as they begin, noticing the end, and the log
+/// lines and metrics of each (issue 8).
+///
+/// Redis holds the truth (`BurstLedger`); this keeps a copy with a local deadline so that
+/// admissions during a burst need no Redis call, and a timer re-checks each running burst
+/// every `checkInterval`. Deadlines are computed from the time left as Redis reports it,
+/// so a skewed local clock cannot stretch a burst.
+///
+/// Calls into the ledger block and run on `queue` or a global queue, never on an I/O loop.
+final class BurstCoordinator: Sendable {
+    struct Running: Sendable {
+        let state: BurstState
+        let deadline: ContinuousClock.Instant
+    }
+
+    private let ledger: BurstLedger
+    private let instanceId: String
+    private let logger: Logger
+    private let metrics: TierGateMetrics
+    private let running = Mutex<[OrgId: Running]>([:])
+    private let queue = DispatchQueue(label: "tiergate.bursts")
+    /// Set once in `init`; Dispatch sources are thread-safe but not marked Sendable.
+    nonisolated(unsafe) private let timer: DispatchSourceTimer
+    /// Called (on a ledger queue) when an org starts or stops bursting as this instance
+    /// sees it, so its open sessions are told.
+    private let changed = Mutex<(@Sendable (OrgId) -> Void)?>(nil)
+    /// Tells the other instances of a start or a switch-off (pub/sub), so their new
+    /// sessions get the burst tier at once instead of at their next over-ceiling connection.
+    private let announce: @Sendable (String) -> Void
+
+    init(ledger: BurstLedger, instanceId: String, checkInterval: Duration, logger: Logger,
+         metrics: TierGateMetrics, announce: @escaping @Sendable (String) -> Void) {
+        self.ledger = ledger
+        self.instanceId = instanceId
+        self.logger = logger
+        self.metrics = metrics
+        self.announce = announce
+        timer = DispatchSource.makeTimerSource(queue: queue)
+        timer.schedule(deadline: .now() + .nanoseconds(checkInterval.nanoseconds),
+                       repeating: .nanoseconds(checkInterval.nanoseconds), leeway: .milliseconds(50))
+        timer.setEventHandler { [weak self] in self?.checkRunning() }
+        timer.resume()
+    }
+
+    deinit {
+        timer.cancel()
+    }
+
+    func onChange(_ handler: @escaping @Sendable (OrgId) -> Void) {
+        changed.withLock { $0 = handler }
+    }
+
+    // MARK: Admission
+
+    /// `base` with the burst tier's ceiling and settings while a burst this instance knows
+    /// of runs; `base` otherwise. No I/O.
+    func overlay(_ base: OrgTier, matrix: TierMatrix) -> OrgTier {
+        guard base.burstingFrom == nil, base.burst != nil,
+              let known = running.withLock({ $0[base.orgId] }), ContinuousClock.now < known.deadline,
+              known.state.burstTier > base.tier else { return base }
+        return base.bursting(to: known.state.burstTier, matrix: matrix)
+    }
+
+    /// Asks the ledger for a burst of `org` (which has an enabled add-on): the running one,
+    /// or a new one unless cooling down or switched off. Completes with the running burst,
+    /// or nil (no burst: the base ceiling applies), on a global queue.
+    func request(_ org: OrgTier, trigger: String, completion: @escaping @Sendable (BurstState?) -> Void) {
+        guard let config = org.burst else { return completion(nil) }
+        let asked = ContinuousClock.now
+        DispatchQueue.global().async { [self] in
+            guard let admission = ledger.admit(org.orgId, burst: config, instance: instanceId) else {
+                logger.notice("burst not available: Redis unreachable; the base ceiling applies", metadata: [
+                    "org": "\(org.orgId)", "tier": "\(org.tier)"])
+                return completion(nil)
+            }
+            if let ended = admission.ended { reportEnded(org.orgId, ended) }
+            switch admission.decision {
+            case .started(let state, let remaining):
+                let activation = ContinuousClock.now - asked
+                metrics.burstStarted(tier: state.burstTier)
+                metrics.burstMinutesBilled(admission.billedMinutes, tier: state.burstTier)
+                metrics.burstActivated(after: activation)
+                logger.notice("burst started", metadata: [
+                    "org": "\(org.orgId)", "tier": "\(org.tier)", "burst_tier": "\(state.burstTier)",
+                    "trigger": "\(trigger)", "max_duration_s": "\(Int(remaining.seconds.rounded()))",
+                    "cooldown_s": "\(config.cooldownMilliseconds / 1000)",
+                    "cost_per_minute": "\(state.costPerMinute)", "notify_customer": "\(config.notifyOnBurst)",
+                    "activation_ms": "\(String(format: "%.2f", activation.seconds * 1000))"])
+                remember(org.orgId, state, remaining: remaining)
+                announce("\(instanceId) burst \(org.orgId)")
+                completion(state)
+            case .running(let state, let remaining):
+                remember(org.orgId, state, remaining: remaining)
+                completion(state)
+            case .coolingDown(let remaining):
+                logger.info("no burst: cooling down after the last one", metadata: [
+                    "org": "\(org.orgId)", "tier": "\(org.tier)", "cooldown_left_s": "\(Int(remaining.seconds.rounded(.up)))"])
+                completion(nil)
+            case .switchedOff:
+                logger.info("no burst: switched off (BURST OFF)", metadata: ["org": "\(org.orgId)", "tier": "\(org.tier)"])
+                completion(nil)
+            }
+        }
+    }
+
+    // MARK: Other instances, operators
+
+    /// Another instance started a burst of `org`: check it and take it on.
+    func burstAnnounced(_ org: OrgId) {
+        queue.async { [self] in check(org) }
+    }
+
+    /// Another instance switched `org` off: stop applying its burst now.
+    func switchOffAnnounced(_ org: OrgId) {
+        queue.async { [self] in forget(org) }
+    }
+
+    /// BURST OFF. Blocking. Nil when Redis is unavailable.
+    func switchOff(_ org: OrgId) -> BurstLedger.Ended?? {
+        guard let result = ledger.switchOff(org) else { return nil }
+        if let ended = result { reportEnded(org, ended) }
+        logger.notice("burst switched off by an operator", metadata: ["org": "\(org)", "ended_running_burst": "\(result != nil)"])
+        queue.sync { forget(org) }
+        announce("\(instanceId) burst-off \(org)")
+        return result
+    }
+
+    /// BURST ON. Blocking. Nil when Redis is unavailable.
+    func resume(_ org: OrgId) -> Bool? {
+        let lifted = ledger.resume(org)
+        if lifted == true { logger.notice("burst switched back on by an operator", metadata: ["org": "\(org)"]) }
+        return lifted
+    }
+
+    /// SHOW ORG. Blocking.
+    func status(_ org: OrgId) -> BurstLedger.Status? {
+        ledger.status(org)
+    }
+
+    // MARK: Upkeep
+
+    private func checkRunning() {
+        for org in running.withLock({ Array($0.keys) }) { check(org) }
+    }
+
+    /// One ledger tick for `org` (on `queue`).
+    private func check(_ org: OrgId) {
+        switch ledger.tick(org) {
+        case .running(let state, let remaining, let billed)?:
+            metrics.burstMinutesBilled(billed, tier: state.burstTier)
+            remember(org, state, remaining: remaining)
+        case .ended(let ended)?:
+            reportEnded(org, ended)
+            forget(org)
+        case .notRunning?:
+            forget(org)
+        case nil:
+            // Redis is unreachable: the burst lasts as long as it was known to, no longer.
+            if let known = running.withLock({ $0[org] }), ContinuousClock.now >= known.deadline {
+                logger.notice("burst over by its deadline (Redis unreachable: its end is billed later)", metadata: [
+                    "org": "\(org)", "burst_tier": "\(known.state.burstTier)"])
+                forget(org)
+            }
+        }
+    }
+
+    private func remember(_ org: OrgId, _ state: BurstState, remaining: Duration) {
+        let isNew = running.withLock { running in
+            let isNew = running[org] == nil
+            running[org] = Running(state: state, deadline: .now + remaining)
+            return isNew
+        }
+        guard isNew else { return }
+        metrics.burstActive(org, true)
+        changed.withLock { $0 }?(org)
+    }
+
+    private func forget(_ org: OrgId) {
+        guard running.withLock({ $0.removeValue(forKey: org) }) != nil else { return }
+        metrics.burstActive(org, false)
+        changed.withLock { $0 }?(org)
+    }
+
+    /// The end of a burst, reported by the one instance whose ledger call finished it.
+    private func reportEnded(_ org: OrgId, _ ended: BurstLedger.Ended) {
+        let state = ended.state
+        let endedAt = state.endedAt ?? state.endsAt
+        let ran = Duration.milliseconds(state.elapsedMilliseconds(now: endedAt))
+        metrics.burstMinutesBilled(ended.billedMinutes, tier: state.burstTier)
+        metrics.burstEnded(after: ran, tier: state.burstTier)
+        logger.notice("burst ended", metadata: [
+            "org": "\(org)", "burst_tier": "\(state.burstTier)",
+            "reason": "\(endedAt < state.endsAt ? "switched off" : "maximum duration reached")",
+            "duration_s": "\(Int(ran.seconds.rounded()))", "minutes_billed": "\(state.billedMinutes)",
+            "cost": "\(state.billedCost)", "started_by": "\(state.startedBy)"])
+    }
+}
