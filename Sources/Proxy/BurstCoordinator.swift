@@ -180,6 +180,9 @@ final class BurstCoordinator: Sendable {
             return isNew
         }
         guard isNew else { return }
+        logger.info("burst in force here", metadata: [
+            "org": "\(org)", "burst_tier": "\(state.burstTier)", "started_by": "\(state.startedBy)",
+            "ends_in_s": "\(Int(remaining.seconds.rounded()))"])
         metrics.burstActive(org, true)
         changed.withLock { $0 }?(org)
     }

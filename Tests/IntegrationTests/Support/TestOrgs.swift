@@ -17,10 +17,28 @@ enum TestOrgs {
     /// Upserts an org shaped like seed 2.1 with routing to `database`.
     static func put(_ orgId: String, tier: String, database: String = "tiergate_test",
                     updatedAt: Date = Date(), burst: Bool = false) throws {
+        try put(orgId, tier: tier, database: database, updatedAt: updatedAt, burst: burst ? BurstAddon() : nil)
+    }
+
+    /// A `burst_scaling` add-on as billing would store it (seed 5.1); minutes may be
+    /// fractional so a test burst lasts seconds.
+    struct BurstAddon {
+        var enabled = true
+        var burstTier = "ENTERPRISE"
+        var minutes: Double = 15
+        var cooldownMinutes: Double = 60
+        var costPerMinute = 0.25
+        var autoTrigger = true
+
+        var json: String {
+            #"{"type":"burst_scaling","enabled":\#(enabled),"baseTier":"PRO","burstTier":"\#(burstTier)","maxBurstDurationMinutes":\#(minutes),"cooldownMinutes":\#(cooldownMinutes),"costPerMinute":\#(costPerMinute),"autoTrigger":\#(autoTrigger),"notifyOnBurst":true}"#
+        }
+    }
+
+    static func put(_ orgId: String, tier: String, database: String = "tiergate_test",
+                    updatedAt: Date = Date(), burst: BurstAddon?) throws {
         let millis = Int(updatedAt.timeIntervalSince1970 * 1000)
-        let addons = burst
-            ? #"[{"type":"burst_scaling","enabled":true,"burstTier":"ENTERPRISE","maxBurstDurationMinutes":15,"cooldownMinutes":60,"costPerMinute":0.25,"autoTrigger":true}]"#
-            : "[]"
+        let addons = burst.map { "[\($0.json)]" } ?? "[]"
         let json = """
         {"orgId":"\(orgId)","tier":"\(tier)","tierUpdatedAt":{"$date":{"$numberLong":"\(millis)"}},
          "subscription":{"plan":"\(tier.lowercased())_monthly","status":"active"},
@@ -31,6 +49,15 @@ enum TestOrgs {
 
     static func remove(_ orgId: String) {
         _ = try? collection.deleteOrganization(orgId: orgId)
+    }
+
+    /// Removes an org and every trace of its bursts from Redis (state, cooldown or kill
+    /// switch, record, billed minutes).
+    static func removeWithBursts(_ orgId: String) {
+        remove(orgId)
+        _ = try? Command.run("redis-cli", ["-h", Stack.host, "-p", "\(Stack.redisPort)", "eval",
+                                           "redis.call('DEL', KEYS[1], KEYS[2]); redis.call('HDEL', KEYS[3], ARGV[1]); return redis.call('HDEL', KEYS[4], ARGV[1])",
+                                           "4", "burst:\(orgId)", "burst:cooldown:\(orgId)", "tiergate:bursts", "tiergate:burst-minutes", orgId])
     }
 }
 

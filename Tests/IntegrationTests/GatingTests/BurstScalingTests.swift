@@ -1,0 +1,182 @@
+import Foundation
+import PostgresClient
+import Testing
+
+/// Issue 8, seed 5.1 and 6.3: the burst scaling add-on, end to end through real proxies,
+/// Redis and MongoDB, with libpq clients.
+@Suite(.serialized)
+struct BurstScalingTests {
+    static func connect(_ port: Int, _ org: String) throws -> PostgresConnection {
+        try PostgresConnection(conninfo: conninfo(port: port, user: "app.\(org)"))
+    }
+
+    static func workMem(_ session: PostgresConnection) throws -> String? {
+        try session.query("show work_mem").rows.first?.first ?? nil
+    }
+
+    static func burst(_ admin: AdminSocketClient, _ org: String) throws -> [String: Any] {
+        try admin.command("SHOW ORG \(org)")["burst"] as? [String: Any] ?? [:]
+    }
+
+    /// PRO 2 connections, ENTERPRISE 4: bursts small enough to watch one by one.
+    static func smallTiers() throws -> String {
+        try TierFile.write(#"{"PRO": {"postgres": {"maxConnections": 2}}, "ENTERPRISE": {"postgres": {"maxConnections": 4}}}"#)
+    }
+
+    @Test func proWithAddon_burstsPast50ToEnterprisesCeiling_proWithoutIsRefusedAt51() throws {
+        let bursting = TestOrgs.unique("org_burst")
+        let plain = TestOrgs.unique("org_noburst")
+        try TestOrgs.put(bursting, tier: "PRO", burst: TestOrgs.BurstAddon())
+        try TestOrgs.put(plain, tier: "PRO")
+        defer { TestOrgs.removeWithBursts(bursting); TestOrgs.removeWithBursts(plain) }
+        let (proxy, socket) = try AdminProxy.start()
+        let admin = try AdminSocketClient(path: socket)
+
+        var plainSessions = try (0..<50).map { _ in try Self.connect(proxy.port, plain) }
+        if let error = expectRefusal(conninfo(port: proxy.port, user: "app.\(plain)"), "51st PRO connection without the add-on") {
+            #expect(error.sqlState == "53300")
+            #expect(error.message == "connection limit exceeded for org \"\(plain)\": 50 of 50 (tier PRO)")
+        }
+        #expect(try Self.burst(admin, plain)["state"] as? String == "idle")
+        plainSessions.removeAll()
+
+        let sessions = try (0..<100).map { _ in try Self.connect(proxy.port, bursting) }
+        #expect(try Self.workMem(sessions[99]) == "128MB", "a session admitted in the burst has ENTERPRISE's settings")
+        if let error = expectRefusal(conninfo(port: proxy.port, user: "app.\(bursting)"), "101st connection during the burst") {
+            #expect(error.sqlState == "53300")
+            #expect(error.message == "connection limit exceeded for org \"\(bursting)\": 100 of 100 (tier ENTERPRISE)")
+        }
+        let shown = try admin.command("SHOW ORG \(bursting)")
+        #expect(shown["tier"] as? String == "PRO")
+        #expect(shown["burstingTo"] as? String == "ENTERPRISE")
+        #expect(shown["openSessions"] as? Int == 100)
+        let burst = shown["burst"] as? [String: Any] ?? [:]
+        #expect(burst["state"] as? String == "running", "\(shown)")
+        #expect(burst["startedAt"] is String)
+        #expect(burst["minutesUsed"] as? Int == 1)
+        #expect(burst["totalMinutesBilled"] as? Int == 1)
+        #expect(proxy.log.components(separatedBy: "burst started").count == 2, "one burst, started once")
+        _ = sessions
+    }
+
+    @Test func noAddon_disabledAddon_orNoAutoTrigger_neverBursts() throws {
+        var disabled = TestOrgs.BurstAddon()
+        disabled.enabled = false
+        var manual = TestOrgs.BurstAddon()
+        manual.autoTrigger = false
+        let orgs = [(TestOrgs.unique("org_none"), nil), (TestOrgs.unique("org_off"), disabled), (TestOrgs.unique("org_manual"), manual)]
+        for (org, addon) in orgs { try TestOrgs.put(org, tier: "PRO", burst: addon) }
+        defer { for (org, _) in orgs { TestOrgs.removeWithBursts(org) } }
+        let (proxy, socket) = try AdminProxy.start(extra: ["--tiers", try Self.smallTiers()])
+        let admin = try AdminSocketClient(path: socket)
+        for (org, _) in orgs {
+            let open = try (0..<2).map { _ in try Self.connect(proxy.port, org) }
+            if let error = expectRefusal(conninfo(port: proxy.port, user: "app.\(org)"), "3rd connection of \(org)") {
+                #expect(error.message == "connection limit exceeded for org \"\(org)\": 2 of 2 (tier PRO)")
+            }
+            #expect(try Self.burst(admin, org)["state"] as? String == "idle")
+            _ = open
+        }
+        #expect(!proxy.log.contains("burst started"))
+    }
+
+    @Test func burstEndsAfterItsDuration_cooldownBlocksANewOne_thenTheNextMayStart() throws {
+        let org = TestOrgs.unique("org_short")
+        var addon = TestOrgs.BurstAddon()
+        addon.minutes = 0.05          // 3 s
+        addon.cooldownMinutes = 0.1   // 6 s after the end
+        try TestOrgs.put(org, tier: "PRO", burst: addon)
+        defer { TestOrgs.removeWithBursts(org) }
+        let metricsPort = try FreePort.pick()
+        let (proxy, socket) = try AdminProxy.start(extra: ["--tiers", try Self.smallTiers(), "--downgrade-grace", "1",
+                                                           "--metrics", "127.0.0.1:\(metricsPort)"])
+        let admin = try AdminSocketClient(path: socket)
+        let metrics = "http://127.0.0.1:\(metricsPort)/metrics"
+
+        // The 2nd connection puts use past 90% of 2: admitted, and the burst starts behind it.
+        var sessions = try (0..<2).map { _ in try Self.connect(proxy.port, org) }
+        #expect(try eventually { try Self.burst(admin, org)["state"] as? String == "running" })
+        sessions += try (0..<2).map { _ in try Self.connect(proxy.port, org) }
+        #expect(try Self.workMem(sessions[3]) == "128MB")
+        #expect(try Self.workMem(sessions[0]) == "128MB", "open sessions get the burst tier at their idle point")
+        if let error = expectRefusal(conninfo(port: proxy.port, user: "app.\(org)"), "5th connection") {
+            #expect(error.message == "connection limit exceeded for org \"\(org)\": 4 of 4 (tier ENTERPRISE)")
+        }
+        let during = try MetricsEndpointTests.scrape(metrics)
+        #expect(during[#"tiergate_bursts_started_total{tier="ENTERPRISE"}"#] == 1)
+        #expect(during["tiergate_burst_active{org=\"\(org)\"}"] == 1)
+        #expect(during[#"tiergate_burst_minutes_billed_total{tier="ENTERPRISE"}"#] == 1)
+
+        // Over after its 3 s: cooling down, back to PRO's ceiling and settings.
+        #expect(try eventually(timeout: 15) { try Self.burst(admin, org)["state"] as? String == "cooling_down" })
+        try AdminProxy.waitFor("burst ended", in: proxy)
+        if let error = expectRefusal(conninfo(port: proxy.port, user: "app.\(org)"), "a connection in the cooldown") {
+            #expect(error.sqlState == "53300")
+            #expect(error.message.hasSuffix("of 2 (tier PRO)"), "\(error.message)")
+        }
+        // The excess sessions close after the 1 s grace, with a FATAL that names the burst.
+        #expect(try eventually(timeout: 10) { try admin.command("SHOW ORG \(org)")["openSessions"] as? Int == 2 })
+        try AdminProxy.waitFor("'s burst to ENTERPRISE ended", in: proxy)
+        let survivors = sessions.filter { (try? $0.query("select 1")) != nil }
+        #expect(survivors.count == 2)
+        #expect(try survivors.allSatisfy { try Self.workMem($0) == "64MB" })
+        let after = try MetricsEndpointTests.scrape(metrics)
+        #expect(after["tiergate_burst_active{org=\"\(org)\"}"] == nil)
+        #expect(after[#"tiergate_burst_seconds_total{tier="ENTERPRISE"}"#] == 3)
+
+        // Once the cooldown is over, a connection over the ceiling starts the next burst
+        // itself (it waits for the decision) and is admitted.
+        #expect(try eventually(timeout: 15) { try Self.burst(admin, org)["state"] as? String == "idle" })
+        let third = try Self.connect(proxy.port, org)
+        #expect(try Self.workMem(third) == "128MB")
+        let burst = try Self.burst(admin, org)
+        #expect(burst["state"] as? String == "running")
+        #expect(burst["totalMinutesBilled"] as? Int == 2)
+        #expect(proxy.log.contains("trigger=connection over the ceiling of 2"))
+        _ = (sessions, survivors)
+    }
+
+    @Test func twoProxies_shareTheBurst_andTheKillSwitch() throws {
+        let org = TestOrgs.unique("org_shared")
+        try TestOrgs.put(org, tier: "PRO", burst: TestOrgs.BurstAddon())
+        defer { TestOrgs.removeWithBursts(org) }
+        let tiers = try Self.smallTiers()
+        let (first, firstSocket) = try AdminProxy.start(extra: ["--tiers", tiers])
+        let (second, secondSocket) = try AdminProxy.start(extra: ["--tiers", tiers])
+        let firstAdmin = try AdminSocketClient(path: firstSocket)
+        let secondAdmin = try AdminSocketClient(path: secondSocket)
+
+        let onFirst = try (0..<2).map { _ in try Self.connect(first.port, org) }
+        #expect(try eventually { try Self.burst(firstAdmin, org)["state"] as? String == "running" })
+        // The second proxy hears of it (pub/sub) and reads the same burst from Redis.
+        try AdminProxy.waitFor("burst in force here", in: second)
+        let seenBySecond = try Self.burst(secondAdmin, org)
+        #expect(seenBySecond["state"] as? String == "running")
+        #expect(seenBySecond["startedAt"] as? String == (try Self.burst(firstAdmin, org))["startedAt"] as? String)
+        // Its first session, far below any ceiling, starts with the burst tier's settings.
+        var onSecond = [try Self.connect(second.port, org)]
+        #expect(try Self.workMem(onSecond[0]) == "128MB", "the second proxy applies the burst tier")
+        onSecond += try (0..<3).map { _ in try Self.connect(second.port, org) }
+        _ = expectRefusal(conninfo(port: second.port, user: "app.\(org)"), "5th connection on the second proxy")
+        #expect(!second.log.contains("burst started"), "the burst was started once, by the first proxy")
+
+        // The kill switch on the second proxy ends the burst on both.
+        let off = try secondAdmin.command("BURST OFF \(org)")
+        #expect(off["ok"] as? Bool == true, "\(off)")
+        #expect((off["endedBurst"] as? [String: Any])?["minutesUsed"] as? Int == 1)
+        #expect(try eventually { try Self.burst(firstAdmin, org)["state"] as? String == "off" })
+        #expect(try eventually { (try firstAdmin.command("SHOW ORG \(org)"))["burstingTo"] is NSNull })
+        if let error = expectRefusal(conninfo(port: first.port, user: "app.\(org)"), "a 3rd connection while switched off") {
+            #expect(error.message == "connection limit exceeded for org \"\(org)\": 2 of 2 (tier PRO)")
+        }
+        onSecond.removeAll()
+
+        // BURST ON lifts it: the next connection over the ceiling starts a new burst.
+        let on = try firstAdmin.command("BURST ON \(org)")
+        #expect(on["switchedOn"] as? Bool == true, "\(on)")
+        let third = try Self.connect(first.port, org)
+        #expect(try Self.workMem(third) == "128MB")
+        #expect(try Self.burst(secondAdmin, org)["totalMinutesBilled"] as? Int == 2)
+        _ = (onFirst, third)
+    }
+}
