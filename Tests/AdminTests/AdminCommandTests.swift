@@ -15,6 +15,8 @@ struct AdminCommandTests {
         #expect(try AdminCommand.parse("SHOW STATS") == .showStats)
         #expect(try AdminCommand.parse("RELOAD") == .reload)
         #expect(try AdminCommand.parse("PGBOUNCER") == .pgbouncer)
+        #expect(try AdminCommand.parse("BURST OFF org_acme") == .burstOff(acme))
+        #expect(try AdminCommand.parse("burst on org_acme") == .burstOn(acme))
     }
 
     @Test func unknownVerb_isRefusedWithTheCommandList() {
@@ -24,7 +26,8 @@ struct AdminCommandTests {
     }
 
     @Test func missingOrExtraArguments_areRefused() {
-        for line in ["INVALIDATE", "INVALIDATE a b", "SHOW", "SHOW ORG", "SHOW ORGS x", "PING now", "SHOW TABLES", "RELOAD x"] {
+        for line in ["INVALIDATE", "INVALIDATE a b", "SHOW", "SHOW ORG", "SHOW ORGS x", "PING now", "SHOW TABLES", "RELOAD x",
+                     "BURST", "BURST OFF", "BURST org_acme", "BURST PAUSE org_acme", "BURST OFF a b", "BURST OFF bad:org"] {
             #expect(throws: AdminCommandError.self, "\(line)") { try AdminCommand.parse(line) }
         }
     }

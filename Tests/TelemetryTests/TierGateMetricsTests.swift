@@ -100,3 +100,32 @@ struct TierGateMetricsTests {
         }
     }
 }
+
+struct BurstMetricsTests {
+    typealias Name = TierGateMetrics.Name
+
+    @Test func burstStartMinutesAndEnd_areCountedByBurstTier() throws {
+        let test = TestMetrics()
+        let metrics = TierGateMetrics(factory: test)
+        metrics.burstStarted(tier: .enterprise)
+        metrics.burstMinutesBilled(1, tier: .enterprise)
+        metrics.burstMinutesBilled(0, tier: .enterprise)
+        metrics.burstMinutesBilled(14, tier: .enterprise)
+        metrics.burstEnded(after: .seconds(900), tier: .enterprise)
+        metrics.burstActivated(after: .milliseconds(2))
+        #expect(try test.expectCounter(Name.burstsStarted, [("tier", "ENTERPRISE")]).totalValue == 1)
+        #expect(try test.expectCounter(Name.burstMinutesBilled, [("tier", "ENTERPRISE")]).totalValue == 15)
+        #expect(try test.expectCounter(Name.burstSeconds, [("tier", "ENTERPRISE")]).totalValue == 900)
+        #expect(try test.expectTimer(Name.burstActivation).lastValue == 2_000_000)
+    }
+
+    @Test func burstActive_isASeriesPerBurstingOrg_goneWhenTheBurstEnds() throws {
+        let test = TestMetrics()
+        let metrics = TierGateMetrics(factory: test)
+        let org = try OrgId("org_gamma")
+        metrics.burstActive(org, true)
+        #expect(try test.expectMeter(Name.burstActive, [("org", "org_gamma")]).lastValue == 1)
+        metrics.burstActive(org, false)
+        #expect((try? test.expectMeter(Name.burstActive, [("org", "org_gamma")])) == nil)
+    }
+}

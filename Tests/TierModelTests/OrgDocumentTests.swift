@@ -60,6 +60,30 @@ let tierChangeMillis = 1_763_755_200_000
         #expect(burst.costPerMinute == 0.25)
     }
 
+    @Test func burstMinutes_mayBeFractional_butNotZeroOrNegative() throws {
+        func burst(_ fields: String) throws -> OrgDocument {
+            try OrgDocument.decode(json: """
+                {"orgId":"o1","tier":"PRO","postgres":{"database":"d"},
+                 "addons":[{"type":"burst_scaling","enabled":true,"burstTier":"ENTERPRISE",\(fields)}]}
+                """)
+        }
+        let short = try burst(#""maxBurstDurationMinutes":0.05,"cooldownMinutes":0.5"#)
+        guard case .burstScaling(let addon) = short.addons.first else { Issue.record("no burst"); return }
+        #expect(addon.maxBurstDurationMinutes == 0.05)
+        #expect(addon.cooldownMinutes == 0.5)
+        for (fields, field) in [(#""maxBurstDurationMinutes":0"#, "addons[0].maxBurstDurationMinutes"),
+                                (#""burstDurationMinutes":-1"#, "addons[0].burstDurationMinutes"),
+                                (#""cooldownMinutes":-5"#, "addons[0].cooldownMinutes"),
+                                (#""costPerMinute":-0.25"#, "addons[0].costPerMinute")] {
+            do {
+                _ = try burst(fields)
+                Issue.record("\(fields) accepted")
+            } catch {
+                #expect("\(error)".contains(field), "\(error)")
+            }
+        }
+    }
+
     @Test func seed51Spelling_ofBurstAddon_isRead() throws {
         let doc = try OrgDocument.decode(json: """
             {"orgId":"o1","tier":"PRO","postgres":{"database":"d"},
