@@ -20,6 +20,8 @@ final class BurstCoordinator: Sendable {
     struct Running: Sendable {
         let state: BurstState
         let deadline: ContinuousClock.Instant
+        /// The tier the org pays for, when this instance has resolved it (for log lines).
+        let baseTier: Tier?
     }
 
     private let ledger: BurstLedger
@@ -82,7 +84,7 @@ final class BurstCoordinator: Sendable {
                     "org": "\(org.orgId)", "tier": "\(org.tier)"])
                 return completion(nil)
             }
-            if let ended = admission.ended { reportEnded(org.orgId, ended) }
+            if let ended = admission.ended { reportEnded(org.orgId, ended, baseTier: org.tier) }
             switch admission.decision {
             case .started(let state, let remaining):
                 let activation = ContinuousClock.now - asked
@@ -95,11 +97,11 @@ final class BurstCoordinator: Sendable {
                     "cooldown_s": "\(config.cooldownMilliseconds / 1000)",
                     "cost_per_minute": "\(state.costPerMinute)", "notify_customer": "\(config.notifyOnBurst)",
                     "activation_ms": "\(String(format: "%.2f", activation.seconds * 1000))"])
-                remember(org.orgId, state, remaining: remaining)
+                remember(org.orgId, state, remaining: remaining, baseTier: org.tier)
                 announce("\(instanceId) burst \(org.orgId)")
                 completion(state)
             case .running(let state, let remaining):
-                remember(org.orgId, state, remaining: remaining)
+                remember(org.orgId, state, remaining: remaining, baseTier: org.tier)
                 completion(state)
             case .coolingDown(let remaining):
                 logger.info("no burst: cooling down after the last one", metadata: [
@@ -127,7 +129,7 @@ final class BurstCoordinator: Sendable {
     /// BURST OFF. Blocking. Nil when Redis is unavailable.
     func switchOff(_ org: OrgId) -> BurstLedger.Ended?? {
         guard let result = ledger.switchOff(org) else { return nil }
-        if let ended = result { reportEnded(org, ended) }
+        if let ended = result { reportEnded(org, ended, baseTier: running.withLock { $0[org]?.baseTier }) }
         logger.notice("burst switched off by an operator", metadata: ["org": "\(org)", "ended_running_burst": "\(result != nil)"])
         queue.sync { forget(org) }
         announce("\(instanceId) burst-off \(org)")
@@ -157,9 +159,9 @@ final class BurstCoordinator: Sendable {
         switch ledger.tick(org) {
         case .running(let state, let remaining, let billed)?:
             metrics.burstMinutesBilled(billed, tier: state.burstTier)
-            remember(org, state, remaining: remaining)
+            remember(org, state, remaining: remaining, baseTier: nil)
         case .ended(let ended)?:
-            reportEnded(org, ended)
+            reportEnded(org, ended, baseTier: running.withLock { $0[org]?.baseTier })
             forget(org)
         case .notRunning?:
             forget(org)
@@ -173,15 +175,15 @@ final class BurstCoordinator: Sendable {
         }
     }
 
-    private func remember(_ org: OrgId, _ state: BurstState, remaining: Duration) {
+    private func remember(_ org: OrgId, _ state: BurstState, remaining: Duration, baseTier: Tier?) {
         let isNew = running.withLock { running in
-            let isNew = running[org] == nil
-            running[org] = Running(state: state, deadline: .now + remaining)
-            return isNew
+            let known = running[org]
+            running[org] = Running(state: state, deadline: .now + remaining, baseTier: baseTier ?? known?.baseTier)
+            return known == nil
         }
         guard isNew else { return }
         logger.info("burst in force here", metadata: [
-            "org": "\(org)", "burst_tier": "\(state.burstTier)", "started_by": "\(state.startedBy)",
+            "org": "\(org)", "tier": "\(baseTier.map(\.rawValue) ?? "unknown")", "burst_tier": "\(state.burstTier)", "started_by": "\(state.startedBy)",
             "ends_in_s": "\(Int(remaining.seconds.rounded()))"])
         metrics.burstActive(org, true)
         changed.withLock { $0 }?(org)
@@ -194,14 +196,14 @@ final class BurstCoordinator: Sendable {
     }
 
     /// The end of a burst, reported by the one instance whose ledger call finished it.
-    private func reportEnded(_ org: OrgId, _ ended: BurstLedger.Ended) {
+    private func reportEnded(_ org: OrgId, _ ended: BurstLedger.Ended, baseTier: Tier?) {
         let state = ended.state
         let endedAt = state.endedAt ?? state.endsAt
         let ran = Duration.milliseconds(state.elapsedMilliseconds(now: endedAt))
         metrics.burstMinutesBilled(ended.billedMinutes, tier: state.burstTier)
         metrics.burstEnded(after: ran, tier: state.burstTier)
         logger.notice("burst ended", metadata: [
-            "org": "\(org)", "burst_tier": "\(state.burstTier)",
+            "org": "\(org)", "tier": "\(baseTier.map(\.rawValue) ?? "unknown")", "burst_tier": "\(state.burstTier)",
             "reason": "\(endedAt < state.endsAt ? "switched off" : "maximum duration reached")",
             "duration_s": "\(Int(ran.seconds.rounded()))", "minutes_billed": "\(state.billedMinutes)",
             "cost": "\(state.billedCost)", "started_by": "\(state.startedBy)"])

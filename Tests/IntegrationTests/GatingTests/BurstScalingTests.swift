@@ -23,6 +23,19 @@ struct BurstScalingTests {
         try TierFile.write(#"{"PRO": {"postgres": {"maxConnections": 2}}, "ENTERPRISE": {"postgres": {"maxConnections": 4}}}"#)
     }
 
+    /// The metric names in grafana/tiergate-dashboard.json's queries.
+    static func dashboardMetricNames() throws -> Set<String> {
+        let url = Stack.repoRoot.appendingPathComponent("grafana/tiergate-dashboard.json")
+        let text = try String(contentsOf: url, encoding: .utf8)
+        let pattern = try NSRegularExpression(pattern: "tiergate_[a-z_]+")
+        let names = pattern.matches(in: text, range: NSRange(text.startIndex..., in: text)).compactMap {
+            Range($0.range, in: text).map { String(text[$0]) }
+        }
+        let families = Set(names.filter { $0 != "tiergate_dashboard" })
+        #expect(families.count > 10)
+        return families
+    }
+
     @Test func proWithAddon_burstsPast50ToEnterprisesCeiling_proWithoutIsRefusedAt51() throws {
         let bursting = TestOrgs.unique("org_burst")
         let plain = TestOrgs.unique("org_noburst")
@@ -106,6 +119,10 @@ struct BurstScalingTests {
         #expect(during[#"tiergate_bursts_started_total{tier="ENTERPRISE"}"#] == 1)
         #expect(during["tiergate_burst_active{org=\"\(org)\"}"] == 1)
         #expect(during[#"tiergate_burst_minutes_billed_total{tier="ENTERPRISE"}"#] == 1)
+        // Every series the Grafana dashboard charts is exported (all exist during a burst).
+        for family in try Self.dashboardMetricNames() {
+            #expect(during.keys.contains { $0.hasPrefix(family + "{") }, "grafana charts \(family), /metrics lacks it")
+        }
 
         // Over after its 3 s: cooling down, back to PRO's ceiling and settings.
         #expect(try eventually(timeout: 15) { try Self.burst(admin, org)["state"] as? String == "cooling_down" })
