@@ -20,6 +20,10 @@
 // - TierResolver, MongoDB miss: before each (untimed) lookup the org is invalidated, which
 //   deletes its Redis key; the timed lookup then misses Redis, reads the org from MongoDB,
 //   and writes it back to Redis through the compare-and-set script.
+// - BurstLedger (issue 8): what a connection over its org's base ceiling waits for when no
+//   burst is known in process: starting a burst (the org's burst state is cleared, untimed,
+//   before each call), and joining one that another instance started. Seed 5.1 asks for
+//   activation within 500 ms.
 
 import Dispatch
 import Foundation
@@ -283,6 +287,52 @@ do {
     let resolver = makeResolver(freshness: .zero)
     timedLookups(&figure, resolver, prepare: { resolver.invalidate(org) })
     figures.append(figure)
+}
+
+// --- BurstLedger against the stack's Redis ----------------------------------------------------
+
+do {
+    guard let ledger = makeResolver(freshness: .zero).bursts else { fail("no burst ledger without Redis") }
+    let burstOrg = try! OrgId("org_burst_bench")
+    let addon = OrgTier.BurstConfig(burstTier: .enterprise, costPerMinute: 0.25)
+    let cleaner: RedisConnection
+    do { cleaner = try RedisConnection(url: redis) } catch { fail("cannot connect to \(redis): \(error)") }
+    func clear() {
+        _ = try? cleaner.command(["EVAL", "redis.call('DEL', KEYS[1], KEYS[2]); redis.call('HDEL', KEYS[3], ARGV[1]); return redis.call('HDEL', KEYS[4], ARGV[1])",
+                                  "4", RedisKey.burst(burstOrg), RedisKey.burstCooldown(burstOrg),
+                                  RedisKey.burstRecords, RedisKey.burstMinutesBilled, burstOrg.rawValue])
+    }
+    func timedAdmits(_ figure: inout Figure, prepare: () -> Void) {
+        var counted: [String: Int] = [:]
+        for _ in 0..<options.runs {
+            var total = 0.0
+            for _ in 0..<figure.iterations {
+                prepare()
+                let start = clock.now
+                let admission = ledger.admit(burstOrg, burst: addon, instance: "gate-bench")
+                let elapsed = nanoseconds(clock.now - start)
+                switch admission?.decision {
+                case .started?: counted["bursts_started", default: 0] += 1
+                case .running?: counted["bursts_joined", default: 0] += 1
+                default: counted["no_burst", default: 0] += 1
+                }
+                total += elapsed
+                figure.calls.append(elapsed)
+            }
+            figure.runs.append(total / Double(figure.iterations))
+        }
+        figure.checks = counted
+    }
+    var start = Figure(key: "burst_start", label: "BurstLedger, start a burst (one Redis script)",
+                       iterations: iterations(2_000))
+    timedAdmits(&start, prepare: clear)
+    figures.append(start)
+    var join = Figure(key: "burst_join", label: "BurstLedger, join a running burst", iterations: iterations(2_000))
+    clear()
+    _ = ledger.admit(burstOrg, burst: addon, instance: "another instance")
+    timedAdmits(&join, prepare: {})
+    figures.append(join)
+    clear()
 }
 
 // --- output -------------------------------------------------------------------------------
