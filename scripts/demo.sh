@@ -12,6 +12,9 @@ ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$ROOT"
 
 LISTEN_PORT="${TIERGATE_DEMO_PORT:-6432}"
+METRICS_PORT="${TIERGATE_DEMO_METRICS_PORT:-9187}"
+# sun_path holds 108 bytes: a short path, not one under a possibly deep checkout.
+ADMIN_SOCKET="${TIERGATE_DEMO_ADMIN_SOCKET:-/tmp/tiergate-demo-$(id -u).sock}"
 
 stop_stack() {
     # Ignore a second Ctrl-C, a closed terminal or a closed pipe while stopping, so the
@@ -48,13 +51,27 @@ for org in json.load(open("scripts/sample-orgs.json")):
     print(f"  {org['orgId']:<10} {org['tier']:<11}{extra:<24}"
           f" psql \"host=127.0.0.1 port={port} user=app.{org['orgId']} dbname={db} password=app_pw\"")
 PY
-echo
-echo "Ctrl-C stops the proxy and the stack."
-echo
+cat <<EOF_MORE
+
+Admin socket and metrics:
+
+  .build/release/tiergate admin --socket $ADMIN_SOCKET SHOW ORG org_gamma
+  curl -s http://127.0.0.1:$METRICS_PORT/metrics | grep ^tiergate_
+
+To watch org_gamma (PRO, 50 connections) burst to ENTERPRISE, hold 48 sessions for a while
+(the 46th passes 90% of its ceiling), then SHOW ORG org_gamma; BURST OFF org_gamma ends it:
+
+  PGPASSWORD=app_pw pgbench -n -c 48 -j 4 -T 20 -f <(echo 'select pg_sleep(2)') -h 127.0.0.1 -p $LISTEN_PORT -U app.org_gamma gamma
+
+Ctrl-C stops the proxy and the stack.
+
+EOF_MORE
 
 # Not exec: the EXIT trap must still run to stop the stack.
 .build/release/tiergate serve \
     --listen "127.0.0.1:$LISTEN_PORT" \
     --upstream "127.0.0.1:$TIERGATE_PG_PORT" \
     --mongo "mongodb://127.0.0.1:$TIERGATE_MONGO_PORT" \
-    --redis "redis://127.0.0.1:$TIERGATE_REDIS_PORT"
+    --redis "redis://127.0.0.1:$TIERGATE_REDIS_PORT" \
+    --admin-socket "$ADMIN_SOCKET" \
+    --metrics "127.0.0.1:$METRICS_PORT"

@@ -29,6 +29,13 @@ final class BurstCoordinator: Sendable {
     private let logger: Logger
     private let metrics: TierGateMetrics
     private let running = Mutex<[OrgId: Running]>([:])
+    /// Orgs the ledger just refused a burst (cooling down, switched off, Redis unreachable):
+    /// until then their connections over the ceiling are refused without asking Redis again,
+    /// and the reason is logged once, not once per connection of a busy org.
+    private let quietUntil = Mutex<[OrgId: ContinuousClock.Instant]>([:])
+    /// How long a switched-off org, or any org while Redis is unreachable, is not asked
+    /// about again (BURST ON is announced and lifts it at once).
+    static let recheckAfterRefusal: Duration = .seconds(5)
     private let queue = DispatchQueue(label: "tiergate.bursts")
     /// Set once in `init`; Dispatch sources are thread-safe but not marked Sendable.
     nonisolated(unsafe) private let timer: DispatchSourceTimer
@@ -78,10 +85,18 @@ final class BurstCoordinator: Sendable {
     func request(_ org: OrgTier, trigger: String, completion: @escaping @Sendable (BurstState?) -> Void) {
         guard let config = org.burst else { return completion(nil) }
         let asked = ContinuousClock.now
+        let quiet = quietUntil.withLock { quiet -> Bool in
+            guard let until = quiet[org.orgId] else { return false }
+            if asked < until { return true }
+            quiet[org.orgId] = nil
+            return false
+        }
+        if quiet { return completion(nil) }
         DispatchQueue.global().async { [self] in
             guard let admission = ledger.admit(org.orgId, burst: config, instance: instanceId) else {
                 logger.notice("burst not available: Redis unreachable; the base ceiling applies", metadata: [
                     "org": "\(org.orgId)", "tier": "\(org.tier)"])
+                beQuiet(org.orgId, for: Self.recheckAfterRefusal)
                 return completion(nil)
             }
             if let ended = admission.ended { reportEnded(org.orgId, ended, baseTier: org.tier) }
@@ -104,13 +119,30 @@ final class BurstCoordinator: Sendable {
                 remember(org.orgId, state, remaining: remaining, baseTier: org.tier)
                 completion(state)
             case .coolingDown(let remaining):
-                logger.info("no burst: cooling down after the last one", metadata: [
-                    "org": "\(org.orgId)", "tier": "\(org.tier)", "cooldown_left_s": "\(Int(remaining.seconds.rounded(.up)))"])
+                // A little short of Redis' own expiry: asking once too often is harmless,
+                // refusing a burst the ledger would grant is not.
+                if beQuiet(org.orgId, for: max(.zero, remaining - .milliseconds(50))) {
+                    logger.info("no burst: cooling down after the last one", metadata: [
+                        "org": "\(org.orgId)", "tier": "\(org.tier)", "cooldown_left_s": "\(Int(remaining.seconds.rounded(.up)))"])
+                }
                 completion(nil)
             case .switchedOff:
-                logger.info("no burst: switched off (BURST OFF)", metadata: ["org": "\(org.orgId)", "tier": "\(org.tier)"])
+                if beQuiet(org.orgId, for: Self.recheckAfterRefusal) {
+                    logger.info("no burst: switched off (BURST OFF)", metadata: ["org": "\(org.orgId)", "tier": "\(org.tier)"])
+                }
                 completion(nil)
             }
+        }
+    }
+
+    /// Returns whether the org was not quiet already (so the caller logs once).
+    @discardableResult
+    private func beQuiet(_ org: OrgId, for duration: Duration) -> Bool {
+        let now = ContinuousClock.now
+        return quietUntil.withLock { quiet in
+            let wasQuiet = quiet[org].map { now < $0 } ?? false
+            quiet[org] = now + duration
+            return !wasQuiet
         }
     }
 
@@ -126,6 +158,11 @@ final class BurstCoordinator: Sendable {
         queue.async { [self] in forget(org) }
     }
 
+    /// Another instance lifted `org`'s kill switch: ask the ledger again at the next need.
+    func switchOnAnnounced(_ org: OrgId) {
+        _ = quietUntil.withLock { $0.removeValue(forKey: org) }
+    }
+
     /// BURST OFF. Blocking. Nil when Redis is unavailable.
     func switchOff(_ org: OrgId) -> BurstLedger.Ended?? {
         guard let result = ledger.switchOff(org) else { return nil }
@@ -139,7 +176,11 @@ final class BurstCoordinator: Sendable {
     /// BURST ON. Blocking. Nil when Redis is unavailable.
     func resume(_ org: OrgId) -> Bool? {
         let lifted = ledger.resume(org)
-        if lifted == true { logger.notice("burst switched back on by an operator", metadata: ["org": "\(org)"]) }
+        if lifted == true {
+            logger.notice("burst switched back on by an operator", metadata: ["org": "\(org)"])
+            switchOnAnnounced(org)
+            announce("\(instanceId) burst-on \(org)")
+        }
         return lifted
     }
 

@@ -50,7 +50,7 @@ extension TierAdmission {
     /// orgs with open sessions here, resolves again and applies the result.
     ///
     /// Bursts use the same channel: "<instanceId> burst <org>" when one starts and
-    /// "<instanceId> burst-off <org>" after BURST OFF (instances that predate bursts ignore
+    /// "<instanceId> burst-off <org>" / "burst-on <org>" after BURST OFF / ON (instances that predate bursts ignore
     /// them: a word with a space is no org id).
     public func invalidationAnnounced(_ message: String) {
         let words = message.split(separator: " ").map(String.init)
@@ -58,6 +58,7 @@ extension TierAdmission {
             switch words[1] {
             case "burst": bursts?.burstAnnounced(org)
             case "burst-off": bursts?.switchOffAnnounced(org)
+            case "burst-on": bursts?.switchOnAnnounced(org)
             default: break
             }
             return
@@ -257,7 +258,9 @@ extension TierAdmission {
             object["startedAt"] = .null
             object["minutesUsed"] = .integer(0)
         }
-        object["cooldownRemainingSeconds"] = status.cooldownRemaining.map { .integer(Int($0.seconds.rounded(.up))) } ?? .null
+        // While a burst runs its cooldown key also covers the burst: shown once cooling down.
+        object["cooldownRemainingSeconds"] = state == "cooling_down"
+            ? status.cooldownRemaining.map { .integer(Int($0.seconds.rounded(.up))) } ?? .null : .null
         object["totalMinutesBilled"] = .integer(status.totalBilledMinutes)
         return .object(object)
     }

@@ -118,8 +118,15 @@ public final class BurstLedger: Sendable {
 
     public func status(_ org: OrgId) -> Status? {
         guard let reply = run(BurstScripts.status, org, []) else { return nil }
-        let latest = reply.state
+        var latest = reply.state
         let running = reply.code == 1 && latest != nil && latest?.endedAt == nil && (latest?.endsAt ?? 0) > reply.now
+        // Over but not yet finished by an instance's tick (at most a check interval): shown
+        // as the tick will record it.
+        if !running, let state = latest, state.endedAt == nil {
+            latest = BurstState(startedAt: state.startedAt, endsAt: state.endsAt, burstTier: state.burstTier,
+                                costPerMinute: state.costPerMinute, billedMinutes: state.billedMinutes,
+                                startedBy: state.startedBy, endedAt: min(reply.now, state.endsAt))
+        }
         return Status(latest: latest, running: running,
                       cooldownRemaining: reply.pttl > 0 ? .milliseconds(reply.pttl) : nil,
                       switchedOff: reply.pttl == -1, totalBilledMinutes: reply.added, now: reply.now)

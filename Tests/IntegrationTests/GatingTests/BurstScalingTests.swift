@@ -111,6 +111,7 @@ struct BurstScalingTests {
         #expect(try eventually { try Self.burst(admin, org)["state"] as? String == "running" })
         sessions += try (0..<2).map { _ in try Self.connect(proxy.port, org) }
         #expect(try Self.workMem(sessions[3]) == "128MB")
+        #expect(try Self.burst(admin, org)["cooldownRemainingSeconds"] is NSNull, "no cooldown shown while running")
         #expect(try Self.workMem(sessions[0]) == "128MB", "open sessions get the burst tier at their idle point")
         if let error = expectRefusal(conninfo(port: proxy.port, user: "app.\(org)"), "5th connection") {
             #expect(error.message == "connection limit exceeded for org \"\(org)\": 4 of 4 (tier ENTERPRISE)")
@@ -126,6 +127,9 @@ struct BurstScalingTests {
 
         // Over after its 3 s: cooling down, back to PRO's ceiling and settings.
         #expect(try eventually(timeout: 15) { try Self.burst(admin, org)["state"] as? String == "cooling_down" })
+        let cooling = try Self.burst(admin, org)
+        #expect((cooling["cooldownRemainingSeconds"] as? Int).map { $0 >= 1 && $0 <= 6 } == true, "\(cooling)")
+        #expect(cooling["endedAt"] as? String == cooling["endsAt"] as? String, "ended by its maximum duration")
         try AdminProxy.waitFor("burst ended", in: proxy)
         if let error = expectRefusal(conninfo(port: proxy.port, user: "app.\(org)"), "a connection in the cooldown") {
             #expect(error.sqlState == "53300")
