@@ -16,6 +16,12 @@ struct BurstLedgerTests {
     static let addon = OrgTier.BurstConfig(burstTier: .enterprise, maxBurstDurationMinutes: 15, cooldownMinutes: 60,
                                            costPerMinute: 0.25)
 
+    /// A connection of the test's own: outage tests restart Redis, which breaks any
+    /// connection kept across tests.
+    static func redis() throws -> RedisConnection {
+        try RedisConnection(url: Stack.redisURL)
+    }
+
     static func fresh(_ prefix: String) -> OrgId {
         let org = TestOrgs.unique(prefix)
         TestOrgs.removeWithBursts(org)
@@ -46,7 +52,7 @@ struct BurstLedgerTests {
 
         // The seed's keys: burst:<org> with startedAt/burstTier/costPerMinute and a TTL of
         // the maximum duration; the cooldown key outlives it by the cooldown.
-        let redis = ResolverTests.redis
+        let redis = try Self.redis()
         let value = try #require(try redis.get(RedisKey.burst(org)))
         let fields = try #require(try JSONSerialization.jsonObject(with: Data(value.utf8)) as? [String: Any])
         #expect(fields["burstTier"] as? String == "ENTERPRISE")
@@ -75,7 +81,7 @@ struct BurstLedgerTests {
             return
         }
         // Move the burst 150 s into its past: minutes 2 and 3 have begun since.
-        let redis = ResolverTests.redis
+        let redis = try Self.redis()
         let record = try #require(try redis.command(["HGET", RedisKey.burstRecords, org.rawValue]).string)
         let state = try BurstState(json: record)
         let moved = BurstState(startedAt: state.startedAt - 150_000, endsAt: state.endsAt - 150_000,
@@ -131,7 +137,7 @@ struct BurstLedgerTests {
         _ = ledger.admit(org, burst: Self.addon, instance: "a")
         let ended = try #require(ledger.switchOff(org))
         #expect(ended?.state.endedAt != nil)
-        #expect(try ResolverTests.redis.get(RedisKey.burst(org)) == nil, "the seed's cron bills no more minutes")
+        #expect(try Self.redis().get(RedisKey.burst(org)) == nil, "the seed's cron bills no more minutes")
         #expect(ledger.admit(org, burst: Self.addon, instance: "a")?.decision == .switchedOff)
         #expect(ledger.status(org)?.switchedOff == true)
         #expect(ledger.resume(org) == true)
@@ -140,7 +146,7 @@ struct BurstLedgerTests {
             return
         }
         // A cooldown from a real burst is not lifted by BURST ON.
-        _ = try ResolverTests.redis.command(["DEL", RedisKey.burst(org)])
+        _ = try Self.redis().command(["DEL", RedisKey.burst(org)])
         #expect(ledger.resume(org) == false)
         guard case .coolingDown? = ledger.admit(org, burst: Self.addon, instance: "a")?.decision else {
             Issue.record("a new burst started within the cooldown")
