@@ -22,6 +22,22 @@ struct BurstLedgerTests {
         try RedisConnection(url: Stack.redisURL)
     }
 
+    /// Runs `body(i)` for i in 0..<count on global queues at once, as that many instances
+    /// would; returns the non-nil results.
+    static func concurrently<T>(_ count: Int, _ body: @escaping @Sendable (Int) -> T?) -> [T] {
+        let results = LockedList<T>()
+        let group = DispatchGroup()
+        for i in 0..<count {
+            group.enter()
+            DispatchQueue.global().async {
+                if let result = body(i) { results.append(result) }
+                group.leave()
+            }
+        }
+        #expect(group.wait(timeout: .now() + 30) == .success)
+        return results.items
+    }
+
     static func fresh(_ prefix: String) -> OrgId {
         let org = TestOrgs.unique(prefix)
         TestOrgs.removeWithBursts(org)
@@ -32,21 +48,12 @@ struct BurstLedgerTests {
         let org = Self.fresh("org_ledger")
         defer { TestOrgs.removeWithBursts(org.rawValue) }
         let ledgers = try (0..<4).map { _ in try Self.ledger() }  // as four instances
-        let decisions = LockedList<BurstLedger.Decision>()
-        let group = DispatchGroup()
-        for i in 0..<40 {
-            group.enter()
-            DispatchQueue.global().async {
-                if let admission = ledgers[i % 4].admit(org, burst: Self.addon, instance: "instance-\(i % 4)") {
-                    decisions.append(admission.decision)
-                }
-                group.leave()
-            }
+        let decisions = Self.concurrently(40) { i in
+            ledgers[i % 4].admit(org, burst: Self.addon, instance: "instance-\(i % 4)")?.decision
         }
-        #expect(group.wait(timeout: .now() + 30) == .success)
-        let started = decisions.items.filter { if case .started = $0 { true } else { false } }
-        let running = decisions.items.filter { if case .running = $0 { true } else { false } }
-        #expect(decisions.items.count == 40)
+        let started = decisions.filter { if case .started = $0 { true } else { false } }
+        let running = decisions.filter { if case .running = $0 { true } else { false } }
+        #expect(decisions.count == 40)
         #expect(started.count == 1)
         #expect(running.count == 39)
 
@@ -89,17 +96,8 @@ struct BurstLedgerTests {
                                billedMinutes: state.billedMinutes, startedBy: state.startedBy)
         _ = try redis.command(["HSET", RedisKey.burstRecords, org.rawValue, moved.json])
 
-        let ticks = LockedList<BurstLedger.Tick>()
-        let group = DispatchGroup()
-        for _ in 0..<10 {
-            group.enter()
-            DispatchQueue.global().async {
-                if let tick = ledger.tick(org) { ticks.append(tick) }
-                group.leave()
-            }
-        }
-        #expect(group.wait(timeout: .now() + 30) == .success)
-        let billed = ticks.items.reduce(0) { sum, tick in
+        let ticks = Self.concurrently(10) { _ in ledger.tick(org) }
+        let billed = ticks.reduce(0) { sum, tick in
             if case .running(_, _, let minutes) = tick { sum + minutes } else { sum }
         }
         #expect(billed == 2, "minutes 2 and 3, once, whichever tick saw them begin")
@@ -110,20 +108,13 @@ struct BurstLedgerTests {
         let over = BurstState(startedAt: moved.startedAt - 20 * 60_000, endsAt: moved.endsAt - 20 * 60_000,
                               burstTier: .enterprise, costPerMinute: 0.25, billedMinutes: 3, startedBy: "a")
         _ = try redis.command(["HSET", RedisKey.burstRecords, org.rawValue, over.json])
-        let endings = LockedList<BurstLedger.Ended>()
-        let group2 = DispatchGroup()
-        for _ in 0..<10 {
-            group2.enter()
-            DispatchQueue.global().async {
-                if case .ended(let ended)? = ledger.tick(org) { endings.append(ended) }
-                group2.leave()
-            }
+        let endings = Self.concurrently(10) { _ -> BurstLedger.Ended? in
+            if case .ended(let ended)? = ledger.tick(org) { ended } else { nil }
         }
-        #expect(group2.wait(timeout: .now() + 30) == .success)
-        #expect(endings.items.count == 1)
-        #expect(endings.items.first?.billedMinutes == 12)
-        #expect(endings.items.first?.state.billedMinutes == 15)
-        #expect(endings.items.first?.state.endedAt == over.endsAt)
+        #expect(endings.count == 1)
+        #expect(endings.first?.billedMinutes == 12)
+        #expect(endings.first?.state.billedMinutes == 15)
+        #expect(endings.first?.state.endedAt == over.endsAt)
         let status = try #require(ledger.status(org))
         #expect(!status.running)
         #expect(status.totalBilledMinutes == 15)
