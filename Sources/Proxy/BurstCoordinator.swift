@@ -104,7 +104,7 @@ final class BurstCoordinator: Sendable {
             case .started(let state, let remaining):
                 let activation = ContinuousClock.now - asked
                 metrics.burstStarted(tier: state.burstTier)
-                metrics.burstMinutesBilled(admission.billedMinutes, tier: state.burstTier)
+                billed(org.orgId, state, admission.billedMinutes)
                 metrics.burstActivated(after: activation)
                 logger.notice("burst started", metadata: [
                     "org": "\(org.orgId)", "tier": "\(org.tier)", "burst_tier": "\(state.burstTier)",
@@ -199,7 +199,7 @@ final class BurstCoordinator: Sendable {
     private func check(_ org: OrgId) {
         switch ledger.tick(org) {
         case .running(let state, let remaining, let billed)?:
-            metrics.burstMinutesBilled(billed, tier: state.burstTier)
+            self.billed(org, state, billed)
             remember(org, state, remaining: remaining, baseTier: nil)
         case .ended(let ended)?:
             reportEnded(org, ended, baseTier: running.withLock { $0[org]?.baseTier })
@@ -236,12 +236,22 @@ final class BurstCoordinator: Sendable {
         changed.withLock { $0 }?(org)
     }
 
+    /// Minutes this instance billed: counted, and the cost alert when they cross it.
+    private func billed(_ org: OrgId, _ state: BurstState, _ minutes: Int) {
+        metrics.burstMinutesBilled(minutes, tier: state.burstTier)
+        guard state.crossedCost(billedNow: minutes) else { return }
+        logger.warning("burst cost alert: the burst's cost passed the alert threshold", metadata: [
+            "org": "\(org)", "burst_tier": "\(state.burstTier)", "cost": "\(state.billedCost)",
+            "threshold": "\(BurstState.costAlertThreshold)", "minutes_billed": "\(state.billedMinutes)",
+            "cost_per_minute": "\(state.costPerMinute)"])
+    }
+
     /// The end of a burst, reported by the one instance whose ledger call finished it.
     private func reportEnded(_ org: OrgId, _ ended: BurstLedger.Ended, baseTier: Tier?) {
         let state = ended.state
         let endedAt = state.endedAt ?? state.endsAt
         let ran = Duration.milliseconds(state.elapsedMilliseconds(now: endedAt))
-        metrics.burstMinutesBilled(ended.billedMinutes, tier: state.burstTier)
+        billed(org, state, ended.billedMinutes)
         metrics.burstEnded(after: ran, tier: state.burstTier)
         logger.notice("burst ended", metadata: [
             "org": "\(org)", "tier": "\(baseTier.map(\.rawValue) ?? "unknown")", "burst_tier": "\(state.burstTier)",

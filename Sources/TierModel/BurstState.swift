@@ -37,6 +37,15 @@ public struct BurstState: Sendable, Equatable {
     /// What the billed minutes cost, in the add-on's currency.
     public var billedCost: Double { Double(billedMinutes) * costPerMinute }
 
+    /// Seed 6.3: "Cost alert: Email when burst cost exceeds $10".
+    public static let costAlertThreshold: Double = 10
+
+    /// Whether the `billedNow` minutes just billed took this burst's cost to `threshold` or
+    /// past it. Each minute is billed by one instance, so exactly one sees the crossing.
+    public func crossedCost(_ threshold: Double = costAlertThreshold, billedNow: Int) -> Bool {
+        billedNow > 0 && Double(billedMinutes - billedNow) * costPerMinute < threshold && billedCost >= threshold
+    }
+
     /// Reads the JSON the Redis scripts write. Anything else is an error naming the field:
     /// a hand-edited or foreign value must not be taken for a running burst.
     public init(json: String) throws(BurstStateError) {

@@ -87,3 +87,20 @@ struct BurstOverlayTests {
         #expect(try OrgTier(redisValue: short.redisValue, org: base.orgId) == short)
     }
 }
+
+struct BurstCostAlertTests {
+    func state(billed: Int, cost: Double) -> BurstState {
+        BurstState(startedAt: 0, endsAt: 900_000, burstTier: .enterprise, costPerMinute: cost, billedMinutes: billed, startedBy: "")
+    }
+
+    /// Seed 6.3: one alert per burst, from the billing that crosses $10.
+    @Test func theBillingThatCrossesTenDollars_alerts_andNoOtherDoes() {
+        #expect(state(billed: 40, cost: 0.25).crossedCost(billedNow: 1))          // 9.75 -> 10.00
+        #expect(!state(billed: 39, cost: 0.25).crossedCost(billedNow: 1))         // 9.50 -> 9.75
+        #expect(!state(billed: 41, cost: 0.25).crossedCost(billedNow: 1))         // already past
+        #expect(state(billed: 3, cost: 5).crossedCost(billedNow: 2))              // 5 -> 15
+        #expect(!state(billed: 3, cost: 5).crossedCost(billedNow: 0))
+        #expect(!state(billed: 15, cost: 0).crossedCost(billedNow: 15), "a free burst never alerts")
+        #expect(state(billed: 1, cost: 12).crossedCost(billedNow: 1), "the first minute can cross it")
+    }
+}

@@ -1,6 +1,8 @@
 import Foundation
 import PostgresClient
 import Testing
+import TierModel
+import TierStore
 
 /// Issue 8, seed 5.1 and 6.3: the burst scaling add-on, end to end through real proxies,
 /// Redis and MongoDB, with libpq clients.
@@ -156,6 +158,42 @@ struct BurstScalingTests {
         #expect(burst["totalMinutesBilled"] as? Int == 2)
         #expect(proxy.log.contains("trigger=connection over the ceiling of 2"))
         _ = (sessions, survivors)
+    }
+
+    /// The proxy's own upkeep bills minutes as they begin (here: a burst moved 150 s into its
+    /// past, so minutes 2 and 3 have begun) and raises seed 6.3's cost alert once.
+    @Test func runningBurst_isBilledMinuteByMinute_andTheCostAlertFiresOnce() throws {
+        let org = TestOrgs.unique("org_billed")
+        var addon = TestOrgs.BurstAddon()
+        addon.costPerMinute = 5
+        try TestOrgs.put(org, tier: "PRO", burst: addon)
+        defer { TestOrgs.removeWithBursts(org) }
+        let metricsPort = try FreePort.pick()
+        let (proxy, socket) = try AdminProxy.start(extra: ["--tiers", try Self.smallTiers(),
+                                                           "--metrics", "127.0.0.1:\(metricsPort)"])
+        let admin = try AdminSocketClient(path: socket)
+        let sessions = try (0..<2).map { _ in try Self.connect(proxy.port, org) }
+        #expect(try eventually { try Self.burst(admin, org)["state"] as? String == "running" })
+        try AdminProxy.waitFor("burst in force here", in: proxy)
+
+        let redis = try RedisConnection(url: Stack.redisURL)
+        let record = try #require(try redis.command(["HGET", "tiergate:bursts", org]).string)
+        let state = try BurstState(json: record)
+        let moved = BurstState(startedAt: state.startedAt - 150_000, endsAt: state.endsAt - 150_000,
+                               burstTier: state.burstTier, costPerMinute: state.costPerMinute,
+                               billedMinutes: state.billedMinutes, startedBy: state.startedBy)
+        _ = try redis.command(["HSET", "tiergate:bursts", org, moved.json])
+
+        #expect(try eventually(timeout: 10) { try Self.burst(admin, org)["minutesUsed"] as? Int == 3 })
+        try AdminProxy.waitFor("burst cost alert", in: proxy)
+        let burst = try Self.burst(admin, org)
+        #expect(burst["cost"] as? Double == 15)
+        #expect(burst["totalMinutesBilled"] as? Int == 3)
+        let metrics = try MetricsEndpointTests.scrape("http://127.0.0.1:\(metricsPort)/metrics")
+        #expect(metrics[#"tiergate_burst_minutes_billed_total{tier="ENTERPRISE"}"#] == 3)
+        Thread.sleep(forTimeInterval: 1.5)  // more upkeep rounds: nothing more to bill, no second alert
+        #expect(proxy.log.components(separatedBy: "burst cost alert").count == 2, "one alert")
+        _ = sessions
     }
 
     @Test func twoProxies_shareTheBurst_andTheKillSwitch() throws {
