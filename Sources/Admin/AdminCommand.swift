@@ -21,9 +21,12 @@ public enum AdminCommand: Sendable, Equatable {
     case burstOff(OrgId)
     /// Lift the kill switch (a cooldown from a real burst still applies).
     case burstOn(OrgId)
+    /// Start a burst now (operator or billing request), whatever the org's use and
+    /// `autoTrigger`; the add-on must be enabled, and cooldown and kill switch apply.
+    case burstStart(OrgId)
 
     /// The verbs, for the error that lists them.
-    public static let usage = "PING, INVALIDATE <orgId>, INVALIDATE *, SHOW ORG <orgId>, SHOW ORGS, SHOW STATS, RELOAD, PGBOUNCER, BURST OFF <orgId>, BURST ON <orgId>"
+    public static let usage = "PING, INVALIDATE <orgId>, INVALIDATE *, SHOW ORG <orgId>, SHOW ORGS, SHOW STATS, RELOAD, PGBOUNCER, BURST START <orgId>, BURST OFF <orgId>, BURST ON <orgId>"
 
     /// Parses one line (without its newline). Never throws anything but `AdminCommandError`,
     /// whose text is what the client sees in `{"ok":false,"error":...}`.
@@ -62,11 +65,12 @@ public enum AdminCommand: Sendable, Equatable {
             try expectCount(arguments, 0, verb)
             return .pgbouncer
         case "BURST":
-            let usage = "BURST OFF <orgId> or BURST ON <orgId>"
+            let usage = "BURST START <orgId>, BURST OFF <orgId> or BURST ON <orgId>"
             try expectCount(arguments, 2, verb, usage: usage)
             switch arguments[0].uppercased() {
             case "OFF": return .burstOff(try orgId(arguments[1]))
             case "ON": return .burstOn(try orgId(arguments[1]))
+            case "START": return .burstStart(try orgId(arguments[1]))
             default: throw .badArguments(command: "BURST", reason: "usage: \(usage)")
             }
         default:

@@ -80,14 +80,17 @@ final class BurstCoordinator: Sendable {
     }
 
     /// Asks the ledger for a burst of `org` (which has an enabled add-on): the running one,
-    /// or a new one unless cooling down or switched off. Completes with the running burst,
-    /// or nil (no burst: the base ceiling applies), on a global queue.
-    func request(_ org: OrgTier, trigger: String, completion: @escaping @Sendable (BurstState?) -> Void) {
+    /// or a new one unless cooling down or switched off. Completes on a global queue with
+    /// the ledger's decision, nil when Redis is unreachable or the org was refused moments
+    /// ago (no burst: the base ceiling applies). `operator`: asked by BURST START, which
+    /// always asks the ledger.
+    func request(_ org: OrgTier, trigger: String, operator: Bool = false,
+                 completion: @escaping @Sendable (BurstLedger.Decision?) -> Void) {
         guard let config = org.burst else { return completion(nil) }
         let asked = ContinuousClock.now
         let quiet = quietUntil.withLock { quiet -> Bool in
             guard let until = quiet[org.orgId] else { return false }
-            if asked < until { return true }
+            if asked < until && !`operator` { return true }
             quiet[org.orgId] = nil
             return false
         }
@@ -114,10 +117,8 @@ final class BurstCoordinator: Sendable {
                     "activation_ms": "\(String(format: "%.2f", activation.seconds * 1000))"])
                 remember(org.orgId, state, remaining: remaining, baseTier: org.tier)
                 announce("\(instanceId) burst \(org.orgId)")
-                completion(state)
             case .running(let state, let remaining):
                 remember(org.orgId, state, remaining: remaining, baseTier: org.tier)
-                completion(state)
             case .coolingDown(let remaining):
                 // A little short of Redis' own expiry: asking once too often is harmless,
                 // refusing a burst the ledger would grant is not.
@@ -125,13 +126,12 @@ final class BurstCoordinator: Sendable {
                     logger.info("no burst: cooling down after the last one", metadata: [
                         "org": "\(org.orgId)", "tier": "\(org.tier)", "cooldown_left_s": "\(Int(remaining.seconds.rounded(.up)))"])
                 }
-                completion(nil)
             case .switchedOff:
                 if beQuiet(org.orgId, for: Self.recheckAfterRefusal) {
                     logger.info("no burst: switched off (BURST OFF)", metadata: ["org": "\(org.orgId)", "tier": "\(org.tier)"])
                 }
-                completion(nil)
             }
+            completion(admission.decision)
         }
     }
 
@@ -163,11 +163,25 @@ final class BurstCoordinator: Sendable {
         _ = quietUntil.withLock { $0.removeValue(forKey: org) }
     }
 
+    /// BURST START. Blocking. Nil when Redis is unavailable.
+    func start(_ org: OrgTier) -> BurstLedger.Decision? {
+        let done = DispatchSemaphore(value: 0)
+        let decision = Mutex<BurstLedger.Decision?>(nil)
+        request(org, trigger: "operator (BURST START)", operator: true) { result in
+            decision.withLock { $0 = result }
+            done.signal()
+        }
+        done.wait()
+        return decision.withLock { $0 }
+    }
+
     /// BURST OFF. Blocking. Nil when Redis is unavailable.
-    func switchOff(_ org: OrgId) -> BurstLedger.Ended?? {
+    func switchOff(_ org: OrgId) -> BurstLedger.SwitchedOff? {
         guard let result = ledger.switchOff(org) else { return nil }
-        if let ended = result { reportEnded(org, ended, baseTier: running.withLock { $0[org]?.baseTier }) }
-        logger.notice("burst switched off by an operator", metadata: ["org": "\(org)", "ended_running_burst": "\(result != nil)"])
+        if case .endedRunning(let ended) = result {
+            reportEnded(org, ended, baseTier: running.withLock { $0[org]?.baseTier })
+        }
+        logger.notice("burst switched off by an operator", metadata: ["org": "\(org)", "ended_running_burst": "\(result != .noneRunning)"])
         queue.sync { forget(org) }
         announce("\(instanceId) burst-off \(org)")
         return result

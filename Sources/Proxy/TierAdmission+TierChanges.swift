@@ -245,15 +245,8 @@ extension TierAdmission {
         let state: String = if status.running { "running" } else if status.switchedOff { "off" }
             else if status.cooldownRemaining != nil { "cooling_down" } else { "idle" }
         object["state"] = .string(state)
-        func time(_ ms: Int?) -> JSONValue {
-            ms.map { .string(ISO8601Text.format(Date(timeIntervalSince1970: Double($0) / 1000))) } ?? .null
-        }
-        if let latest = status.latest {
-            object["startedAt"] = time(latest.startedAt)
-            object["endsAt"] = time(latest.endsAt)
-            object["endedAt"] = time(latest.endedAt)
-            object["minutesUsed"] = .integer(latest.billedMinutes)
-            object["cost"] = .number(latest.billedCost)
+        if let latest = status.latest, case .object(let summary) = Self.burstSummary(latest) {
+            for member in summary.members where member.key != "burstTier" { object[member.key] = member.value }
         } else {
             object["startedAt"] = .null
             object["minutesUsed"] = .integer(0)
@@ -265,9 +258,34 @@ extension TierAdmission {
         return .object(object)
     }
 
+    /// One burst as the admin socket shows it: start, end, minutes used and their cost.
+    public static func burstSummary(_ state: BurstState) -> JSONValue {
+        func time(_ ms: Int?) -> JSONValue {
+            ms.map { .string(ISO8601Text.format(Date(timeIntervalSince1970: Double($0) / 1000))) } ?? .null
+        }
+        return .object(["burstTier": .string(state.burstTier.rawValue), "startedAt": time(state.startedAt),
+                        "endsAt": time(state.endsAt), "endedAt": time(state.endedAt),
+                        "minutesUsed": .integer(state.billedMinutes), "cost": .number(state.billedCost)])
+    }
+
     /// BURST OFF: nil when bursts are unavailable (no Redis, or unreachable).
-    public func switchOffBurst(_ org: OrgId) -> BurstLedger.Ended?? {
-        bursts?.switchOff(org) ?? nil
+    public func switchOffBurst(_ org: OrgId) -> BurstLedger.SwitchedOff? {
+        bursts?.switchOff(org)
+    }
+
+    /// BURST START: a burst asked for by an operator or billing system, whatever the org's
+    /// use and `autoTrigger` (the add-on must still be enabled). Blocking. The ledger's
+    /// decision, or why it was not asked.
+    public func startBurst(_ org: OrgId) -> Result<BurstLedger.Decision, BurstStartRefusal> {
+        guard let bursts else { return .failure(.unavailable) }
+        let base: OrgTier
+        switch resolver.resolveNow(org) {
+        case .success(let value): base = value
+        case .failure(let error): return .failure(.lookup(error.description))
+        }
+        guard let addon = base.burst, addon.burstTier > base.tier else { return .failure(.noAddon(base.tier)) }
+        guard let decision = bursts.start(base) else { return .failure(.unavailable) }
+        return .success(decision)
     }
 
     /// BURST ON: true if the kill switch was set; nil when bursts are unavailable.

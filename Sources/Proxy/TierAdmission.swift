@@ -107,8 +107,8 @@ public final class TierAdmission: SessionAdmitter {
             completion(finish(request, identity: identity, org: effective, decision: decision))
             bursts.request(base, trigger: "use over \(BurstTrigger.utilizationPercent)% of \(base.limits.postgres.maxConnections)") { _ in }
         case .overCeiling:
-            bursts.request(base, trigger: "connection over the ceiling of \(base.limits.postgres.maxConnections)") { [self] state in
-                guard let state, state.burstTier > base.tier else {
+            bursts.request(base, trigger: "connection over the ceiling of \(base.limits.postgres.maxConnections)") { [self] answer in
+                guard let state = answer?.burst, state.burstTier > base.tier else {
                     return completion(finish(request, identity: identity, org: base, decision: decision))
                 }
                 let bursting = base.bursting(to: state.burstTier, matrix: matrix)

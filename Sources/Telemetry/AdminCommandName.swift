@@ -11,5 +11,6 @@ public enum AdminCommandName: String, Sendable, CaseIterable {
     case pgbouncer
     case burstOff = "burst_off"
     case burstOn = "burst_on"
+    case burstStart = "burst_start"
     case other
 }

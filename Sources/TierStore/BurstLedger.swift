@@ -19,6 +19,21 @@ public final class BurstLedger: Sendable {
         case coolingDown(remaining: Duration)
         /// `BURST OFF` is in force for the org.
         case switchedOff
+
+        /// The burst in force after this decision, if any.
+        public var burst: BurstState? {
+            switch self {
+            case .running(let state, _), .started(let state, _): state
+            case .coolingDown, .switchedOff: nil
+            }
+        }
+    }
+
+    /// What `BURST OFF` found.
+    public enum SwitchedOff: Sendable, Equatable {
+        /// A burst was running; this call finished it.
+        case endedRunning(Ended)
+        case noneRunning
     }
 
     public struct Admission: Sendable, Equatable {
@@ -105,10 +120,11 @@ public final class BurstLedger: Sendable {
     }
 
     /// BURST OFF: ends a running burst now and keeps the org from bursting until `resume`.
-    /// Returns the finished burst (nil if none ran); nil overall when Redis is unavailable.
-    public func switchOff(_ org: OrgId) -> Ended?? {
+    /// Nil when Redis is unavailable.
+    public func switchOff(_ org: OrgId) -> SwitchedOff? {
         guard let reply = run(BurstScripts.stop, org, []) else { return nil }
-        return .some(reply.code == 2 ? reply.state.map { Ended(state: $0, billedMinutes: reply.added) } : nil)
+        guard reply.code == 2, let state = reply.state else { return .noneRunning }
+        return .endedRunning(Ended(state: state, billedMinutes: reply.added))
     }
 
     /// BURST ON: lifts the kill switch. True if it was set.

@@ -46,15 +46,28 @@ struct ServeAdminBackend: AdminBackend {
             return reloadTiers(admission)
         case .burstOff(let org):
             guard let result = admission.switchOffBurst(org) else {
-                return .failure("BURST OFF \(org): bursts unavailable (they need --redis, and Redis must be reachable)")
+                return .failure("BURST OFF \(org): \(BurstStartRefusal.unavailable)")
             }
             var fields: JSONObject = ["org": .string(org.rawValue), "switchedOff": .bool(true)]
-            fields["endedBurst"] = result.map { ended in
-                .object(["burstTier": .string(ended.state.burstTier.rawValue),
-                         "minutesUsed": .integer(ended.state.billedMinutes),
-                         "cost": .number(ended.state.billedCost)])
-            } ?? .null
+            if case .endedRunning(let ended) = result {
+                fields["endedBurst"] = TierAdmission.burstSummary(ended.state)
+            } else {
+                fields["endedBurst"] = .null
+            }
             return .success(fields)
+        case .burstStart(let org):
+            switch admission.startBurst(org) {
+            case .failure(let refusal):
+                return .failure("BURST START \(org): \(refusal)")
+            case .success(.started(let state, _)):
+                return .success(["org": .string(org.rawValue), "started": .bool(true), "burst": TierAdmission.burstSummary(state)])
+            case .success(.running(let state, _)):
+                return .success(["org": .string(org.rawValue), "started": .bool(false), "burst": TierAdmission.burstSummary(state)])
+            case .success(.coolingDown(let remaining)):
+                return .failure("BURST START \(org): cooling down after the last burst for \(Int(remaining.seconds.rounded(.up))) s more")
+            case .success(.switchedOff):
+                return .failure("BURST START \(org): switched off (BURST OFF); BURST ON first")
+            }
         case .burstOn(let org):
             guard let lifted = admission.switchOnBurst(org) else {
                 return .failure("BURST ON \(org): bursts unavailable (they need --redis, and Redis must be reachable)")

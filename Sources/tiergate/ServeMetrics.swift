@@ -55,6 +55,7 @@ struct MeteredAdminBackend: AdminBackend {
         case .pgbouncer: .pgbouncer
         case .burstOff: .burstOff
         case .burstOn: .burstOn
+        case .burstStart: .burstStart
         @unknown default: .other
         }
     }

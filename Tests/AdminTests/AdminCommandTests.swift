@@ -17,6 +17,7 @@ struct AdminCommandTests {
         #expect(try AdminCommand.parse("PGBOUNCER") == .pgbouncer)
         #expect(try AdminCommand.parse("BURST OFF org_acme") == .burstOff(acme))
         #expect(try AdminCommand.parse("burst on org_acme") == .burstOn(acme))
+        #expect(try AdminCommand.parse("BURST START org_acme") == .burstStart(acme))
     }
 
     @Test func unknownVerb_isRefusedWithTheCommandList() {

@@ -74,7 +74,7 @@ struct BurstScalingTests {
         _ = sessions
     }
 
-    @Test func noAddon_disabledAddon_orNoAutoTrigger_neverBursts() throws {
+    @Test func noAddon_disabledAddon_orNoAutoTrigger_neverBurstByThemselves() throws {
         var disabled = TestOrgs.BurstAddon()
         disabled.enabled = false
         var manual = TestOrgs.BurstAddon()
@@ -93,6 +93,21 @@ struct BurstScalingTests {
             _ = open
         }
         #expect(!proxy.log.contains("burst started"))
+
+        // BURST START (an operator or billing system) bursts the manual one, not the others.
+        for (org, _) in orgs.prefix(2) {
+            let reply = try admin.command("BURST START \(org)")
+            #expect(reply["ok"] as? Bool == false)
+            #expect((reply["error"] as? String)?.contains("no enabled burst_scaling add-on") == true, "\(reply)")
+        }
+        let manualOrg = orgs[2].0
+        let started = try admin.command("BURST START \(manualOrg)")
+        #expect(started["started"] as? Bool == true, "\(started)")
+        #expect((started["burst"] as? [String: Any])?["minutesUsed"] as? Int == 1)
+        #expect(try admin.command("BURST START \(manualOrg)")["started"] as? Bool == false, "already running")
+        let third = try Self.connect(proxy.port, manualOrg)
+        #expect(try Self.workMem(third) == "128MB")
+        #expect(proxy.log.contains("trigger=operator (BURST START)"))
     }
 
     @Test func burstEndsAfterItsDuration_cooldownBlocksANewOne_thenTheNextMayStart() throws {
