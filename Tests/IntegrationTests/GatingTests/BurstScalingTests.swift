@@ -211,6 +211,39 @@ struct BurstScalingTests {
         _ = sessions
     }
 
+    /// Redis holds the burst state: while it is down no burst starts, the base ceiling
+    /// applies with its usual 53300 (no hang, no guess), and SHOW ORG says why.
+    @Test func redisDown_noBurstStarts_theBaseCeilingApplies() throws {
+        let org = TestOrgs.unique("org_noredis")
+        try TestOrgs.put(org, tier: "PRO", burst: TestOrgs.BurstAddon())
+        defer { TestOrgs.removeWithBursts(org) }
+        let (proxy, socket) = try AdminProxy.start(extra: ["--tiers", try Self.smallTiers()])
+        let admin = try AdminSocketClient(path: socket)
+        let first = try Self.connect(proxy.port, org)  // the tier is now known in process
+
+        try StackControl.run("down", "redis")
+        defer { try? StackControl.run("up", "redis") }
+        let second = try Self.connect(proxy.port, org)
+        #expect(try Self.workMem(second) == "64MB")
+        if let error = expectRefusal(conninfo(port: proxy.port, user: "app.\(org)"), "3rd connection with Redis down") {
+            #expect(error.sqlState == "53300")
+            #expect(error.message == "connection limit exceeded for org \"\(org)\": 2 of 2 (tier PRO)")
+        }
+        let burst = try Self.burst(admin, org)
+        #expect(burst["state"] as? String == "unavailable", "\(burst)")
+        #expect(burst["reason"] as? String == "Redis unreachable")
+        try AdminProxy.waitFor("burst not available: Redis unreachable", in: proxy)
+
+        // Back up: the next connection over the ceiling bursts (after the short pause the
+        // proxy takes before asking a failed Redis again).
+        try StackControl.run("up", "redis")
+        #expect(try eventually(timeout: 15) {
+            guard let third = try? Self.connect(proxy.port, org) else { return false }
+            return try Self.workMem(third) == "128MB"
+        })
+        _ = (first, second)
+    }
+
     @Test func twoProxies_shareTheBurst_andTheKillSwitch() throws {
         let org = TestOrgs.unique("org_shared")
         try TestOrgs.put(org, tier: "PRO", burst: TestOrgs.BurstAddon())
