@@ -16,17 +16,8 @@ METRICS_PORT="${TIERGATE_DEMO_METRICS_PORT:-9187}"
 # sun_path holds 108 bytes: a short path, not one under a possibly deep checkout.
 ADMIN_SOCKET="${TIERGATE_DEMO_ADMIN_SOCKET:-/tmp/tiergate-demo-$(id -u).sock}"
 
-stop_stack() {
-    # Ignore a second Ctrl-C, a closed terminal or a closed pipe while stopping, so the
-    # stack is not left half-stopped; stack.sh inherits these dispositions.
-    trap '' INT TERM HUP PIPE
-    scripts/stack.sh down || true
-}
-trap stop_stack EXIT
-# Ctrl-C reaches the proxy and this script alike; exit through the EXIT trap.
-trap 'exit 130' INT
-trap 'exit 143' TERM
-trap 'exit 129' HUP
+source scripts/stack-exit.sh
+stop_stack_on_exit
 
 scripts/stack.sh up
 eval "$(scripts/stack.sh env)"

@@ -15,20 +15,14 @@ elapsed() { awk -v a="$1" -v b="$(now)" 'BEGIN { printf "%.1fs", b - a }'; }
 
 # The stack is stopped on any exit, so a failed run leaves no servers behind (CI
 # runs on a machine that later sessions reuse). Its data in .stack/ is kept.
-stop_stack() {
+stack_is_ours() {
     if [[ "${STACK_WAS_UP:-0}" == 1 ]]; then
         echo "[test] the stack was already running before this run: leaving it up"
-        return
+        return 1
     fi
-    # Ignore a second Ctrl-C, a closed terminal or a closed pipe while stopping, so the
-    # stack is not left half-stopped; stack.sh inherits these dispositions.
-    trap '' INT TERM HUP PIPE
-    scripts/stack.sh down || true
 }
-trap stop_stack EXIT
-trap 'exit 130' INT
-trap 'exit 143' TERM
-trap 'exit 129' HUP
+source scripts/stack-exit.sh
+stop_stack_on_exit stack_is_ours
 
 t=$(now)
 # Stop only what this run started: a stack that was already up belongs to someone else
@@ -36,7 +30,12 @@ t=$(now)
 STACK_WAS_UP=0
 # A checkout without .stack/ (a fresh clone, as in CI) has started nothing yet: whatever
 # answers on the ports is not its stack, and everything this run starts is stopped after it.
-if [[ -d .stack ]] && ! scripts/stack.sh status | grep -qv ' running '; then STACK_WAS_UP=1; fi
+# (Captured first: piped into `grep -q`, stack.sh could die of SIGPIPE after grep's first
+# match, and pipefail would then count a stopped stack as running.)
+if [[ -d .stack ]]; then
+    stack_status=$(scripts/stack.sh status)
+    if ! grep -qv ' running ' <<<"$stack_status"; then STACK_WAS_UP=1; fi
+fi
 scripts/stack.sh up
 # The tests read TIERGATE_*_PORT (Tests/IntegrationTests/Support/Stack.swift).
 eval "$(scripts/stack.sh env)"

@@ -71,12 +71,13 @@ final class BurstCoordinator: Sendable {
     // MARK: Admission
 
     /// `base` with the burst tier's ceiling and settings while a burst this instance knows
-    /// of runs; `base` otherwise. No I/O.
-    func overlay(_ base: OrgTier, matrix: TierMatrix) -> OrgTier {
+    /// of runs; `base` otherwise. No I/O, and for an org without the add-on (most
+    /// connections) no lock: `matrix` is read only when the org is bursting.
+    func overlay(_ base: OrgTier, matrix: @autoclosure () -> TierMatrix) -> OrgTier {
         guard base.burstingFrom == nil, base.burst != nil,
               let known = running.withLock({ $0[base.orgId] }), ContinuousClock.now < known.deadline,
               known.state.burstTier > base.tier else { return base }
-        return base.bursting(to: known.state.burstTier, matrix: matrix)
+        return base.bursting(to: known.state.burstTier, matrix: matrix())
     }
 
     /// Asks the ledger for a burst of `org` (which has an enabled add-on): the running one,

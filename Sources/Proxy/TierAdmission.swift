@@ -93,11 +93,13 @@ public final class TierAdmission: SessionAdmitter {
     /// use past 90% is admitted at once and the burst is asked for behind it.
     private func decide(_ request: AdmissionRequest, identity: OrgIdentity, org base: OrgTier,
                         completion: @escaping @Sendable (AdmissionOutcome) -> Void) {
-        let matrix = resolver.matrix
-        let effective = bursts?.overlay(base, matrix: matrix) ?? base
+        let effective = bursts?.overlay(base, matrix: resolver.matrix) ?? base
         noteResolved(effective)
-        let (decision, open) = gate.withLock { ($0.admit(effective), $0.count(for: base.orgId)) }
-        guard let bursts, let burst = base.burst, burst.autoTrigger, effective.burstingFrom == nil,
+        let mayTrigger = bursts != nil && base.burst?.autoTrigger == true && effective.burstingFrom == nil
+        let (decision, open) = gate.withLock { gate in
+            (gate.admit(effective), mayTrigger ? gate.count(for: base.orgId) : 0)
+        }
+        guard mayTrigger, let bursts,
               let trigger = BurstTrigger.evaluate(open: open, ceiling: base.limits.postgres.maxConnections,
                                                   admitted: decision.ticket != nil) else {
             return completion(finish(request, identity: identity, org: effective, decision: decision))
@@ -111,7 +113,7 @@ public final class TierAdmission: SessionAdmitter {
                 guard let state = answer?.burst, state.burstTier > base.tier else {
                     return completion(finish(request, identity: identity, org: base, decision: decision))
                 }
-                let bursting = base.bursting(to: state.burstTier, matrix: matrix)
+                let bursting = base.bursting(to: state.burstTier, matrix: resolver.matrix)
                 noteResolved(bursting)
                 let retry = gate.withLock { $0.admit(bursting) }
                 completion(finish(request, identity: identity, org: bursting, decision: retry))

@@ -113,12 +113,6 @@ public final class BurstLedger: Sendable {
         }
     }
 
-    /// The running burst, if any (an instance told of a burst another one started).
-    public func running(_ org: OrgId) -> (state: BurstState, remaining: Duration)? {
-        guard case .running(let state, let remaining, _)? = tick(org) else { return nil }
-        return (state, remaining)
-    }
-
     /// BURST OFF: ends a running burst now and keeps the org from bursting until `resume`.
     /// Nil when Redis is unavailable.
     public func switchOff(_ org: OrgId) -> SwitchedOff? {

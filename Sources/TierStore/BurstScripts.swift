@@ -106,7 +106,6 @@ enum BurstScripts {
         local raw = redis.call('HGET', KEYS[4], ARGV[1]) or ''
         local total = tonumber(redis.call('HGET', KEYS[3], ARGV[1]) or '0')
         local pttl = redis.call('PTTL', KEYS[2])
-        if redis.call('GET', KEYS[2]) == 'off' then pttl = -1 end
         return {redis.call('EXISTS', KEYS[1]), raw, total, pttl, now}
         """
 }

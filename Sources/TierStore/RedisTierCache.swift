@@ -78,10 +78,6 @@ final class RedisTierCache: Sendable {
         return nil
     }
 
-    func delete(_ org: OrgId) -> Bool {
-        invalidate(org) != nil
-    }
-
     /// Every org with a `tier:<org>` key (SCAN, so Redis is never blocked by KEYS).
     func cachedOrgs() -> [OrgId]? {
         withConnection { connection throws(RedisError) in
@@ -139,8 +135,6 @@ final class RedisTierCache: Sendable {
             return count
         }
     }
-
-    var isDown: Bool { outage.isDown }
 
     /// Runs `body` on a pooled connection; nil if Redis is unavailable or the call failed.
     func withConnection<R>(_ body: (RedisConnection) throws(RedisError) -> R) -> R? {

@@ -66,6 +66,7 @@ public final class TierResolver: Sendable {
         redis = configuration.redis.map {
             RedisTierCache(url: $0, timeout: configuration.redisTimeout, counters: counters, logger: logger)
         }
+        bursts = redis.map(BurstLedger.init(redis:))
         sourceOutage = OutageLog(dependency: source.name,
                                  consequence: "known orgs keep their cached tier, unknown orgs are refused (57P03)",
                                  logger: logger)
@@ -79,7 +80,7 @@ public final class TierResolver: Sendable {
 
     /// Shared burst state (issue 8), on the same Redis connections as the tier cache; nil
     /// without Redis, and then no org bursts.
-    public var bursts: BurstLedger? { redis.map(BurstLedger.init(redis:)) }
+    public let bursts: BurstLedger?
 
     public var sourceName: String { source.name }
 
