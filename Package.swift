@@ -48,7 +48,7 @@ let package = Package(
         // PgBouncer's [databases] per org and tier (seed 3.1 layer 3): pure generator,
         // atomic writer, RELOAD through the admin console (libpq), debounced regeneration.
         .target(name: "PgBouncerConfig", dependencies: [
-            "TierModel", "PostgresClient",
+            "TierModel", "PostgresWire", "PostgresClient",
             .product(name: "Logging", package: "swift-log"),
         ]),
         // Dispatch I/O: listener, sessions, upstream connections, relay.
@@ -63,7 +63,7 @@ let package = Package(
             .product(name: "Logging", package: "swift-log"),
         ]),
         .executableTarget(name: "tiergate", dependencies: [
-            "Admin", "Proxy", "TierStore", "TierModel", "PostgresClient", "PgBouncerConfig", "Telemetry",
+            "Admin", "Proxy", "TierStore", "TierModel", "PostgresWire", "PostgresClient", "PgBouncerConfig", "Telemetry",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
             .product(name: "Prometheus", package: "swift-prometheus"),
             .product(name: "Metrics", package: "swift-metrics"),
@@ -84,7 +84,7 @@ let package = Package(
             .product(name: "MetricsTestKit", package: "swift-metrics"),
             .product(name: "Prometheus", package: "swift-prometheus"),
         ]),
-        .testTarget(name: "PgBouncerConfigTests", dependencies: ["PgBouncerConfig", "TierModel"],
+        .testTarget(name: "PgBouncerConfigTests", dependencies: ["PgBouncerConfig", "TierModel", "PostgresWire"],
                     exclude: ["Golden"]),
         // Real services from scripts/stack.sh, real clients, the real binary.
         .testTarget(name: "IntegrationTests", dependencies: [

@@ -1,4 +1,5 @@
 import TierModel
+import PostgresWire
 
 /// Builds PgBouncer's configuration from the orgs and the tier matrix (seed 3.1, layer 3).
 ///

@@ -5,6 +5,7 @@ import Telemetry
 import TierModel
 #if canImport(Glibc)
 import Glibc
+import PostgresWire
 #endif
 
 /// The `--metrics HOST:PORT` endpoint: a tiny HTTP/1.1 server answering `GET /metrics` with

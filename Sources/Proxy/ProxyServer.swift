@@ -5,6 +5,7 @@ import Synchronization
 import TierModel
 #if canImport(Glibc)
 import Glibc
+import PostgresWire
 #endif
 
 /// Accepts client connections and owns the open sessions.

@@ -1,3 +1,4 @@
+import PostgresWire
 import TierModel
 #if canImport(Glibc)
 import Glibc

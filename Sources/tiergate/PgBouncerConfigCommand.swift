@@ -3,6 +3,7 @@ import Foundation
 import PgBouncerConfig
 import TierModel
 import TierStore
+import PostgresWire
 
 /// `tiergate pgbouncer-config`: writes PgBouncer's per-org pools (seed 3.1, layer 3) and
 /// asks PgBouncer to RELOAD. See pgbouncer/README.md for the file layout.

@@ -2,6 +2,7 @@ import Foundation
 import PgBouncerConfig
 import TierModel
 import TierStore
+import PostgresWire
 
 /// How `pgbouncer-config` and `serve` build one PgBouncer regeneration (load the orgs,
 /// generate, write atomically, RELOAD), so both write the same file for the same input.

@@ -6,6 +6,7 @@ import Logging
 import Proxy
 import TierModel
 import TierStore
+import PostgresWire
 
 struct ServeCommand: ParsableCommand {
     static let configuration = CommandConfiguration(

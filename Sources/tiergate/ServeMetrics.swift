@@ -5,6 +5,7 @@ import Prometheus
 import Proxy
 import Telemetry
 import TierModel
+import PostgresWire
 
 /// `serve --metrics HOST:PORT` (issue 8): the one place that bootstraps `MetricsSystem`,
 /// with swift-prometheus' factory, and serves its registry at `/metrics`.

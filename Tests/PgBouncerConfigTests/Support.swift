@@ -1,6 +1,7 @@
 import Foundation
 import TierModel
 @testable import PgBouncerConfig
+import PostgresWire
 
 enum Fixtures {
     static func org(_ id: String, tier: String, database: String = "tiergate_test", host: String? = nil,

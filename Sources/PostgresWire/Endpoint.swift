@@ -1,6 +1,6 @@
 /// A TCP host and port as operators write them: `127.0.0.1:5432`, `db.internal:5432`,
-/// `[::1]:6432`. A pure value here, beside `PostgresRoute`, so the proxy (which connects to it)
-/// and the PgBouncer generator (which writes it) parse HOST:PORT one way.
+/// `[::1]:6432`. A pure value, so the proxy (which connects to it) and the PgBouncer
+/// generator (which writes it) parse HOST:PORT one way.
 public struct Endpoint: Hashable, Sendable, CustomStringConvertible {
     public var host: String
     public var port: UInt16
