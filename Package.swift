@@ -24,6 +24,9 @@ let package = Package(
                        providers: [.apt(["libhiredis-dev"])]),
         .systemLibrary(name: "CMongoc", pkgConfig: "libmongoc-1.0",
                        providers: [.apt(["libmongoc-dev"])]),
+        // Linux epoll, eventfd and sendmsg's iovec, which Swift's Glibc module leaves out.
+        // Part of libc: nothing to link.
+        .systemLibrary(name: "CEpoll"),
 
         // Pure: the Postgres wire protocol as values. No Foundation, no I/O.
         .target(name: "PostgresWire"),
@@ -51,9 +54,12 @@ let package = Package(
             "TierModel", "PostgresWire", "PostgresClient",
             .product(name: "Logging", package: "swift-log"),
         ]),
+        // Non-blocking sockets on Dispatch: one epoll set per event loop (its only Dispatch
+        // source), channels with batched writes and hang-up watch, loop timers, listeners.
+        .target(name: "SocketIO", dependencies: ["CEpoll", "PostgresWire"]),
         // Dispatch I/O: listener, sessions, upstream connections, relay.
         .target(name: "Proxy", dependencies: [
-            "PostgresWire", "TierModel", "Gate", "TierStore", "Telemetry",
+            "SocketIO", "PostgresWire", "TierModel", "Gate", "TierStore", "Telemetry",
             .product(name: "Logging", package: "swift-log"),
             .product(name: "Metrics", package: "swift-metrics"),
         ]),
@@ -74,8 +80,9 @@ let package = Package(
         .testTarget(name: "TierModelTests", dependencies: ["TierModel"]),
         .testTarget(name: "GateTests", dependencies: ["Gate", "TierModel"]),
         // The proxy's pure parts (startup phase, rewrite, session rules), with no socket.
+        .testTarget(name: "SocketIOTests", dependencies: ["SocketIO", "PostgresWire"]),
         .testTarget(name: "ProxyTests", dependencies: [
-            "Proxy", "PostgresWire", "TierModel", "Gate", "TierStore", "Telemetry",
+            "Proxy", "SocketIO", "PostgresWire", "TierModel", "Gate", "TierStore", "Telemetry",
             .product(name: "MetricsTestKit", package: "swift-metrics"),
         ]),
         .testTarget(name: "AdminTests", dependencies: ["Admin", "TierModel"]),

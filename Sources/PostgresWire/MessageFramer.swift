@@ -11,8 +11,9 @@ public struct MessageFramer: Sendable {
     public enum Event {
         /// Bytes to pass on as they are: any mix of whole and partial messages.
         case forward(ArraySlice<UInt8>)
-        /// A whole inspected message; the payload excludes the type and length.
-        case message(id: UInt8, payload: ArraySlice<UInt8>)
+        /// A whole inspected message. `frame` is the message as it arrived (type, length,
+        /// payload), so forwarding it unchanged needs no re-framing copy.
+        case message(id: UInt8, frame: ArraySlice<UInt8>)
     }
 
     /// The set of message types assembled whole.
@@ -21,7 +22,9 @@ public struct MessageFramer: Sendable {
 
     private var partialHeader: [UInt8] = []
     private var forwardRemaining = 0
-    private var collecting: (id: UInt8, payload: [UInt8], total: Int)?
+    /// An inspected message split across reads: its bytes so far (header included) and the
+    /// whole frame's length.
+    private var collecting: (id: UInt8, frame: [UInt8], total: Int)?
 
     public init(inspected: MessageTypeSet, maxInspectedLength: Int = 16 << 20) {
         self.inspected = inspected
@@ -57,12 +60,12 @@ public struct MessageFramer: Sendable {
                 // grows in place; otherwise every read would copy the whole partial payload,
                 // and a client trickling a large message would cost quadratic time.
                 collecting = nil
-                let n = min(pending.total - pending.payload.count, end - i)
-                pending.payload.append(contentsOf: input[i..<(i + n)])
+                let n = min(pending.total - pending.frame.count, end - i)
+                pending.frame.append(contentsOf: input[i..<(i + n)])
                 i += n
                 runStart = i
-                if pending.payload.count == pending.total {
-                    sink(.message(id: pending.id, payload: pending.payload[...]))
+                if pending.frame.count == pending.total {
+                    sink(.message(id: pending.id, frame: pending.frame[...]))
                 } else {
                     collecting = pending
                 }
@@ -80,13 +83,13 @@ public struct MessageFramer: Sendable {
                 let bodyLength = Int(length) - 4
                 if inspected.contains(id) {
                     flushRun(upTo: i)
-                    i += 5
-                    if end - i >= bodyLength {
+                    if end - i >= 5 + bodyLength {
                         // Whole message in this read: hand out a slice, no copy.
-                        sink(.message(id: id, payload: input[i..<(i + bodyLength)]))
-                        i += bodyLength
+                        sink(.message(id: id, frame: input[i..<(i + 5 + bodyLength)]))
+                        i += 5 + bodyLength
                     } else {
-                        startCollecting(id: id, bodyLength: bodyLength)
+                        startCollecting(header: input[i..<(i + 5)], bodyLength: bodyLength)
+                        i += 5
                     }
                     runStart = i
                 } else {
@@ -109,10 +112,10 @@ public struct MessageFramer: Sendable {
             if let violation = check(id: id, length: length) { return violation }
             let bodyLength = Int(length) - 4
             if inspected.contains(id) {
-                startCollecting(id: id, bodyLength: bodyLength)
                 if bodyLength == 0 {
-                    collecting = nil
-                    sink(.message(id: id, payload: []))
+                    sink(.message(id: id, frame: header[...]))
+                } else {
+                    startCollecting(header: header[...], bodyLength: bodyLength)
                 }
             } else {
                 sink(.forward(header[...]))
@@ -123,10 +126,11 @@ public struct MessageFramer: Sendable {
         return nil
     }
 
-    private mutating func startCollecting(id: UInt8, bodyLength: Int) {
-        var payload: [UInt8] = []
-        payload.reserveCapacity(min(bodyLength, 1 << 16))
-        collecting = (id, payload, bodyLength)
+    private mutating func startCollecting(header: ArraySlice<UInt8>, bodyLength: Int) {
+        var frame: [UInt8] = []
+        frame.reserveCapacity(5 + min(bodyLength, 1 << 16))
+        frame.append(contentsOf: header)
+        collecting = (header[header.startIndex], frame, 5 + bodyLength)
     }
 
     private func check(id: UInt8, length: Int32) -> ProtocolViolation? {
@@ -145,7 +149,13 @@ public struct MessageFramer: Sendable {
         Int32(bitPattern: bytes.reduce(UInt32(0)) { $0 << 8 | UInt32($1) })
     }
 
-    static func printable(_ id: UInt8) -> String {
+    /// The payload of a frame handed out by `feed`: everything after the type and length.
+    @inlinable
+    public static func payload(of frame: ArraySlice<UInt8>) -> ArraySlice<UInt8> {
+        frame.dropFirst(5)
+    }
+
+    public static func printable(_ id: UInt8) -> String {
         (32...126).contains(id) ? String(UnicodeScalar(id)) : "\\x" + String(id, radix: 16)
     }
 }

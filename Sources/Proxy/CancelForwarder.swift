@@ -1,5 +1,6 @@
 import Dispatch
 import Logging
+import SocketIO
 import PostgresWire
 import TierModel
 #if canImport(Glibc)

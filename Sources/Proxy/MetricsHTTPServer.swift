@@ -1,3 +1,5 @@
+import SocketIO
+import PostgresWire
 import Dispatch
 import Logging
 import Synchronization
@@ -5,7 +7,6 @@ import Telemetry
 import TierModel
 #if canImport(Glibc)
 import Glibc
-import PostgresWire
 #endif
 
 /// The `--metrics HOST:PORT` endpoint: a tiny HTTP/1.1 server answering `GET /metrics` with

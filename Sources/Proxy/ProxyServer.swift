@@ -1,20 +1,20 @@
+import PostgresWire
 import Dispatch
 import Logging
 import Telemetry
+import SocketIO
 import Synchronization
 import TierModel
 #if canImport(Glibc)
 import Glibc
-import PostgresWire
 #endif
 
 /// Accepts client connections and owns the open sessions.
 ///
-/// Shutdown follows swift-service-lifecycle's shape: stop accepting, let open sessions finish
-/// for up to a drain timeout, then end the rest with a FATAL admin_shutdown.
-/// `@unchecked`: the accept source is set up once in `start` and then touched only by its
-/// own queue and `shutdown`; everything mutable is behind `state`.
-public final class ProxyServer: @unchecked Sendable {
+/// Each event loop accepts for itself (`Listener`), so a session starts on the loop that
+/// serves it. Shutdown follows swift-service-lifecycle's shape: stop accepting, let open
+/// sessions finish for up to a drain timeout, then end the rest with a FATAL admin_shutdown.
+public final class ProxyServer: Sendable {
     public struct Configuration: Sendable {
         public var listen: Endpoint
         public var loginTimeout: Duration = .seconds(15)
@@ -29,28 +29,23 @@ public final class ProxyServer: @unchecked Sendable {
     private let configuration: Configuration
     private let loops: EventLoopGroup
     private let context: SessionContext
-    private let listenFD: Int32
-    private let acceptQueue = DispatchQueue(label: "tiergate.accept")
-    private let acceptSource: DispatchSourceRead
+    private let listener: Listener
     private let state = SessionTable()
     private let logger: Logger
 
-
     /// The port actually listened on (useful with port 0).
-    public let port: UInt16
+    public var port: UInt16 { listener.port }
 
     public init(configuration: Configuration, admitter: any SessionAdmitter, logger: Logger) throws {
         self.configuration = configuration
         self.logger = logger
         loops = EventLoopGroup(count: configuration.eventLoops)
-        listenFD = try Socket.listen(on: configuration.listen)
-        port = Socket.localPort(listenFD) ?? configuration.listen.port
-        acceptSource = DispatchSource.makeReadSource(fileDescriptor: listenFD, queue: acceptQueue)
+        listener = try Listener(endpoint: configuration.listen, group: loops)
         let state = state
         context = SessionContext(
             admitter: admitter, cancelRegistry: CancelRegistry(), logger: logger,
             loginTimeout: configuration.loginTimeout, maxInspectedMessage: configuration.maxInspectedMessage,
-            metrics: configuration.metrics,
+            observer: configuration.metrics.map(MetricsSessionObserver.init(metrics:)),
             sessionEnded: { id in
                 let callbacks: [@Sendable () -> Void] = state.withLock { state in
                     state.sessions.removeValue(forKey: id)
@@ -63,39 +58,33 @@ public final class ProxyServer: @unchecked Sendable {
     }
 
     public func start() {
-        let fd = listenFD
-        acceptSource.setEventHandler { [self] in acceptAll() }
-        acceptSource.setCancelHandler { _ = close(fd) }
-        acceptSource.resume()
-        logger.info("listening", metadata: ["listen": "\(configuration.listen.host):\(port)"])
+        let (state, context, logger) = (state, context, logger)
+        listener.start(onError: { code in
+            logger.error("accept failed", metadata: ["errno": "\(code)"])
+        }, onAccept: { fd, peer, loop in
+            // On the accepting loop's queue, which serves the session from here on.
+            let session: ClientSession? = state.withLock { state in
+                guard state.accepting else { return nil }
+                let id = state.nextID
+                state.nextID += 1
+                guard let session = ClientSession(id: id, fd: fd, peer: peer, loop: loop, context: context) else { return nil }
+                state.sessions[id] = session
+                return session
+            }
+            guard let session else {
+                _ = close(fd)
+                return
+            }
+            session.start()
+        })
+        logger.info("listening", metadata: ["listen": "\(configuration.listen.host):\(port)",
+                                            "event_loops": "\(loops.loops.count)"])
     }
 
     public var openSessions: Int { state.withLock { $0.sessions.count } }
 
-    private func acceptAll() {
-        while true {
-            switch Socket.accept(listenFD) {
-            case .wouldBlock:
-                return
-            case .failed(let code):
-                // EMFILE and friends: log and retry on the next readiness event rather than spin.
-                logger.error("accept failed", metadata: ["errno": "\(code)"])
-                return
-            case .accepted(let fd, let peer):
-                let loop = loops.next()
-                let session: ClientSession? = state.withLock { state in
-                    guard state.accepting else { return nil }
-                    let id = state.nextID
-                    state.nextID += 1
-                    let session = ClientSession(id: id, fd: fd, peer: peer, loop: loop, context: context)
-                    state.sessions[id] = session
-                    return session
-                }
-                guard let session else { _ = close(fd); return }
-                loop.queue.async { session.start() }
-            }
-        }
-    }
+    /// Socket events served per Dispatch wake-up, over all loops.
+    public var loopStatistics: LoopStatistics { loops.statistics }
 
     /// Stops accepting, waits for sessions to end on their own for up to `drainTimeout`, then
     /// ends the rest. Calls `completion` when no session is left.
@@ -106,19 +95,15 @@ public final class ProxyServer: @unchecked Sendable {
             state.drained.append(completion)
             return false
         }
-        acceptSource.cancel()
+        listener.stop()
         logger.info("shutting down", metadata: ["open_sessions": "\(openSessions)",
                                                 "drain_timeout_s": "\(drainTimeout.seconds)"])
         if idle { completion(); return }
         DispatchQueue.global().asyncAfter(deadline: .now() + .nanoseconds(drainTimeout.nanoseconds)) { [self] in
             let remaining = state.withLock { Array($0.sessions.values) }
             for session in remaining {
-                session.loopQueue.async { session.fail(ClientError.shuttingDown.errorResponse) }
+                session.loop.execute { session.shutdown() }
             }
         }
     }
-}
-
-extension ClientSession {
-    var loopQueue: DispatchQueue { loopForExternalCalls.queue }
 }

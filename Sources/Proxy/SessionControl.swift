@@ -1,23 +1,32 @@
 import Synchronization
 import PostgresWire
-import TierModel
 
-/// What the proxy may ask of an open session from outside its loop (issue 5).
-enum SessionCommand: Sendable {
-    /// The org's tier changed: apply its settings at the session's next idle point, and its
-    /// rules and idle timeout from then on (seed 4, 6.2).
-    case applyTier(TierUpdate)
-    /// End the session with this FATAL (downgrade enforcement after the grace period).
+/// What the proxy may ask of an open session from outside its loop.
+public enum SessionCommand: Sendable {
+    /// New rules, idle timeout and log fields from now on, and a settings statement to run
+    /// at the session's next idle point (running queries keep the limits they started with).
+    case update(SessionUpdate)
+    /// End the session with this FATAL.
     case terminate(ErrorResponse)
 }
 
-/// A tier change as one session applies it.
-struct TierUpdate: Sendable {
-    let org: OrgTier
-    let rules: any SessionRules
-    let idleTimeout: Duration?
-    /// False through PgBouncer: its pools apply settings, a SET would leak across clients.
-    let injectSettings: Bool
+/// A change of the rules an open session runs under, as the session applies it.
+public struct SessionUpdate: Sendable {
+    public var rules: (any SessionRules)?
+    public var idleTimeout: Duration?
+    /// Fields replaced in the session's log lines (`tier`, say).
+    public var logMetadata: [String: String]
+    /// Sent upstream at the next idle point, its replies swallowed; nil changes only the rules
+    /// (through PgBouncer a SET would stay on a pooled server connection for other clients).
+    public var settingsStatement: String?
+
+    public init(rules: (any SessionRules)?, idleTimeout: Duration?, logMetadata: [String: String],
+                settingsStatement: String?) {
+        self.rules = rules
+        self.idleTimeout = idleTimeout
+        self.logMetadata = logMetadata
+        self.settingsStatement = settingsStatement
+    }
 }
 
 /// The handle through which tier changes reach one admitted session.
@@ -40,7 +49,7 @@ public final class SessionControl: Sendable {
     func send(_ command: SessionCommand) {
         let handler = state.withLock { state -> (@Sendable (SessionCommand) -> Void)? in
             if let handler = state.handler { return handler }
-            if case .applyTier = command { state.held.removeAll { if case .applyTier = $0 { true } else { false } } }
+            if case .update = command { state.held.removeAll { if case .update = $0 { true } else { false } } }
             state.held.append(command)
             return nil
         }

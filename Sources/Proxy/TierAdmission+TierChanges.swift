@@ -128,9 +128,11 @@ extension TierAdmission {
         let org = bursts?.overlay(resolved, matrix: matrix) ?? resolved
         // Through PgBouncer the pool's connect_query carries the settings and a SET would
         // stay on a pooled server connection for other clients: only the rules change.
-        let update = TierUpdate(org: org, rules: TierSessionRules(org: org, matrix: matrix, pooled: pgbouncerRouted, metrics: metrics),
-                                idleTimeout: TimeoutRules(limits: org.limits).idle,
-                                injectSettings: !pgbouncerRouted)
+        let update = SessionUpdate(
+            rules: TierSessionRules(org: org, matrix: matrix, pooled: pgbouncerRouted, metrics: metrics),
+            idleTimeout: TimeoutRules(limits: org.limits).idle,
+            logMetadata: ["tier": org.tier.rawValue],
+            settingsStatement: pgbouncerRouted ? nil : org.sessionSettings.settings.map(\.sql).joined(separator: "; "))
         let (changed, controls, enforcement) = orgSessions.state.withLock { state
             -> (Bool, [SessionControl], OrgSessions.PendingEnforcement?) in
             let sessions = Array((state.sessions[org.orgId] ?? [:]).values)
@@ -156,7 +158,7 @@ extension TierAdmission {
         logger.notice("tier change applied to open sessions", metadata: [
             "org": "\(org.orgId)", "tier": "\(org.tier)", "open_sessions": "\(controls.count)",
             "ceiling": "\(org.limits.postgres.maxConnections)", "bursting": "\(org.burstingFrom != nil)"])
-        for control in controls { control.send(.applyTier(update)) }
+        for control in controls { control.send(.update(update)) }
         if let enforcement {
             logger.warning("downgrade below current use: excess sessions close after the grace period", metadata: [
                 "org": "\(org.orgId)", "tier": "\(org.tier)", "open_sessions": "\(enforcement.openAtChange)",

@@ -243,10 +243,27 @@ import Testing
         var received: [UInt8]?
         for i in stream.indices {
             _ = framer.feed(stream[i..<(i + 1)]) { event in
-                if case .message(_, let bytes) = event { received = Array(bytes) }
+                if case .message(_, let frame) = event { received = Array(frame) }
             }
         }
-        #expect(received == payload)
+        #expect(received == stream, "the frame as it arrived, header included")
+    }
+
+    /// An inspected message is handed out as the frame that arrived, so forwarding it needs
+    /// no re-framing copy: in one read as a slice of the input, across reads as one array.
+    @Test func inspectedMessage_isHandedOutAsItsWholeFrame_inOneReadOrSplit() {
+        let query = WireBytes.message("Q", Array("SELECT 1".utf8) + [0])
+        let stream = WireBytes.message("D", [1, 2]) + query
+        for cut in [0, 7, 9, 10, 12, stream.count] {
+            var framer = MessageFramer(inspected: MessageTypeSet([0x51]))
+            var frames: [[UInt8]] = []
+            for chunk in [stream[..<cut], stream[cut...]] {
+                _ = framer.feed(chunk) { event in
+                    if case .message(_, let frame) = event { frames.append(Array(frame)) }
+                }
+            }
+            #expect(frames == [query], "cut at \(cut)")
+        }
     }
 
     // MARK: Message boundaries

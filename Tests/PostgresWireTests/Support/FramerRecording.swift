@@ -35,7 +35,7 @@ struct FramerRecording {
         violation = framer.feed(chunk) { event in
             switch event {
             case .forward(let bytes): collected.append(.forward(Array(bytes)))
-            case .message(let id, let payload): collected.append(.message(id: id, payload: Array(payload)))
+            case .message(let id, let frame): collected.append(.message(id: id, payload: Array(MessageFramer.payload(of: frame))))
             }
         }
         outputs += collected

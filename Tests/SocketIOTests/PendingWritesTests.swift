@@ -1,5 +1,5 @@
 import Testing
-@testable import Proxy
+@testable import SocketIO
 
 struct PendingWritesTests {
     @Test func partialWrites_keepOrder_andReleaseBufferWhenDrained() {

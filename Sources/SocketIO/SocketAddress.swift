@@ -1,5 +1,5 @@
 import PostgresWire
-import TierModel
+
 #if canImport(Glibc)
 import Glibc
 #elseif canImport(Darwin)
@@ -8,7 +8,7 @@ import Darwin
 
 extension Endpoint {
     /// Resolves through getaddrinfo, which may block on DNS: call it off the I/O queues.
-    func resolve() throws(SocketError) -> [SocketAddress] {
+    public func resolve() throws(SocketError) -> [SocketAddress] {
         var hints = addrinfo()
         hints.ai_family = AF_UNSPEC
         #if canImport(Glibc)
@@ -35,11 +35,11 @@ extension Endpoint {
 }
 
 /// A resolved socket address (sockaddr_in or sockaddr_in6), kept by value.
-struct SocketAddress: Sendable {
+public struct SocketAddress: Sendable {
     var storage: sockaddr_storage
     var length: socklen_t
 
-    init(_ address: UnsafePointer<sockaddr>, length: socklen_t) {
+    public init(_ address: UnsafePointer<sockaddr>, length: socklen_t) {
         storage = sockaddr_storage()
         self.length = length
         withUnsafeMutableBytes(of: &storage) { dst in
@@ -47,16 +47,16 @@ struct SocketAddress: Sendable {
         }
     }
 
-    var family: Int32 { Int32(storage.ss_family) }
+    public var family: Int32 { Int32(storage.ss_family) }
 
-    func withSockaddr<R>(_ body: (UnsafePointer<sockaddr>, socklen_t) -> R) -> R {
+    public func withSockaddr<R>(_ body: (UnsafePointer<sockaddr>, socklen_t) -> R) -> R {
         withUnsafeBytes(of: storage) { raw in
             body(raw.baseAddress!.assumingMemoryBound(to: sockaddr.self), length)
         }
     }
 
     /// `ip:port` for logs.
-    var text: String {
+    public var text: String {
         var host = [CChar](repeating: 0, count: Int(NI_MAXHOST))
         var service = [CChar](repeating: 0, count: Int(NI_MAXSERV))
         let rc = withSockaddr { addr, len in
@@ -74,12 +74,12 @@ public struct SocketError: Error, CustomStringConvertible, Sendable {
     public var operation: String
     public var message: String
 
-    init(operation: String, message: String) {
+    public init(operation: String, message: String) {
         self.operation = operation
         self.message = message
     }
 
-    init(operation: String, errno code: Int32) {
+    public init(operation: String, errno code: Int32) {
         self.operation = operation
         self.message = String(cString: strerror(code))
     }
@@ -90,7 +90,7 @@ public struct SocketError: Error, CustomStringConvertible, Sendable {
 extension Endpoint {
     /// The address when the host is a literal IP, resolved without any lookup, so the
     /// common case connects straight from the loop queue.
-    func numericAddress() -> SocketAddress? {
+    public func numericAddress() -> SocketAddress? {
         var v4 = sockaddr_in()
         if inet_pton(AF_INET, host, &v4.sin_addr) == 1 {
             v4.sin_family = sa_family_t(AF_INET)

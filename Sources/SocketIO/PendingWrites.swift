@@ -3,14 +3,14 @@
 /// Pure bookkeeping (the syscalls live in `SocketChannel`), as in swift-nio's split of
 /// `PendingStreamWritesState` from its manager. The buffer is released once drained so that
 /// an idle connection keeps no capacity around.
-struct PendingWrites {
+public struct PendingWrites {
     private var buffer: [UInt8] = []
     private var offset = 0
 
-    var isEmpty: Bool { offset == buffer.count }
-    var count: Int { buffer.count - offset }
+    public var isEmpty: Bool { offset == buffer.count }
+    public var count: Int { buffer.count - offset }
 
-    mutating func append(_ bytes: ArraySlice<UInt8>) {
+    public mutating func append(_ bytes: ArraySlice<UInt8>) {
         if isEmpty {
             buffer = Array(bytes)
             offset = 0
@@ -19,14 +19,14 @@ struct PendingWrites {
         }
     }
 
-    enum Drain: Equatable {
+    public enum Drain: Equatable {
         case drained
         case partial
         case failed(Socket.IOResult)
     }
 
     /// Hands the unwritten bytes to `write` until it would block or all are written.
-    mutating func drain(_ write: (UnsafeRawBufferPointer) -> Socket.IOResult) -> Drain {
+    public mutating func drain(_ write: (UnsafeRawBufferPointer) -> Socket.IOResult) -> Drain {
         while !isEmpty {
             let result = buffer.withUnsafeBytes { raw in
                 write(UnsafeRawBufferPointer(rebasing: raw[offset...]))

@@ -1,0 +1,465 @@
+import Logging
+import PostgresWire
+
+/// One client session's lifecycle as a pure state machine, in the style of postgres-nio's
+/// `ConnectionStateMachine`: events go in (bytes read, a peer gone, an admission decided, a
+/// timer due), actions come out (bytes to send, a connect to start, a timeout to set, the
+/// end). It never touches a socket, a queue or a clock, so every phase, timeout, injection
+/// and failure is tested without a network (`SessionStateMachineTests`); `ClientSession`
+/// only runs the actions.
+///
+/// Phases: startup -> admitting -> connecting -> authenticating -> relaying -> closed.
+/// - startup: the pure `StartupPhase` reads encryption requests, a CancelRequest or the
+///   StartupMessage, under the login timeout.
+/// - admitting: the `SessionAdmitter` decides; the client is not read (bytes it pipelined
+///   behind its startup packet are kept and sent upstream after the startup message).
+/// - connecting / authenticating: under the admission's authentication timeout; from
+///   authenticating on, bytes are relayed through two `MessageFramer`s that forward everything
+///   but the few message types the proxy must see whole.
+/// - relaying: the tier's rules apply to client messages, tier changes are injected at idle
+///   points (`SettingsInjection`), the idle timeout runs.
+///
+/// Reading is derived, not commanded: a side is read only in the phases that read it, and
+/// only while the other side has no bytes waiting for the kernel (backpressure); see
+/// `readsClient(upstreamBlocked:)` and `readsUpstream(clientBlocked:)`.
+struct SessionStateMachine {
+    enum Phase: Equatable, Sendable, CustomStringConvertible {
+        case startup, admitting, connecting, authenticating, relaying, closed
+
+        var description: String {
+            switch self {
+            case .startup: "startup"
+            case .admitting: "admitting"
+            case .connecting: "connecting"
+            case .authenticating: "authenticating"
+            case .relaying: "relaying"
+            case .closed: "closed"
+            }
+        }
+    }
+
+    enum Action {
+        /// Queue bytes for the client or the server (the shell flushes after each event).
+        case sendToClient(ArraySlice<UInt8>)
+        case sendUpstream(ArraySlice<UInt8>)
+        /// (Re)arm the session's single timer; `cancelTimeout` disarms it.
+        case scheduleTimeout(Duration)
+        case cancelTimeout
+        /// Ask the admitter about this startup message; answer with `admissionDecided`.
+        case admit(StartupMessage)
+        /// Start a connection to the upstream; answer with `upstreamConnected` or
+        /// `upstreamUnreachable`.
+        case connect(Endpoint)
+        case forwardCancel(CancelRequest)
+        case registerCancelKey(BackendKeyData, Endpoint)
+        /// Start listening for commands (tier changes, termination) on the admission's control.
+        case attachControl(SessionControl)
+        /// An admission decided after the session ended: give it straight back.
+        case releaseAdmission(AdmittedSession)
+        case observe(Observation)
+        case log(LogEvent)
+        /// The end: the shell closes both sockets, frees the admission and the cancel key
+        /// and logs the outcome. Nothing follows it.
+        case close(Ending)
+    }
+
+    /// What metrics want to know of a session before or outside its tier's rules.
+    enum Observation {
+        case refusedForProtocol
+        case refusedForLoginTimeout
+        case upstreamUnreachable(AdmittedSession)
+        case upstreamAuthenticationTimeout(AdmittedSession)
+    }
+
+    enum LogEvent: Equatable {
+        case established(user: String, database: String, upstream: String)
+        case settingsSent(statement: String)
+        case settingsRefusedByServer(sqlState: String, reason: String)
+        case serverProtocolViolation(reason: String)
+    }
+
+    struct Ending {
+        var outcome: String
+        var level: Logger.Level
+        var endedIn: Phase
+        /// To free: the admission's slot (`onEnd`) and the registered cancel key.
+        var admission: AdmittedSession?
+        var backendKey: BackendKeyData?
+    }
+
+    struct Configuration {
+        var loginTimeout: Duration
+        var maxInspectedMessage: Int
+    }
+
+    private(set) var phase = Phase.startup
+    private let configuration: Configuration
+    private var startup = StartupPhase()
+    private(set) var admitted: AdmittedSession?
+    private var pipelined: [UInt8] = []
+    private var clientFramer: MessageFramer
+    private var serverFramer: MessageFramer
+    private var backendKey: BackendKeyData?
+    private var lastActivity: ContinuousClock.Instant?
+    /// True from a client message until the server's next ReadyForQuery: a session with a
+    /// query in flight is busy, not idle, however long the query runs.
+    private(set) var awaitingServer = false
+    private(set) var requestedUser = "?"
+    private(set) var requestedDatabase = "?"
+    /// Tier changes applied at idle points: see `SettingsInjection`.
+    private var injection = SettingsInjection()
+    /// The last settings statement injected mid-session; sent again after a client
+    /// RESET/DISCARD, which would otherwise return to the startup (old tier's) values.
+    private var injectedSettings: String?
+
+    init(configuration: Configuration) {
+        self.configuration = configuration
+        clientFramer = MessageFramer(inspected: MessageTypeSet(), maxInspectedLength: configuration.maxInspectedMessage)
+        serverFramer = MessageFramer(inspected: .all, maxInspectedLength: configuration.maxInspectedMessage)
+    }
+
+    // MARK: Reading (backpressure)
+
+    /// Whether the client should be read now, given whether the server has bytes waiting.
+    func readsClient(upstreamBlocked: Bool) -> Bool {
+        switch phase {
+        case .startup: true
+        case .authenticating, .relaying: !upstreamBlocked
+        case .admitting, .connecting, .closed: false
+        }
+    }
+
+    /// Whether the server should be read now, given whether the client has bytes waiting.
+    func readsUpstream(clientBlocked: Bool) -> Bool {
+        switch phase {
+        case .authenticating, .relaying: !clientBlocked
+        case .startup, .admitting, .connecting, .closed: false
+        }
+    }
+
+    // MARK: Events
+
+    mutating func start() -> [Action] {
+        [.scheduleTimeout(configuration.loginTimeout)]
+    }
+
+    mutating func clientBytes(_ bytes: ArraySlice<UInt8>, now: ContinuousClock.Instant) -> [Action] {
+        switch phase {
+        case .startup:
+            var actions: [Action] = []
+            startupAction(startup.receive(bytes), into: &actions)
+            return actions
+        case .admitting, .connecting:
+            // Reading is off in these phases; bytes read just before it went off are kept.
+            pipelined.append(contentsOf: bytes)
+            return []
+        case .authenticating, .relaying:
+            return relayFromClient(bytes, now: now)
+        case .closed:
+            return []
+        }
+    }
+
+    /// The client's socket reached its end (`error` nil) or failed.
+    mutating func clientEnded(error: Int32?) -> [Action] {
+        if let error { return close("client socket error \(error)") }
+        return close(phase == .relaying ? "client closed" : "client left during \(phase)")
+    }
+
+    /// The client reset, failed, or closed its side while it was not being read.
+    mutating func clientHungUp(error: Bool) -> [Action] {
+        close(error ? "client connection reset during \(phase)" : "client hung up during \(phase)")
+    }
+
+    mutating func admissionDecided(_ outcome: AdmissionOutcome) -> [Action] {
+        guard phase == .admitting else {
+            // The client left while we were deciding: give the slot straight back.
+            if case .admitted(let session) = outcome { return [.releaseAdmission(session)] }
+            return []
+        }
+        switch outcome {
+        case .refused(let error):
+            return fail(error)
+        case .admitted(let session):
+            admitted = session
+            phase = .connecting
+            var actions: [Action] = []
+            if let control = session.control { actions.append(.attachControl(control)) }
+            if let timeout = session.authenticationTimeout { actions.append(.scheduleTimeout(timeout)) }
+            actions.append(.connect(session.upstream))
+            return actions
+        }
+    }
+
+    mutating func upstreamConnected(now: ContinuousClock.Instant) -> [Action] {
+        guard phase == .connecting, let admitted else { return [] }
+        phase = .authenticating
+        var inspected = MessageTypeSet(admitted.rules?.inspectedFrontendMessages ?? [])
+        inspected.insert(FrontendMessageID.terminate.rawValue)
+        if admitted.control != nil {
+            // The messages each answered by one ReadyForQuery, counted by `injection`.
+            for id in SettingsInjection.syncPointMessages { inspected.insert(id) }
+        }
+        clientFramer.inspected = inspected
+        var actions: [Action] = [.sendUpstream(admitted.startup.encoded()[...])]
+        if !pipelined.isEmpty {
+            let early = pipelined
+            pipelined = []
+            actions += relayFromClient(early[...], now: now)
+        }
+        return actions
+    }
+
+    mutating func upstreamUnreachable(reason: String) -> [Action] {
+        guard phase == .connecting, let admitted else { return [] }
+        return [.observe(.upstreamUnreachable(admitted))]
+            + fail(ClientError.upstreamUnreachable(upstream: admitted.upstream.description, reason: reason).errorResponse)
+    }
+
+    mutating func upstreamBytes(_ bytes: ArraySlice<UInt8>, now: ContinuousClock.Instant) -> [Action] {
+        guard phase == .authenticating || phase == .relaying else { return [] }
+        return relayFromUpstream(bytes, now: now)
+    }
+
+    mutating func upstreamEnded(error: Int32?) -> [Action] {
+        if let error { return close("server socket error \(error)") }
+        return close(phase == .relaying ? "server closed" : "server closed during \(phase)")
+    }
+
+    /// The server reset or failed while not being read. A server that only closed its side
+    /// is read to the end once the client takes what is waiting for it.
+    mutating func upstreamHungUp(error: Bool) -> [Action] {
+        guard error else { return [] }
+        return close("server connection reset during \(phase)")
+    }
+
+    mutating func timeoutFired(now: ContinuousClock.Instant) -> [Action] {
+        switch phase {
+        case .startup:
+            return [.observe(.refusedForLoginTimeout)]
+                + fail(ClientError.loginTimeout(seconds: configuration.loginTimeout.seconds).errorResponse)
+        case .admitting, .connecting, .authenticating:
+            let timeout = admitted?.authenticationTimeout ?? configuration.loginTimeout
+            return (admitted.map { [.observe(.upstreamAuthenticationTimeout($0))] } ?? [])
+                + fail(ClientError.authenticationTimeout(seconds: timeout.seconds).errorResponse)
+        case .relaying:
+            guard let idle = admitted?.idleTimeout else { return [.cancelTimeout] }
+            if awaitingServer { return [.scheduleTimeout(idle)] }
+            let quiet = lastActivity.map { now - $0 } ?? idle
+            if quiet < idle { return [.scheduleTimeout(idle - quiet)] }
+            return fail(ClientError.idleSessionTimeout(seconds: idle.seconds, tier: admitted?.logMetadata["tier"]).errorResponse)
+        case .closed:
+            return []
+        }
+    }
+
+    mutating func command(_ command: SessionCommand) -> [Action] {
+        guard phase != .closed else { return [] }
+        switch command {
+        case .terminate(let error):
+            return fail(error)
+        case .update(let update):
+            // New statements are checked against the new rules at once; the settings follow at
+            // the next idle point, so a running query keeps its limits.
+            admitted?.rules = update.rules
+            admitted?.idleTimeout = update.idleTimeout
+            for (key, value) in update.logMetadata { admitted?.logMetadata[key] = value }
+            guard let statement = update.settingsStatement else { return [] }
+            injectedSettings = statement
+            return injectionAction(injection.request(statement))
+        }
+    }
+
+    /// The proxy is shutting down and the drain period is over.
+    mutating func shutdown() -> [Action] {
+        fail(ClientError.shuttingDown.errorResponse)
+    }
+
+    // MARK: Startup
+
+    private mutating func startupAction(_ action: StartupPhase.Action, into actions: inout [Action]) {
+        switch action {
+        case .readMore:
+            break
+        case .declineEncryption:
+            actions.append(.sendToClient(StartupPhase.declineEncryptionReply))
+            if startup.hasBufferedBytes { startupAction(startup.step(), into: &actions) }
+        case .forwardCancel(let request):
+            actions.append(.forwardCancel(request))
+            actions += close("cancel request handled")
+        case .startSession(let message, let leftover):
+            phase = .admitting
+            requestedUser = message.user ?? "?"
+            requestedDatabase = message.database ?? "?"
+            pipelined = leftover
+            actions.append(.admit(message))
+        case .fail(let error):
+            actions.append(.observe(.refusedForProtocol))
+            actions += fail(error)
+        }
+    }
+
+    // MARK: Relay
+
+    private mutating func relayFromClient(_ bytes: ArraySlice<UInt8>, now: ContinuousClock.Instant) -> [Action] {
+        lastActivity = now
+        awaitingServer = true
+        let rules = admitted?.rules
+        var actions: [Action] = []
+        var terminated = false
+        var syncPoints = 0
+        var endsAtSyncPoint = false
+        var resetsSettings = false
+        let tracksInjection = injectedSettings != nil
+        let violation = clientFramer.feed(bytes) { event in
+            switch event {
+            case .forward(let slice):
+                endsAtSyncPoint = false
+                actions.append(.sendUpstream(slice))
+            case .message(let id, let frame):
+                if id == FrontendMessageID.terminate.rawValue { terminated = true }
+                let payload = MessageFramer.payload(of: frame)
+                let verdict = rules?.filterFrontend(id: id, payload: payload) ?? .forward
+                // A message the proxy answers itself gets no ReadyForQuery from the server.
+                let isSyncPoint: Bool
+                if case .answer = verdict { isSyncPoint = false } else {
+                    isSyncPoint = SettingsInjection.syncPointMessages.contains(id)
+                }
+                if isSyncPoint { syncPoints += 1 }
+                endsAtSyncPoint = isSyncPoint
+                if tracksInjection, SettingsInjection.mayResetSettings(id: id, payload: payload) {
+                    resetsSettings = true
+                }
+                switch verdict {
+                case .forward: actions.append(.sendUpstream(frame))
+                case .replace(let message): actions.append(.sendUpstream(message[...]))
+                case .answer(let reply): actions.append(.sendToClient(reply[...]))
+                }
+            }
+        }
+        if phase == .relaying {
+            injection.clientSent(syncPoints: syncPoints, endsAtSyncPoint: endsAtSyncPoint && clientFramer.isAtMessageBoundary)
+            if resetsSettings, let injectedSettings { actions += injectionAction(injection.request(injectedSettings)) }
+        }
+        if let violation {
+            actions += fail(violation.errorResponse)
+        } else if terminated {
+            actions += close("client terminated")
+        }
+        return actions
+    }
+
+    private mutating func relayFromUpstream(_ bytes: ArraySlice<UInt8>, now: ContinuousClock.Instant) -> [Action] {
+        lastActivity = now
+        var actions: [Action] = []
+        // Taken out while it calls back (the callbacks change `self`); swapped, not copied, so
+        // a message it is assembling stays uniquely referenced and grows in place.
+        var framer = MessageFramer(inspected: .all)
+        swap(&framer, &serverFramer)
+        let violation = framer.feed(bytes) { event in
+            switch event {
+            case .forward(let slice):
+                actions.append(.sendToClient(slice))
+            case .message(let id, let frame):
+                serverMessage(id, frame: frame, into: &actions)
+            }
+        }
+        swap(&framer, &serverFramer)
+        if let violation {
+            actions.append(.log(.serverProtocolViolation(reason: violation.message)))
+            return actions + close("server protocol violation")
+        }
+        // While the proxy's own statement is answered, every reply is seen whole so it can be
+        // swallowed; otherwise only what the proxy acts on.
+        serverFramer.inspected = phase == .relaying && !injection.hasProxyStatementInFlight
+            ? Self.inspectedWhileRelaying : .all
+        return actions
+    }
+
+    private mutating func serverMessage(_ id: UInt8, frame: ArraySlice<UInt8>, into actions: inout [Action]) {
+        let payload = MessageFramer.payload(of: frame)
+        if phase == .relaying {
+            let answeringProxy = injection.isAnsweringProxy
+            let isReady = id == BackendMessageID.readyForQuery.rawValue
+            let (verdict, action) = injection.serverMessage(id, readyStatus: isReady ? payload.first : nil)
+            actions += injectionAction(action)
+            if verdict == .swallow {
+                if answeringProxy, id == BackendMessageID.errorResponse.rawValue, let error = ErrorResponse.decode(payload: payload) {
+                    actions.append(.log(.settingsRefusedByServer(sqlState: error.sqlState ?? "?", reason: error.message ?? "")))
+                }
+                return
+            }
+        }
+        switch BackendMessageID(rawValue: id) {
+        case .backendKeyData:
+            if let key = BackendKeyData.decode(payload: payload), let admitted {
+                backendKey = key
+                actions.append(.registerCancelKey(key, admitted.upstream))
+            }
+        case .readyForQuery:
+            awaitingServer = false
+            if phase == .authenticating {
+                actions.append(.sendToClient(frame))
+                actions += established()
+                actions += injectionAction(injection.sessionEstablished(status: payload.first))
+                return
+            }
+        case .errorResponse:
+            if let rules = admitted?.rules, let error = ErrorResponse.decode(payload: payload) {
+                let decorated = rules.decorate(error: error)
+                if decorated != error {
+                    actions.append(.sendToClient(decorated.encoded()[...]))
+                    return
+                }
+            }
+        default:
+            break
+        }
+        actions.append(.sendToClient(frame))
+    }
+
+    private mutating func established() -> [Action] {
+        phase = .relaying
+        var actions: [Action] = [.log(.established(user: requestedUser, database: requestedDatabase,
+                                                   upstream: admitted?.upstream.description ?? "?"))]
+        if let idle = admitted?.idleTimeout {
+            actions.append(.scheduleTimeout(idle))
+        } else {
+            actions.append(.cancelTimeout)
+        }
+        return actions
+    }
+
+    private mutating func injectionAction(_ action: SettingsInjection.Action) -> [Action] {
+        guard case .send(let statement) = action else { return [] }
+        // Every reply is seen whole from here on, so the statement's can be swallowed.
+        serverFramer.inspected = .all
+        return [.sendUpstream(Query(text: statement).encoded()[...]), .log(.settingsSent(statement: statement))]
+    }
+
+    /// Once authenticated, only these server messages need a look; the rest streams through.
+    static let inspectedWhileRelaying = MessageTypeSet([BackendMessageID.errorResponse.rawValue,
+                                                        BackendMessageID.readyForQuery.rawValue])
+
+    // MARK: Ending
+
+    /// A FATAL error for the client, if it can be placed between two server messages, then the end.
+    private mutating func fail(_ error: ErrorResponse) -> [Action] {
+        guard phase != .closed else { return [] }
+        var actions: [Action] = []
+        if serverFramer.isAtMessageBoundary {
+            actions.append(.sendToClient(error.encoded()[...]))
+        }
+        return actions + close("\(error.sqlState ?? "?"): \(error.message ?? "")", level: .notice)
+    }
+
+    private mutating func close(_ outcome: String, level: Logger.Level = .info) -> [Action] {
+        guard phase != .closed else { return [] }
+        let ending = Ending(outcome: outcome, level: level, endedIn: phase, admission: admitted, backendKey: backendKey)
+        phase = .closed
+        admitted = nil
+        backendKey = nil
+        pipelined = []
+        return [.cancelTimeout, .close(ending)]
+    }
+}

@@ -1,0 +1,256 @@
+import CEpoll
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// What a channel tells its owner. Called on the loop's queue.
+public protocol SocketChannelDelegate: AnyObject {
+    /// Readable (or at end of stream, or failed) while reading is on: call `read`.
+    func channelReadable(_ channel: SocketChannel)
+    /// Pending bytes are all written, or a connect finished (check `Socket.connectResult`).
+    func channelWritable(_ channel: SocketChannel)
+    /// The peer is gone or half-gone while the channel is not reading it: `error` for a
+    /// reset or socket error (nothing more can be sent either), else the peer closed its
+    /// sending side (EPOLLRDHUP). Reported once per condition.
+    func channelHungUp(_ channel: SocketChannel, error: Bool)
+}
+
+/// One non-blocking socket on an event loop: its epoll interest, the bytes waiting to be
+/// written, and the hang-up watch.
+///
+/// Guarantees:
+/// - The socket is always watched for hang-up and error, reading or not: a peer that resets
+///   while the proxy has paused reading it (backpressure, admission, connect) is noticed at
+///   once, not when reading resumes.
+/// - Writes queued with `enqueue` go out together on `flush`, in one `send` or `sendmsg`, so a
+///   batch of messages costs one syscall; what the kernel does not take is copied and kept.
+///   Queued slices may point into the loop's read buffer: `flush` must run before the next
+///   read of any socket of the loop (the session shell flushes after every event).
+/// - `close` deregisters before closing, so a reused descriptor number never gets a stale event.
+///
+/// All methods must be called on `loop.queue`.
+public final class SocketChannel: ReadinessHandler {
+    public let fd: Int32
+    public let loop: EventLoop
+    public unowned(unsafe) var delegate: SocketChannelDelegate?
+    private var token: UInt64 = 0
+    private var interest: UInt32 = 0
+    private var reading = false
+    private var awaitingWritable = false
+    private var rdhupReported = false
+    private var closed = false
+    private var pending = PendingWrites()
+    /// Queued for the next flush: the first slice apart, so the usual single write allocates nothing.
+    private var firstQueued: ArraySlice<UInt8>?
+    private var moreQueued: [ArraySlice<UInt8>] = []
+
+    public private(set) var bytesRead = 0
+    public private(set) var bytesWritten = 0
+
+    private static let hangUp = EPOLLRDHUP.rawValue
+    private static let errorOrHangUp = EPOLLERR.rawValue | EPOLLHUP.rawValue
+
+    /// Registers `fd` on `loop` (not reading yet). Returns nil if epoll refuses it; the
+    /// descriptor is then closed.
+    public init?(fd: Int32, loop: EventLoop) {
+        self.fd = fd
+        self.loop = loop
+        interest = Self.hangUp
+        guard let token = loop.register(fd, interest: interest, handler: self) else {
+            _ = Glibc.close(fd)
+            return nil
+        }
+        self.token = token
+    }
+
+    public var isClosed: Bool { closed }
+    public var isReading: Bool { reading }
+    public var hasPendingWrites: Bool { !pending.isEmpty }
+    public var pendingByteCount: Int { pending.count }
+
+    public func setReading(_ on: Bool) {
+        guard !closed, on != reading else { return }
+        reading = on
+        updateInterest()
+    }
+
+    /// Reports `channelWritable` once the socket is writable: how a non-blocking connect completes.
+    public func awaitWritable() {
+        guard !closed else { return }
+        awaitingWritable = true
+        updateInterest()
+    }
+
+    private func updateInterest() {
+        var wanted: UInt32 = 0
+        if reading { wanted |= EPOLLIN.rawValue }
+        // Hang-up is watched until reported once; after that level-triggering would repeat it.
+        if !rdhupReported { wanted |= Self.hangUp }
+        if awaitingWritable || !pending.isEmpty { wanted |= EPOLLOUT.rawValue }
+        guard wanted != interest else { return }
+        interest = wanted
+        loop.modify(fd, token: token, interest: wanted)
+    }
+
+    public func handle(events: UInt32) {
+        guard !closed else { return }
+        let failed = events & Self.errorOrHangUp != 0
+        if reading, events & EPOLLIN.rawValue != 0 || failed {
+            // The read itself reports end of stream or the error.
+            delegate?.channelReadable(self)
+            return
+        }
+        if awaitingWritable, pending.isEmpty, events & EPOLLOUT.rawValue != 0 || failed {
+            // A connect finished, well or not: the owner asks `Socket.connectResult`.
+            awaitingWritable = false
+            updateInterest()
+            delegate?.channelWritable(self)
+            return
+        }
+        if events & EPOLLOUT.rawValue != 0, !pending.isEmpty {
+            writable(failed: failed)
+            guard !closed else { return }
+        }
+        if failed {
+            delegate?.channelHungUp(self, error: true)
+        } else if events & Self.hangUp != 0, !rdhupReported, !reading {
+            rdhupReported = true
+            updateInterest()
+            delegate?.channelHungUp(self, error: false)
+        }
+    }
+
+    private func writable(failed: Bool) {
+        if !pending.isEmpty {
+            let before = pending.count
+            let result = pending.drain { Socket.write(fd, $0) }
+            bytesWritten += before - pending.count
+            if case .partial = result { return }
+            if case .failed = result {
+                delegate?.channelHungUp(self, error: true)
+                return
+            }
+        }
+        updateInterest()
+        if !failed { delegate?.channelWritable(self) }
+    }
+
+    // MARK: Reading
+
+    /// Reads once into the loop's buffer and hands the bytes to `body`.
+    public func read(_ body: (ArraySlice<UInt8>) -> Void) -> Socket.IOResult {
+        let result = loop.readBuffer.withUnsafeMutableBytes { Socket.read(fd, into: $0) }
+        if case .bytes(let n) = result {
+            bytesRead += n
+            body(loop.readBuffer[0..<n])
+        }
+        return result
+    }
+
+    // MARK: Writing
+
+    /// Queues bytes for the next `flush`. Behind bytes the kernel has not taken yet, they are
+    /// copied into the pending buffer at once (their order is kept either way).
+    public func enqueue(_ bytes: ArraySlice<UInt8>) {
+        guard !closed, !bytes.isEmpty else { return }
+        if !pending.isEmpty {
+            flushQueuedIntoPending()
+            pending.append(bytes)
+        } else if firstQueued == nil {
+            firstQueued = bytes
+        } else {
+            moreQueued.append(bytes)
+        }
+    }
+
+    public enum FlushResult: Equatable {
+        /// Everything is with the kernel.
+        case written
+        /// Some bytes wait for the socket to become writable: stop producing more for it.
+        case pending
+        /// The socket is broken (the peer is gone).
+        case failed
+    }
+
+    /// Writes what is queued: one syscall for any number of queued slices.
+    @discardableResult
+    public func flush() -> FlushResult {
+        guard !closed else { return .failed }
+        guard let first = firstQueued else { return pending.isEmpty ? .written : .pending }
+        firstQueued = nil
+        var result: Socket.IOResult
+        var total = first.count
+        if moreQueued.isEmpty {
+            result = first.withUnsafeBytes { Socket.write(fd, $0) }
+        } else {
+            total += moreQueued.reduce(0) { $0 + $1.count }
+            result = Self.writeGathered(fd, first: first, more: moreQueued)
+        }
+        switch result {
+        case .bytes(let n):
+            bytesWritten += n
+            if n == total {
+                moreQueued.removeAll()
+                return .written
+            }
+            keepUnwritten(first: first, skipping: n)
+        case .wouldBlock:
+            keepUnwritten(first: first, skipping: 0)
+        case .closed, .failed:
+            moreQueued.removeAll()
+            return .failed
+        }
+        updateInterest()
+        return .pending
+    }
+
+    /// Copies what the kernel did not take into the pending buffer, skipping `written` bytes.
+    private func keepUnwritten(first: ArraySlice<UInt8>, skipping written: Int) {
+        var skip = written
+        for slice in CollectionOfOne(first) + moreQueued {
+            if skip >= slice.count { skip -= slice.count; continue }
+            pending.append(slice.dropFirst(skip))
+            skip = 0
+        }
+        moreQueued.removeAll()
+    }
+
+    private func flushQueuedIntoPending() {
+        guard let first = firstQueued else { return }
+        firstQueued = nil
+        keepUnwritten(first: first, skipping: 0)
+    }
+
+    private static let maxGathered = 64
+
+    private static func writeGathered(_ fd: Int32, first: ArraySlice<UInt8>, more: [ArraySlice<UInt8>]) -> Socket.IOResult {
+        let slices = [first] + more.prefix(maxGathered - 1)
+        return withUnsafeTemporaryAllocation(of: iovec.self, capacity: slices.count) { vectors in
+            // The slices stay alive (and their storage pinned) for the whole call.
+            func gather(_ index: Int) -> Socket.IOResult {
+                guard index < slices.count else { return Socket.write(fd, vectors) }
+                return slices[index].withUnsafeBytes { raw in
+                    vectors[index] = iovec(iov_base: UnsafeMutableRawPointer(mutating: raw.baseAddress), iov_len: raw.count)
+                    return gather(index + 1)
+                }
+            }
+            return gather(0)
+        }
+    }
+
+    /// Tries once more to push out what is pending, then deregisters and closes.
+    public func close() {
+        guard !closed else { return }
+        flushQueuedIntoPending()
+        if !pending.isEmpty {
+            let before = pending.count
+            _ = pending.drain { Socket.write(fd, $0) }
+            bytesWritten += before - pending.count
+        }
+        closed = true
+        pending = PendingWrites()
+        delegate = nil
+        loop.deregister(fd)
+        _ = Glibc.close(fd)
+    }
+}
