@@ -1,0 +1,408 @@
+import PostgresWire
+import Testing
+@testable import Proxy
+
+/// The session lifecycle driven event by event, with no socket, queue or clock: what the
+/// machine asks the shell to do in every phase, on every timeout, under backpressure, for
+/// tier changes and on every way a session can fail.
+struct SessionStateMachineTests {
+    // MARK: Fixtures
+
+    static let loginTimeout = Duration.seconds(15)
+    static let upstream = Endpoint(host: "127.0.0.1", port: 5432)
+    static let t0 = ContinuousClock.now
+
+    static func machine() -> SessionStateMachine {
+        var machine = SessionStateMachine(configuration: .init(loginTimeout: loginTimeout, maxInspectedMessage: 1 << 20))
+        _ = machine.start()
+        return machine
+    }
+
+    static func startupBytes(user: String = "app.org_acme") -> [UInt8] {
+        StartupMessage(parameters: [(name: "user", value: user), (name: "database", value: "acme")]).encoded()
+    }
+
+    static func message(_ id: Character, _ payload: [UInt8] = []) -> [UInt8] {
+        let length = UInt32(payload.count + 4)
+        return [id.asciiValue!, UInt8(length >> 24), UInt8(length >> 16 & 0xff), UInt8(length >> 8 & 0xff), UInt8(length & 0xff)] + payload
+    }
+
+    static func query(_ text: String) -> [UInt8] { Query(text: text).encoded() }
+    static let readyIdle = ReadyForQuery(status: .idle).encoded()
+    static let readyInTransaction = ReadyForQuery(status: .inTransaction).encoded()
+    static let authOK = message("R", [0, 0, 0, 0])
+    static let commandComplete = message("C", Array("SELECT 1".utf8) + [0])
+
+    static func admission(idle: Duration? = nil, control: SessionControl? = nil, rules: (any SessionRules)? = nil,
+                          ended: EndCounter = EndCounter()) -> AdmittedSession {
+        AdmittedSession(upstream: upstream, startup: StartupMessage(parameters: [(name: "user", value: "app")]),
+                        authenticationTimeout: .seconds(5), idleTimeout: idle, rules: rules,
+                        logMetadata: ["org": "org_acme", "tier": "FREE"], control: control,
+                        onEnd: { ended.count += 1 })
+    }
+
+    final class EndCounter: @unchecked Sendable { var count = 0 }
+
+    /// A machine in the relaying phase: admitted, connected, authenticated.
+    static func relaying(idle: Duration? = nil, control: SessionControl? = nil,
+                         rules: (any SessionRules)? = nil) -> SessionStateMachine {
+        var machine = machine()
+        _ = machine.clientBytes(startupBytes()[...], now: t0)
+        _ = machine.admissionDecided(.admitted(admission(idle: idle, control: control, rules: rules)))
+        _ = machine.upstreamConnected(now: t0)
+        _ = machine.upstreamBytes((authOK + readyIdle)[...], now: t0)
+        #expect(machine.phase == .relaying)
+        return machine
+    }
+
+    /// What an action list asks for, in a comparable form.
+    enum Step: Equatable {
+        case toClient([UInt8])
+        case upstream([UInt8])
+        case timeout(Duration)
+        case cancelTimeout
+        case admit(user: String?)
+        case connect(String)
+        case forwardCancel
+        case registerKey(Int32)
+        case attach
+        case release
+        case observe(String)
+        case log(SessionStateMachine.LogEvent)
+        case close(outcome: String, endedIn: SessionStateMachine.Phase, admitted: Bool)
+    }
+
+    static func steps(_ actions: [SessionStateMachine.Action]) -> [Step] {
+        actions.map { action in
+            switch action {
+            case .sendToClient(let bytes): .toClient(Array(bytes))
+            case .sendUpstream(let bytes): .upstream(Array(bytes))
+            case .scheduleTimeout(let delay): .timeout(delay)
+            case .cancelTimeout: .cancelTimeout
+            case .admit(let message): .admit(user: message.user)
+            case .connect(let endpoint): .connect(endpoint.description)
+            case .forwardCancel: .forwardCancel
+            case .registerCancelKey(let key, _): .registerKey(key.processID)
+            case .attachControl: .attach
+            case .releaseAdmission: .release
+            case .observe(let observation): .observe("\(observation)".split(separator: "(").first.map(String.init) ?? "")
+            case .log(let event): .log(event)
+            case .close(let ending): .close(outcome: ending.outcome, endedIn: ending.endedIn, admitted: ending.admission != nil)
+            }
+        }
+    }
+
+    static func sqlStates(_ actions: [SessionStateMachine.Action]) -> [String] {
+        actions.compactMap { action in
+            guard case .sendToClient(let bytes) = action, bytes.first == UInt8(ascii: "E"), bytes.count >= 5 else { return nil }
+            let b = Array(bytes)
+            let length = Int(b[1]) << 24 | Int(b[2]) << 16 | Int(b[3]) << 8 | Int(b[4])
+            return ErrorResponse.decode(payload: b[5..<min(b.count, 1 + length)])?.sqlState
+        }
+    }
+
+    static func ending(_ actions: [SessionStateMachine.Action]) -> SessionStateMachine.Ending? {
+        for case .close(let ending) in actions { return ending }
+        return nil
+    }
+
+    // MARK: Startup
+
+    @Test func start_armsTheLoginTimeout_andReadsOnlyTheClient() {
+        var machine = SessionStateMachine(configuration: .init(loginTimeout: Self.loginTimeout, maxInspectedMessage: 1024))
+        #expect(Self.steps(machine.start()) == [.timeout(Self.loginTimeout)])
+        #expect(machine.readsClient(upstreamBlocked: false))
+        #expect(!machine.readsUpstream(clientBlocked: false))
+    }
+
+    @Test func sslRequest_isDeclined_thenTheStartupAsksForAdmission_andStopsReadingTheClient() {
+        var machine = Self.machine()
+        let ssl: [UInt8] = [0, 0, 0, 8, 0x04, 0xd2, 0x16, 0x2f]
+        #expect(Self.steps(machine.clientBytes(ssl[...], now: Self.t0)) == [.toClient([UInt8(ascii: "N")])])
+        #expect(Self.steps(machine.clientBytes(Self.startupBytes()[...], now: Self.t0)) == [.admit(user: "app.org_acme")])
+        #expect(machine.phase == .admitting)
+        #expect(!machine.readsClient(upstreamBlocked: false), "the client is not read while admission decides")
+    }
+
+    @Test func startupSplitAcrossReads_waitsForTheWholePacket() {
+        var machine = Self.machine()
+        let bytes = Self.startupBytes()
+        #expect(machine.clientBytes(bytes.prefix(3), now: Self.t0).isEmpty)
+        #expect(Self.steps(machine.clientBytes(bytes.dropFirst(3), now: Self.t0)) == [.admit(user: "app.org_acme")])
+    }
+
+    @Test func loginTimeout_refusesWith08P01_countsIt_andEnds() {
+        var machine = Self.machine()
+        let actions = machine.timeoutFired(now: Self.t0 + Self.loginTimeout)
+        #expect(Self.sqlStates(actions) == ["08P01"])
+        #expect(Self.steps(actions).contains(.observe("refusedForLoginTimeout")))
+        #expect(Self.ending(actions)?.endedIn == .startup)
+        #expect(machine.phase == .closed)
+    }
+
+    @Test func malformedStartup_refusesWithProtocolViolation_andEnds() {
+        var machine = Self.machine()
+        let actions = machine.clientBytes([0, 0, 0, 3, 1, 2, 3][...], now: Self.t0)
+        #expect(Self.sqlStates(actions) == ["08P01"])
+        #expect(Self.steps(actions).contains(.observe("refusedForProtocol")))
+        #expect(machine.phase == .closed)
+    }
+
+    @Test func cancelRequest_isForwarded_andTheConnectionEndsWithoutReply() {
+        var machine = Self.machine()
+        let cancel = CancelRequest(key: BackendKeyData(processID: 42, secretKey: [0, 0, 0, 7])).encoded()
+        let steps = Self.steps(machine.clientBytes(cancel[...], now: Self.t0))
+        #expect(steps == [.forwardCancel, .cancelTimeout, .close(outcome: "cancel request handled", endedIn: .startup, admitted: false)])
+    }
+
+    @Test func clientHangingUpDuringStartup_endsAtOnce() {
+        var machine = Self.machine()
+        _ = machine.clientBytes(Self.startupBytes().prefix(4), now: Self.t0)
+        let ending = Self.ending(machine.clientHungUp(error: true))
+        #expect(ending?.endedIn == .startup)
+        #expect(ending?.outcome.contains("reset") == true)
+    }
+
+    // MARK: Admission
+
+    @Test func refusal_isSentAsIs_andEndsWithoutAdmission() {
+        var machine = Self.machine()
+        _ = machine.clientBytes(Self.startupBytes()[...], now: Self.t0)
+        let refusal = ErrorResponse(severity: .fatal, sqlState: "53300", message: "connection limit exceeded")
+        let actions = machine.admissionDecided(.refused(refusal))
+        #expect(Self.sqlStates(actions) == ["53300"])
+        #expect(Self.ending(actions)?.admission == nil)
+    }
+
+    @Test func admitted_armsTheAuthenticationTimeout_andConnects() {
+        var machine = Self.machine()
+        _ = machine.clientBytes(Self.startupBytes()[...], now: Self.t0)
+        let steps = Self.steps(machine.admissionDecided(.admitted(Self.admission())))
+        #expect(steps == [.timeout(.seconds(5)), .connect("127.0.0.1:5432")])
+        #expect(machine.phase == .connecting)
+        #expect(!machine.readsClient(upstreamBlocked: false) && !machine.readsUpstream(clientBlocked: false))
+    }
+
+    @Test func admissionAfterTheClientLeft_isGivenStraightBack() {
+        var machine = Self.machine()
+        _ = machine.clientBytes(Self.startupBytes()[...], now: Self.t0)
+        let ending = Self.ending(machine.clientHungUp(error: false))
+        #expect(ending?.endedIn == .admitting)
+        #expect(Self.steps(machine.admissionDecided(.admitted(Self.admission()))) == [.release])
+    }
+
+    @Test func pipelinedBytes_followTheStartupMessageUpstream() {
+        var machine = Self.machine()
+        let pipelined = Self.query("SELECT 1")
+        _ = machine.clientBytes((Self.startupBytes() + pipelined)[...], now: Self.t0)
+        _ = machine.clientBytes(Self.query("SELECT 2")[...], now: Self.t0)  // read just before reading stopped
+        _ = machine.admissionDecided(.admitted(Self.admission()))
+        let steps = Self.steps(machine.upstreamConnected(now: Self.t0))
+        let startup = StartupMessage(parameters: [(name: "user", value: "app")]).encoded()
+        #expect(steps == [.upstream(startup), .upstream(pipelined + Self.query("SELECT 2"))])
+        #expect(machine.phase == .authenticating)
+    }
+
+    // MARK: Connecting and authenticating
+
+    @Test func unreachableUpstream_refusesWith08006_andFreesTheAdmission() {
+        var machine = Self.machine()
+        _ = machine.clientBytes(Self.startupBytes()[...], now: Self.t0)
+        _ = machine.admissionDecided(.admitted(Self.admission()))
+        let actions = machine.upstreamUnreachable(reason: "Connection refused")
+        #expect(Self.sqlStates(actions) == ["08006"])
+        #expect(Self.steps(actions).contains(.observe("upstreamUnreachable")))
+        #expect(Self.ending(actions)?.admission != nil, "the shell calls onEnd: the slot is freed")
+    }
+
+    @Test func authenticationTimeout_refusesWith08P01_andFreesTheAdmission() {
+        var machine = Self.machine()
+        _ = machine.clientBytes(Self.startupBytes()[...], now: Self.t0)
+        _ = machine.admissionDecided(.admitted(Self.admission()))
+        _ = machine.upstreamConnected(now: Self.t0)
+        let actions = machine.timeoutFired(now: Self.t0 + .seconds(5))
+        #expect(Self.sqlStates(actions) == ["08P01"])
+        #expect(Self.steps(actions).contains(.observe("upstreamAuthenticationTimeout")))
+        #expect(Self.ending(actions)?.endedIn == .authenticating)
+        #expect(Self.ending(actions)?.admission != nil)
+    }
+
+    @Test func firstReadyForQuery_establishesTheSession_registersItsCancelKey_andArmsTheIdleTimeout() {
+        var machine = Self.machine()
+        _ = machine.clientBytes(Self.startupBytes()[...], now: Self.t0)
+        _ = machine.admissionDecided(.admitted(Self.admission(idle: .seconds(300))))
+        _ = machine.upstreamConnected(now: Self.t0)
+        let key = BackendKeyData(processID: 77, secretKey: [1, 2, 3, 4]).encoded()
+        let steps = Self.steps(machine.upstreamBytes((Self.authOK + key + Self.readyIdle)[...], now: Self.t0))
+        #expect(steps == [
+            .toClient(Self.authOK),
+            .registerKey(77), .toClient(key),
+            .toClient(Self.readyIdle),
+            .log(.established(user: "app.org_acme", database: "acme", upstream: "127.0.0.1:5432")),
+            .timeout(.seconds(300)),
+        ])
+        #expect(machine.phase == .relaying)
+    }
+
+    // MARK: Relaying and backpressure
+
+    @Test func relay_forwardsBothWays_asTheFramesArrived() {
+        var machine = Self.relaying()
+        let query = Self.query("SELECT 1")
+        #expect(Self.steps(machine.clientBytes(query[...], now: Self.t0)) == [.upstream(query)])
+        let reply = Self.message("T", [0, 0]) + Self.message("D", [0, 0]) + Self.commandComplete + Self.readyIdle
+        let steps = Self.steps(machine.upstreamBytes(reply[...], now: Self.t0))
+        #expect(steps.reduce(into: [UInt8]()) { bytes, step in if case .toClient(let b) = step { bytes += b } } == reply)
+    }
+
+    @Test func backpressure_readsASideOnlyWhileTheOtherCanTakeBytes() {
+        let machine = Self.relaying()
+        #expect(machine.readsClient(upstreamBlocked: false))
+        #expect(!machine.readsClient(upstreamBlocked: true))
+        #expect(machine.readsUpstream(clientBlocked: false))
+        #expect(!machine.readsUpstream(clientBlocked: true))
+    }
+
+    @Test func clientHangUpWhileNotRead_endsTheSession_andFreesEverything() {
+        var machine = Self.relaying()
+        let ending = Self.ending(machine.clientHungUp(error: true))
+        #expect(ending?.endedIn == .relaying)
+        #expect(ending?.admission != nil)
+        #expect(machine.phase == .closed)
+        #expect(!machine.readsClient(upstreamBlocked: false) && !machine.readsUpstream(clientBlocked: false))
+    }
+
+    @Test func serverClosingItsSideWhileNotRead_waitsToBeReadToTheEnd_butAResetEnds() {
+        var machine = Self.relaying()
+        #expect(machine.upstreamHungUp(error: false).isEmpty)
+        #expect(machine.phase == .relaying)
+        #expect(Self.ending(machine.upstreamHungUp(error: true))?.outcome.contains("reset") == true)
+    }
+
+    @Test func terminate_isForwarded_thenTheSessionEnds() {
+        var machine = Self.relaying()
+        let terminate = Self.message("X")
+        #expect(Self.steps(machine.clientBytes(terminate[...], now: Self.t0)) == [
+            .upstream(terminate), .cancelTimeout, .close(outcome: "client terminated", endedIn: .relaying, admitted: true)])
+    }
+
+    @Test func clientFrameWithAnImpossibleLength_isRefused08P01() {
+        var machine = Self.relaying()
+        let actions = machine.clientBytes([UInt8(ascii: "Q"), 0, 0, 0, 2][...], now: Self.t0)
+        #expect(Self.sqlStates(actions) == ["08P01"])
+        #expect(machine.phase == .closed)
+    }
+
+    @Test func fatalErrorMidServerMessage_isNotSpliced_intoTheStream() {
+        var machine = Self.relaying()
+        _ = machine.clientBytes(Self.query("SELECT big")[...], now: Self.t0)
+        let dataRow = Self.message("D", [UInt8](repeating: 1, count: 100))
+        _ = machine.upstreamBytes(dataRow.prefix(50), now: Self.t0)
+        let actions = machine.shutdown()
+        #expect(Self.sqlStates(actions).isEmpty, "an error inside a DataRow would corrupt the client's stream")
+        #expect(Self.ending(actions) != nil)
+    }
+
+    @Test func shutdown_refusesWith57P01_atAMessageBoundary() {
+        var machine = Self.relaying()
+        #expect(Self.sqlStates(machine.shutdown()) == ["57P01"])
+    }
+
+    // MARK: Idle timeout
+
+    @Test func idleTimeout_waitsForARunningQuery_thenClosesAQuietSession57P05() {
+        let idle = Duration.seconds(300)
+        var machine = Self.relaying(idle: idle)
+        _ = machine.clientBytes(Self.query("SELECT pg_sleep(600)")[...], now: Self.t0)
+        #expect(Self.steps(machine.timeoutFired(now: Self.t0 + idle)) == [.timeout(idle)], "a query in flight is not idleness")
+        _ = machine.upstreamBytes((Self.commandComplete + Self.readyIdle)[...], now: Self.t0 + .seconds(600))
+        #expect(Self.steps(machine.timeoutFired(now: Self.t0 + .seconds(700))) == [.timeout(.seconds(200))],
+                "re-armed for the rest of the quiet period")
+        let actions = machine.timeoutFired(now: Self.t0 + .seconds(900))
+        #expect(Self.sqlStates(actions) == ["57P05"])
+        #expect(machine.phase == .closed)
+    }
+
+    @Test func noIdleTimeout_disarmsTheTimer() {
+        var machine = Self.relaying(idle: nil)
+        #expect(Self.steps(machine.timeoutFired(now: Self.t0 + .seconds(3600))) == [.cancelTimeout])
+        #expect(machine.phase == .relaying)
+    }
+
+    // MARK: Tier changes
+
+    static func control() -> SessionControl { SessionControl(ticketId: 1) }
+
+    static func update(_ statement: String?, idle: Duration? = nil) -> SessionCommand {
+        .update(SessionUpdate(rules: nil, idleTimeout: idle, logMetadata: ["tier": "PRO"], settingsStatement: statement))
+    }
+
+    @Test func changeWhileIdle_sendsTheSettingsAtOnce_andSwallowsTheirReplies() {
+        var machine = Self.relaying(control: Self.control())
+        let set = "SET work_mem = '64MB'"
+        #expect(Self.steps(machine.command(Self.update(set))) == [.upstream(Self.query(set)), .log(.settingsSent(statement: set))])
+        let replies = Self.message("C", Array("SET".utf8) + [0]) + Self.readyIdle
+        #expect(Self.steps(machine.upstreamBytes(replies[...], now: Self.t0)).isEmpty, "the client never sees the proxy's statement")
+        // The client's next query is its own again.
+        _ = machine.clientBytes(Self.query("SELECT 1")[...], now: Self.t0)
+        #expect(Self.steps(machine.upstreamBytes(Self.readyIdle[...], now: Self.t0)) == [.toClient(Self.readyIdle)])
+    }
+
+    @Test func changeDuringATransaction_waitsForItsEnd() {
+        var machine = Self.relaying(control: Self.control())
+        _ = machine.clientBytes(Self.query("BEGIN")[...], now: Self.t0)
+        _ = machine.upstreamBytes(Self.readyInTransaction[...], now: Self.t0)
+        #expect(machine.command(Self.update("SET work_mem = '64MB'")).isEmpty)
+        _ = machine.clientBytes(Self.query("COMMIT")[...], now: Self.t0)
+        let steps = Self.steps(machine.upstreamBytes(Self.readyIdle[...], now: Self.t0))
+        #expect(steps.contains(.toClient(Self.readyIdle)), "the client's COMMIT is answered")
+        #expect(steps.contains(.upstream(Self.query("SET work_mem = '64MB'"))), "then the change goes out")
+    }
+
+    @Test func settingsRefusedByTheServer_areLogged_notShownToTheClient() {
+        var machine = Self.relaying(control: Self.control())
+        _ = machine.command(Self.update("SET work_mem = 'x'"))
+        let error = ErrorResponse(severity: .error, sqlState: "22023", message: "invalid value").encoded()
+        let steps = Self.steps(machine.upstreamBytes((error + Self.readyIdle)[...], now: Self.t0))
+        #expect(steps == [.log(.settingsRefusedByServer(sqlState: "22023", reason: "invalid value"))])
+    }
+
+    @Test func changeWithoutStatement_changesTheIdleTimeoutOnly() {
+        var machine = Self.relaying(idle: .seconds(300), control: Self.control())
+        #expect(machine.command(Self.update(nil, idle: nil)).isEmpty)
+        #expect(Self.steps(machine.timeoutFired(now: Self.t0 + .seconds(301))) == [.cancelTimeout], "the new tier has no idle timeout")
+    }
+
+    @Test func terminateCommand_endsWithItsError() {
+        var machine = Self.relaying(control: Self.control())
+        let error = ErrorResponse(severity: .fatal, sqlState: "53300", message: "downgraded")
+        let actions = machine.command(.terminate(error))
+        #expect(Self.sqlStates(actions) == ["53300"])
+        #expect(Self.ending(actions)?.admission != nil)
+    }
+
+    // MARK: Rules
+
+    struct RefuseEverything: SessionRules {
+        var inspectedFrontendMessages: [UInt8] { [UInt8(ascii: "Q")] }
+        func filterFrontend(id: UInt8, payload: ArraySlice<UInt8>) -> FrontendVerdict {
+            .answer(ErrorResponse(severity: .error, sqlState: "42501", message: "no").encoded() + ReadyForQuery(status: .idle).encoded())
+        }
+        func decorate(error: ErrorResponse) -> ErrorResponse {
+            var decorated = error
+            decorated[.hint] = "upgrade"
+            return decorated
+        }
+    }
+
+    @Test func rules_answerARefusedQuery_andDecorateServerErrors() {
+        var machine = Self.relaying(rules: RefuseEverything())
+        let answered = machine.clientBytes(Self.query("SET work_mem = '1GB'")[...], now: Self.t0)
+        #expect(Self.sqlStates(answered) == ["42501"])
+        #expect(!Self.steps(answered).contains { if case .upstream = $0 { true } else { false } }, "never reaches the server")
+        let error = ErrorResponse(severity: .error, sqlState: "57014", message: "canceling statement due to statement timeout").encoded()
+        let decorated = machine.upstreamBytes(error[...], now: Self.t0)
+        guard case .sendToClient(let bytes) = decorated.first else { Issue.record("\(Self.steps(decorated))"); return }
+        #expect(ErrorResponse.decode(payload: bytes.dropFirst(5))?[.hint] == "upgrade")
+    }
+}
