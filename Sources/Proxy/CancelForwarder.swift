@@ -1,7 +1,6 @@
 import Dispatch
 import Logging
 import PostgresWire
-import TierModel
 #if canImport(Glibc)
 import Glibc
 #endif

@@ -1,7 +1,6 @@
 import Dispatch
 import Logging
 import PostgresWire
-import TierModel
 
 /// One client connection and, once admitted, its upstream connection.
 ///
@@ -108,7 +107,7 @@ final class ClientSession: @unchecked Sendable {
         case .startSession(let message, let leftover):
             beginAdmission(message, leftover: leftover)
         case .fail(let error):
-            context.metrics?.refused(.protocol, tier: nil)
+            context.observer?.refusedBeforeAdmission(.protocolViolation)
             fail(error)
         }
     }
@@ -150,7 +149,7 @@ final class ClientSession: @unchecked Sendable {
             admitted = session
             for (key, value) in session.logMetadata { logger[metadataKey: key] = "\(value)" }
             let loop = loop
-            session.control?.attach { [weak self] command in
+            session.mailbox?.attach { [weak self] command in
                 guard let session = self else { return }
                 loop.queue.async { session.handle(command) }
             }
@@ -206,7 +205,7 @@ final class ClientSession: @unchecked Sendable {
         upstream.onWritable = { [unowned self] in self.upstreamDrained() }
         var inspected = MessageTypeSet(admitted.rules?.inspectedFrontendMessages ?? [])
         inspected.insert(FrontendMessageID.terminate.rawValue)
-        if admitted.control != nil {
+        if admitted.mailbox != nil {
             // The messages each answered by one ReadyForQuery, counted by `injection`.
             for id in SettingsInjection.syncPointMessages { inspected.insert(id) }
         }
@@ -221,7 +220,7 @@ final class ClientSession: @unchecked Sendable {
     }
 
     private func upstreamUnreachable(_ endpoint: Endpoint, reason: String) {
-        if let tier = admitted?.tier { context.metrics?.upstreamFailed(.unreachable, tier: tier) }
+        admitted?.onUpstreamFailure?(.unreachable)
         fail(ClientError.upstreamUnreachable(upstream: endpoint.description, reason: reason).errorResponse)
     }
 
@@ -352,7 +351,7 @@ final class ClientSession: @unchecked Sendable {
     private func sessionEstablished() {
         phase = .relaying
         if let idle = admitted?.idleTimeout {
-            schedule(after: idle)
+            schedule(after: idle.duration)
         } else {
             timer.schedule(deadline: .distantFuture)
         }
@@ -362,22 +361,23 @@ final class ClientSession: @unchecked Sendable {
         ])
     }
 
-    // MARK: Tier changes (issue 5)
+    // MARK: Session commands
 
     private func handle(_ command: SessionCommand) {
         guard phase != .closed else { return }
         switch command {
         case .terminate(let error):
             fail(error)
-        case .applyTier(let update):
-            // New statements are checked against the new tier at once; the settings follow at
-            // the next idle point, so a running query keeps its limits (seed 6.2).
+        case .update(let update):
+            // New statements are checked against the new rules at once; the settings follow
+            // at the next idle point, so a running query keeps its limits.
             admitted?.rules = update.rules
             admitted?.idleTimeout = update.idleTimeout
-            admitted?.logMetadata["tier"] = update.org.tier.rawValue
-            logger[metadataKey: "tier"] = "\(update.org.tier)"
-            guard update.injectSettings else { return }
-            let statement = update.org.sessionSettings.settings.map(\.sql).joined(separator: "; ")
+            for (key, value) in update.logMetadata {
+                admitted?.logMetadata[key] = value
+                logger[metadataKey: key] = "\(value)"
+            }
+            guard let statement = update.settingsStatement else { return }
             injectedSettings = statement
             perform(injection.request(statement))
         }
@@ -423,20 +423,19 @@ final class ClientSession: @unchecked Sendable {
     private func timerFired() {
         switch phase {
         case .startup:
-            context.metrics?.refused(.loginTimeout, tier: nil)
+            context.observer?.refusedBeforeAdmission(.loginTimeout)
             fail(ClientError.loginTimeout(seconds: context.loginTimeout.seconds).errorResponse)
         case .admitting, .connecting, .authenticating:
             let timeout = admitted?.authenticationTimeout ?? context.loginTimeout
-            if let tier = admitted?.tier { context.metrics?.upstreamFailed(.authenticationTimeout, tier: tier) }
+            admitted?.onUpstreamFailure?(.authenticationTimeout)
             fail(ClientError.authenticationTimeout(seconds: timeout.seconds).errorResponse)
         case .relaying:
             guard let idle = admitted?.idleTimeout else { return }
             let quiet = ContinuousClock.now - lastActivity
-            if awaitingServer || quiet < idle {
-                schedule(after: awaitingServer ? idle : idle - quiet)
+            if awaitingServer || quiet < idle.duration {
+                schedule(after: awaitingServer ? idle.duration : idle.duration - quiet)
             } else {
-                fail(ClientError.idleSessionTimeout(seconds: idle.seconds,
-                                                     tier: admitted?.logMetadata["tier"]).errorResponse)
+                fail(idle.error)
             }
         case .closed:
             break

@@ -1,5 +1,4 @@
 import PostgresWire
-import TierModel
 #if canImport(Glibc)
 import Glibc
 #elseif canImport(Darwin)

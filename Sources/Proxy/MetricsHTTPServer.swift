@@ -1,8 +1,6 @@
 import Dispatch
 import Logging
 import Synchronization
-import Telemetry
-import TierModel
 #if canImport(Glibc)
 import Glibc
 import PostgresWire

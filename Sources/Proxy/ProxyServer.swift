@@ -1,8 +1,6 @@
 import Dispatch
 import Logging
-import Telemetry
 import Synchronization
-import TierModel
 #if canImport(Glibc)
 import Glibc
 import PostgresWire
@@ -20,8 +18,8 @@ public final class ProxyServer: @unchecked Sendable {
         public var loginTimeout: Duration = .seconds(15)
         public var maxInspectedMessage = 16 << 20
         public var eventLoops = 2
-        /// Where sessions count refusals before admission and upstream failures; nil: nowhere.
-        public var metrics: TierGateMetrics?
+        /// Told of refusals before admission (protocol, login timeout); nil: nobody.
+        public var observer: (any SessionObserver)?
 
         public init(listen: Endpoint) { self.listen = listen }
     }
@@ -50,7 +48,7 @@ public final class ProxyServer: @unchecked Sendable {
         context = SessionContext(
             admitter: admitter, cancelRegistry: CancelRegistry(), logger: logger,
             loginTimeout: configuration.loginTimeout, maxInspectedMessage: configuration.maxInspectedMessage,
-            metrics: configuration.metrics,
+            observer: configuration.observer,
             sessionEnded: { id in
                 let callbacks: [@Sendable () -> Void] = state.withLock { state in
                     state.sessions.removeValue(forKey: id)

@@ -1,5 +1,4 @@
 import Logging
-import Telemetry
 
 /// What every session of one proxy shares: the admission policy, the cancel-key registry,
 /// the logger, limits. Immutable, so sessions on different loops read it without locks.
@@ -10,13 +9,13 @@ final class SessionContext: Sendable {
     let loginTimeout: Duration
     let maxInspectedMessage: Int
     let sessionEnded: @Sendable (_ id: UInt64) -> Void
-    /// Refusals before admission (protocol, login timeout) and upstream failures (issue 8).
-    let metrics: TierGateMetrics?
+    /// Told of refusals before admission (protocol, login timeout).
+    let observer: (any SessionObserver)?
 
     init(admitter: any SessionAdmitter, cancelRegistry: CancelRegistry, logger: Logger,
-         loginTimeout: Duration, maxInspectedMessage: Int, metrics: TierGateMetrics? = nil,
+         loginTimeout: Duration, maxInspectedMessage: Int, observer: (any SessionObserver)? = nil,
          sessionEnded: @escaping @Sendable (UInt64) -> Void) {
-        self.metrics = metrics
+        self.observer = observer
         self.admitter = admitter
         self.cancelRegistry = cancelRegistry
         self.logger = logger
