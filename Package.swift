@@ -2,8 +2,9 @@
 import PackageDescription
 
 /// TierGate: a connection-gating Postgres proxy. Dependencies point one way:
-/// tiergate -> Proxy -> Gate/TierStore -> TierModel/PostgresWire. Pure modules
-/// (PostgresWire, TierModel, Gate) import no C library and no Dispatch.
+/// tiergate -> TierPolicy -> Proxy (the admission seam) and Gate/TierStore/Telemetry
+/// -> TierModel/PostgresWire. Proxy knows nothing of tiers: it needs PostgresWire alone.
+/// Pure modules (PostgresWire, TierModel, Gate) import no C library and no Dispatch.
 let package = Package(
     name: "tiergate",
     platforms: [.macOS(.v13)],
@@ -34,8 +35,8 @@ let package = Package(
         .target(name: "TierModel"),
         // Pure: admission decisions and per-org counters, clock injected.
         .target(name: "Gate", dependencies: ["TierModel"]),
-        // The metrics TierGate exports (issue 8, seed 7): every handle created once with fixed
-        // dimensions, per-org series capped; a small HTTP server for /metrics. Never bootstraps.
+        // The metrics TierGate exports: every handle created once with fixed dimensions,
+        // per-org series capped. Never bootstraps (the /metrics endpoint is Proxy's).
         .target(name: "Telemetry", dependencies: [
             "TierModel",
             .product(name: "Metrics", package: "swift-metrics"),
@@ -57,11 +58,20 @@ let package = Package(
         // Non-blocking sockets on Dispatch: one epoll set per event loop (its only Dispatch
         // source), channels with batched writes and hang-up watch, loop timers, listeners.
         .target(name: "SocketIO", dependencies: ["CEpoll", "PostgresWire"]),
-        // Dispatch I/O: listener, sessions, upstream connections, relay.
+        // Dispatch I/O, tier-free: the session state machine and its shell (startup, upstream
+        // connect, relay with backpressure, timeouts, settings injected at idle points),
+        // cancel forwarding, the /metrics HTTP endpoint; and the seams a policy plugs into:
+        // SessionAdmitter, SessionRules, SessionMailbox, SessionObserver.
         .target(name: "Proxy", dependencies: [
-            "SocketIO", "PostgresWire", "TierModel", "Gate", "TierStore", "Telemetry",
+            "SocketIO", "PostgresWire",
             .product(name: "Logging", package: "swift-log"),
-            .product(name: "Metrics", package: "swift-metrics"),
+        ]),
+        // Tier policy behind the proxy's seams: admission by tier, open sessions per org,
+        // live tier changes and downgrade enforcement, burst coordination, session rules,
+        // the startup rewrite, the errors it shows clients. Time comes from a PolicyClock.
+        .target(name: "TierPolicy", dependencies: [
+            "Proxy", "Gate", "TierStore", "TierModel", "Telemetry", "PostgresWire",
+            .product(name: "Logging", package: "swift-log"),
         ]),
         // The admin socket (issue 5): line protocol, command parser, Unix socket server.
         .target(name: "Admin", dependencies: [
@@ -69,7 +79,7 @@ let package = Package(
             .product(name: "Logging", package: "swift-log"),
         ]),
         .executableTarget(name: "tiergate", dependencies: [
-            "Admin", "Proxy", "TierStore", "TierModel", "PostgresWire", "PostgresClient", "PgBouncerConfig", "Telemetry",
+            "Admin", "Proxy", "TierPolicy", "TierStore", "TierModel", "PostgresWire", "PostgresClient", "PgBouncerConfig", "Telemetry",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
             .product(name: "Prometheus", package: "swift-prometheus"),
             .product(name: "Metrics", package: "swift-metrics"),
@@ -79,10 +89,16 @@ let package = Package(
         .testTarget(name: "PostgresWireTests", dependencies: ["PostgresWire"]),
         .testTarget(name: "TierModelTests", dependencies: ["TierModel"]),
         .testTarget(name: "GateTests", dependencies: ["Gate", "TierModel"]),
-        // The proxy's pure parts (startup phase, rewrite, session rules), with no socket.
+        // Loop timers and pending writes, with no socket.
         .testTarget(name: "SocketIOTests", dependencies: ["SocketIO", "PostgresWire"]),
-        .testTarget(name: "ProxyTests", dependencies: [
-            "Proxy", "SocketIO", "PostgresWire", "TierModel", "Gate", "TierStore", "Telemetry",
+        // The proxy's pure parts (session state machine, startup phase, settings injection,
+        // session mailbox, the /metrics request), with no socket.
+        .testTarget(name: "ProxyTests", dependencies: ["Proxy", "PostgresWire"]),
+        // Tier policy with no services: admission counters, session rules, startup rewrite,
+        // downgrade grace and burst timing on a manual clock.
+        .testTarget(name: "TierPolicyTests", dependencies: [
+            "TierPolicy", "Proxy", "PostgresWire", "TierModel", "Gate", "TierStore", "Telemetry",
+            .product(name: "Logging", package: "swift-log"),
             .product(name: "MetricsTestKit", package: "swift-metrics"),
         ]),
         .testTarget(name: "AdminTests", dependencies: ["Admin", "TierModel"]),

@@ -1,5 +1,4 @@
 import PostgresWire
-import TierModel
 
 /// The seam between the proxy's I/O and the policy that decides who may connect where.
 /// Foundation: `DirectAdmission` sends everyone to one upstream. Tier gating plugs in here.
@@ -11,6 +10,11 @@ public protocol SessionAdmitter: Sendable {
 public struct AdmissionRequest: Sendable {
     public var startup: StartupMessage
     public var peer: String
+
+    public init(startup: StartupMessage, peer: String) {
+        self.startup = startup
+        self.peer = peer
+    }
 }
 
 public enum AdmissionOutcome: Sendable {
@@ -27,21 +31,26 @@ public struct AdmittedSession: Sendable {
     /// Deadline for the upstream authentication to finish; nil keeps the login timeout.
     public var authenticationTimeout: Duration?
     /// Close the session after this long without traffic; nil means never.
-    public var idleTimeout: Duration?
+    public var idleTimeout: IdleTimeout?
     /// Per-message rules applied while relaying.
     public var rules: (any SessionRules)?
     /// Extra fields for the session's log lines (org, tier).
     public var logMetadata: [String: String]
     /// Called exactly once when the session ends, however it ends (frees a gate slot).
     public var onEnd: @Sendable () -> Void
-    /// How tier changes reach the open session (issue 5); nil when there are no tiers.
-    public var control: SessionControl?
+    /// Called when the upstream cannot be reached or does not authenticate in time, before
+    /// `onEnd`; nil: not reported.
+    public var onUpstreamFailure: (@Sendable (UpstreamFailure) -> Void)?
+    /// How the admitter reaches the open session later (`SessionCommand`); nil: it never does.
+    public var mailbox: SessionMailbox?
 
     public init(upstream: Endpoint, startup: StartupMessage, authenticationTimeout: Duration? = nil,
-                idleTimeout: Duration? = nil, rules: (any SessionRules)? = nil,
-                logMetadata: [String: String] = [:], control: SessionControl? = nil,
+                idleTimeout: IdleTimeout? = nil, rules: (any SessionRules)? = nil,
+                logMetadata: [String: String] = [:], mailbox: SessionMailbox? = nil,
+                onUpstreamFailure: (@Sendable (UpstreamFailure) -> Void)? = nil,
                 onEnd: @escaping @Sendable () -> Void = {}) {
-        self.control = control
+        self.mailbox = mailbox
+        self.onUpstreamFailure = onUpstreamFailure
         self.upstream = upstream
         self.startup = startup
         self.authenticationTimeout = authenticationTimeout

@@ -2,7 +2,6 @@ import Dispatch
 import Logging
 import SocketIO
 import PostgresWire
-import TierModel
 #if canImport(Glibc)
 import Glibc
 #endif

@@ -1,6 +1,5 @@
 import PostgresWire
 import Synchronization
-import TierModel
 
 /// Which upstream owns which backend key, so a CancelRequest arriving on a fresh client
 /// connection reaches the server running the query. Keys are passed to clients unchanged:

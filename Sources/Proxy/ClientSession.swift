@@ -137,9 +137,9 @@ final class ClientSession: SocketChannelDelegate, TimerOwner, @unchecked Sendabl
             forwardCancel(request)
         case .registerCancelKey(let key, let upstream):
             context.cancelRegistry.register(key, upstream: upstream)
-        case .attachControl(let control):
+        case .attachMailbox(let mailbox):
             let loop = loop
-            control.attach { [weak self] command in
+            mailbox.attach { [weak self] command in
                 guard let session = self else { return }
                 loop.execute { session.handle(command) }
             }
@@ -234,11 +234,8 @@ final class ClientSession: SocketChannelDelegate, TimerOwner, @unchecked Sendabl
 
     private func observe(_ observation: SessionStateMachine.Observation) {
         switch observation {
-        case .refusedForProtocol: context.observer?.refusedBeforeAdmission(.protocolViolation)
-        case .refusedForLoginTimeout: context.observer?.refusedBeforeAdmission(.loginTimeout)
-        case .upstreamUnreachable(let admission): context.observer?.upstreamFailed(.unreachable, admission: admission)
-        case .upstreamAuthenticationTimeout(let admission):
-            context.observer?.upstreamFailed(.authenticationTimeout, admission: admission)
+        case .refusedBeforeAdmission(let refusal): context.observer?.refusedBeforeAdmission(refusal)
+        case .upstreamFailed(let failure, let admission): admission.onUpstreamFailure?(failure)
         }
     }
 

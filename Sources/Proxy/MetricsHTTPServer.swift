@@ -3,8 +3,6 @@ import PostgresWire
 import Dispatch
 import Logging
 import Synchronization
-import Telemetry
-import TierModel
 #if canImport(Glibc)
 import Glibc
 #endif

@@ -1,10 +1,8 @@
 import PostgresWire
 import Dispatch
 import Logging
-import Telemetry
 import SocketIO
 import Synchronization
-import TierModel
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -20,8 +18,8 @@ public final class ProxyServer: Sendable {
         public var loginTimeout: Duration = .seconds(15)
         public var maxInspectedMessage = 16 << 20
         public var eventLoops = 2
-        /// Where sessions count refusals before admission and upstream failures; nil: nowhere.
-        public var metrics: TierGateMetrics?
+        /// Told of refusals before admission (to count them); nil: nobody.
+        public var observer: (any SessionObserver)?
 
         public init(listen: Endpoint) { self.listen = listen }
     }
@@ -45,7 +43,7 @@ public final class ProxyServer: Sendable {
         context = SessionContext(
             admitter: admitter, cancelRegistry: CancelRegistry(), logger: logger,
             loginTimeout: configuration.loginTimeout, maxInspectedMessage: configuration.maxInspectedMessage,
-            observer: configuration.metrics.map(MetricsSessionObserver.init(metrics:)),
+            observer: configuration.observer,
             sessionEnded: { id in
                 let callbacks: [@Sendable () -> Void] = state.withLock { state in
                     state.sessions.removeValue(forKey: id)

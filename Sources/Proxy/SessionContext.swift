@@ -9,7 +9,7 @@ final class SessionContext: Sendable {
     let loginTimeout: Duration
     let maxInspectedMessage: Int
     let sessionEnded: @Sendable (_ id: UInt64) -> Void
-    /// Told of refusals before admission and of upstream failures.
+    /// Told of refusals before admission (protocol, login timeout).
     let observer: (any SessionObserver)?
 
     init(admitter: any SessionAdmitter, cancelRegistry: CancelRegistry, logger: Logger,

@@ -1,19 +1,14 @@
-/// What the proxy reports about sessions that metrics (or anything else) may count: the
-/// refusals that happen before any admission policy is asked, and upstream failures of
-/// admitted sessions. Called on a loop queue: implementations must be quick.
+/// Told about sessions the proxy refuses before any admitter has seen them, so they can be
+/// counted (the admitter counts its own refusals). Called on a session's loop queue: must
+/// be quick and must not block.
 public protocol SessionObserver: Sendable {
-    func refusedBeforeAdmission(_ reason: EarlyRefusal)
-    func upstreamFailed(_ failure: UpstreamFailure, admission: AdmittedSession)
+    func refusedBeforeAdmission(_ refusal: StartupRefusal)
 }
 
-/// Why a client was refused before its startup message reached the admitter.
-public enum EarlyRefusal: Sendable, Equatable {
+/// Why a client was refused before admission.
+public enum StartupRefusal: Sendable, Equatable {
+    /// Its startup bytes broke the protocol (`ProtocolViolation`), or named no user.
     case protocolViolation
+    /// No startup packet within the login timeout.
     case loginTimeout
-}
-
-/// Why an admitted session never reached its upstream.
-public enum UpstreamFailure: Sendable, Equatable {
-    case unreachable
-    case authenticationTimeout
 }

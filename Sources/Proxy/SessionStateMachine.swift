@@ -52,8 +52,8 @@ struct SessionStateMachine {
         case connect(Endpoint)
         case forwardCancel(CancelRequest)
         case registerCancelKey(BackendKeyData, Endpoint)
-        /// Start listening for commands (tier changes, termination) on the admission's control.
-        case attachControl(SessionControl)
+        /// Start taking commands (new rules, termination) from the admission's mailbox.
+        case attachMailbox(SessionMailbox)
         /// An admission decided after the session ended: give it straight back.
         case releaseAdmission(AdmittedSession)
         case observe(Observation)
@@ -63,12 +63,11 @@ struct SessionStateMachine {
         case close(Ending)
     }
 
-    /// What metrics want to know of a session before or outside its tier's rules.
+    /// What the shell reports: refusals before admission to the proxy's observer, upstream
+    /// failures to the admission that was made for them.
     enum Observation {
-        case refusedForProtocol
-        case refusedForLoginTimeout
-        case upstreamUnreachable(AdmittedSession)
-        case upstreamAuthenticationTimeout(AdmittedSession)
+        case refusedBeforeAdmission(StartupRefusal)
+        case upstreamFailed(UpstreamFailure, AdmittedSession)
     }
 
     enum LogEvent: Equatable {
@@ -184,7 +183,7 @@ struct SessionStateMachine {
             admitted = session
             phase = .connecting
             var actions: [Action] = []
-            if let control = session.control { actions.append(.attachControl(control)) }
+            if let mailbox = session.mailbox { actions.append(.attachMailbox(mailbox)) }
             if let timeout = session.authenticationTimeout { actions.append(.scheduleTimeout(timeout)) }
             actions.append(.connect(session.upstream))
             return actions
@@ -196,7 +195,7 @@ struct SessionStateMachine {
         phase = .authenticating
         var inspected = MessageTypeSet(admitted.rules?.inspectedFrontendMessages ?? [])
         inspected.insert(FrontendMessageID.terminate.rawValue)
-        if admitted.control != nil {
+        if admitted.mailbox != nil {
             // The messages each answered by one ReadyForQuery, counted by `injection`.
             for id in SettingsInjection.syncPointMessages { inspected.insert(id) }
         }
@@ -212,7 +211,7 @@ struct SessionStateMachine {
 
     mutating func upstreamUnreachable(reason: String) -> [Action] {
         guard phase == .connecting, let admitted else { return [] }
-        return [.observe(.upstreamUnreachable(admitted))]
+        return [.observe(.upstreamFailed(.unreachable, admitted))]
             + fail(ClientError.upstreamUnreachable(upstream: admitted.upstream.description, reason: reason).errorResponse)
     }
 
@@ -236,18 +235,18 @@ struct SessionStateMachine {
     mutating func timeoutFired(now: ContinuousClock.Instant) -> [Action] {
         switch phase {
         case .startup:
-            return [.observe(.refusedForLoginTimeout)]
+            return [.observe(.refusedBeforeAdmission(.loginTimeout))]
                 + fail(ClientError.loginTimeout(seconds: configuration.loginTimeout.seconds).errorResponse)
         case .admitting, .connecting, .authenticating:
             let timeout = admitted?.authenticationTimeout ?? configuration.loginTimeout
-            return (admitted.map { [.observe(.upstreamAuthenticationTimeout($0))] } ?? [])
+            return (admitted.map { [.observe(.upstreamFailed(.authenticationTimeout, $0))] } ?? [])
                 + fail(ClientError.authenticationTimeout(seconds: timeout.seconds).errorResponse)
         case .relaying:
             guard let idle = admitted?.idleTimeout else { return [.cancelTimeout] }
-            if awaitingServer { return [.scheduleTimeout(idle)] }
-            let quiet = lastActivity.map { now - $0 } ?? idle
-            if quiet < idle { return [.scheduleTimeout(idle - quiet)] }
-            return fail(ClientError.idleSessionTimeout(seconds: idle.seconds, tier: admitted?.logMetadata["tier"]).errorResponse)
+            if awaitingServer { return [.scheduleTimeout(idle.duration)] }
+            let quiet = lastActivity.map { now - $0 } ?? idle.duration
+            if quiet < idle.duration { return [.scheduleTimeout(idle.duration - quiet)] }
+            return fail(idle.error)
         case .closed:
             return []
         }
@@ -294,7 +293,7 @@ struct SessionStateMachine {
             pipelined = leftover
             actions.append(.admit(message))
         case .fail(let error):
-            actions.append(.observe(.refusedForProtocol))
+            actions.append(.observe(.refusedBeforeAdmission(.protocolViolation)))
             actions += fail(error)
         }
     }
@@ -423,7 +422,7 @@ struct SessionStateMachine {
         var actions: [Action] = [.log(.established(user: requestedUser, database: requestedDatabase,
                                                    upstream: admitted?.upstream.description ?? "?"))]
         if let idle = admitted?.idleTimeout {
-            actions.append(.scheduleTimeout(idle))
+            actions.append(.scheduleTimeout(idle.duration))
         } else {
             actions.append(.cancelTimeout)
         }

@@ -1,8 +1,9 @@
 import PostgresWire
 
-/// Applies a tier change to an open session at its next idle point (issue 5; seed 4 and
-/// 6.2: running queries keep the old limits, new queries get the new ones), with a
-/// statement the proxy sends itself and whose replies the client never sees.
+/// Applies new session settings (`SessionUpdate.settingsStatement`, e.g. after a tier
+/// change) to an open session at its next idle point, so running queries keep the old
+/// limits and new queries get the new ones, with a statement the proxy sends itself and
+/// whose replies the client never sees.
 ///
 /// A plain state machine in the style of postgres-nio's `ConnectionStateMachine`: the
 /// session reports what went by, the machine answers whether to forward a server message

@@ -1,5 +1,4 @@
 import PostgresWire
-
 #if canImport(Glibc)
 import Glibc
 #elseif canImport(Darwin)

@@ -1,8 +1,8 @@
 import Admin
 import Foundation
 import PgBouncerConfig
-import Proxy
 import TierModel
+import TierPolicy
 import TierStore
 
 /// The admin socket's commands carried out on a serving TierGate (issue 5).

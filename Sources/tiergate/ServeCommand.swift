@@ -5,6 +5,7 @@ import Foundation
 import Logging
 import Proxy
 import TierModel
+import TierPolicy
 import TierStore
 import PostgresWire
 
@@ -100,7 +101,7 @@ struct ServeCommand: ParsableCommand {
         do {
             // Before anything creates a metric: libraries use the bootstrapped factory.
             let telemetry = try metrics.map { try ServeMetrics.bootstrap(listen: Endpoint($0)!, logger: logger) }
-            configuration.metrics = telemetry?.0
+            configuration.observer = telemetry.map { SessionMetrics($0.0) }
             metricsServer = telemetry?.1
             let (admitter, pgbouncer) = try makeAdmitter(logger: logger)
             let tiered = admitter as? TierAdmission
@@ -108,7 +109,7 @@ struct ServeCommand: ParsableCommand {
             admin = try adminSocket.map { path in
                 try AdminSocketServer(path: path, backend: MeteredAdminBackend.wrap(ServeAdminBackend(
                     admission: tiered, tiersPath: orgSource.tiers, pgbouncer: pgbouncer?.runNow,
-                    pgbouncerRegenerator: pgbouncer?.regenerator), metrics: configuration.metrics), logger: logger)
+                    pgbouncerRegenerator: pgbouncer?.regenerator), metrics: telemetry?.0), logger: logger)
             }
             server = try ProxyServer(configuration: configuration, admitter: admitter, logger: logger)
             if let tiered, let redis { startInvalidationSubscriber(try RedisURL(parsing: redis), tiered, logger: logger) }

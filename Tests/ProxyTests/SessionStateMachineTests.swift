@@ -33,22 +33,22 @@ struct SessionStateMachineTests {
     static let authOK = message("R", [0, 0, 0, 0])
     static let commandComplete = message("C", Array("SELECT 1".utf8) + [0])
 
-    static func admission(idle: Duration? = nil, control: SessionControl? = nil, rules: (any SessionRules)? = nil,
+    static func admission(idle: Duration? = nil, mailbox: SessionMailbox? = nil, rules: (any SessionRules)? = nil,
                           ended: EndCounter = EndCounter()) -> AdmittedSession {
         AdmittedSession(upstream: upstream, startup: StartupMessage(parameters: [(name: "user", value: "app")]),
-                        authenticationTimeout: .seconds(5), idleTimeout: idle, rules: rules,
-                        logMetadata: ["org": "org_acme", "tier": "FREE"], control: control,
+                        authenticationTimeout: .seconds(5), idleTimeout: idle.map { IdleTimeout($0) }, rules: rules,
+                        logMetadata: ["org": "org_acme", "tier": "FREE"], mailbox: mailbox,
                         onEnd: { ended.count += 1 })
     }
 
     final class EndCounter: @unchecked Sendable { var count = 0 }
 
     /// A machine in the relaying phase: admitted, connected, authenticated.
-    static func relaying(idle: Duration? = nil, control: SessionControl? = nil,
+    static func relaying(idle: Duration? = nil, mailbox: SessionMailbox? = nil,
                          rules: (any SessionRules)? = nil) -> SessionStateMachine {
         var machine = machine()
         _ = machine.clientBytes(startupBytes()[...], now: t0)
-        _ = machine.admissionDecided(.admitted(admission(idle: idle, control: control, rules: rules)))
+        _ = machine.admissionDecided(.admitted(admission(idle: idle, mailbox: mailbox, rules: rules)))
         _ = machine.upstreamConnected(now: t0)
         _ = machine.upstreamBytes((authOK + readyIdle)[...], now: t0)
         #expect(machine.phase == .relaying)
@@ -83,9 +83,10 @@ struct SessionStateMachineTests {
             case .connect(let endpoint): .connect(endpoint.description)
             case .forwardCancel: .forwardCancel
             case .registerCancelKey(let key, _): .registerKey(key.processID)
-            case .attachControl: .attach
+            case .attachMailbox: .attach
             case .releaseAdmission: .release
-            case .observe(let observation): .observe("\(observation)".split(separator: "(").first.map(String.init) ?? "")
+            case .observe(.refusedBeforeAdmission(let refusal)): .observe("\(refusal)")
+            case .observe(.upstreamFailed(let failure, _)): .observe("\(failure)")
             case .log(let event): .log(event)
             case .close(let ending): .close(outcome: ending.outcome, endedIn: ending.endedIn, admitted: ending.admission != nil)
             }
@@ -135,7 +136,7 @@ struct SessionStateMachineTests {
         var machine = Self.machine()
         let actions = machine.timeoutFired(now: Self.t0 + Self.loginTimeout)
         #expect(Self.sqlStates(actions) == ["08P01"])
-        #expect(Self.steps(actions).contains(.observe("refusedForLoginTimeout")))
+        #expect(Self.steps(actions).contains(.observe("loginTimeout")))
         #expect(Self.ending(actions)?.endedIn == .startup)
         #expect(machine.phase == .closed)
     }
@@ -144,7 +145,7 @@ struct SessionStateMachineTests {
         var machine = Self.machine()
         let actions = machine.clientBytes([0, 0, 0, 3, 1, 2, 3][...], now: Self.t0)
         #expect(Self.sqlStates(actions) == ["08P01"])
-        #expect(Self.steps(actions).contains(.observe("refusedForProtocol")))
+        #expect(Self.steps(actions).contains(.observe("protocolViolation")))
         #expect(machine.phase == .closed)
     }
 
@@ -211,7 +212,7 @@ struct SessionStateMachineTests {
         _ = machine.admissionDecided(.admitted(Self.admission()))
         let actions = machine.upstreamUnreachable(reason: "Connection refused")
         #expect(Self.sqlStates(actions) == ["08006"])
-        #expect(Self.steps(actions).contains(.observe("upstreamUnreachable")))
+        #expect(Self.steps(actions).contains(.observe("unreachable")))
         #expect(Self.ending(actions)?.admission != nil, "the shell calls onEnd: the slot is freed")
     }
 
@@ -222,7 +223,7 @@ struct SessionStateMachineTests {
         _ = machine.upstreamConnected(now: Self.t0)
         let actions = machine.timeoutFired(now: Self.t0 + .seconds(5))
         #expect(Self.sqlStates(actions) == ["08P01"])
-        #expect(Self.steps(actions).contains(.observe("upstreamAuthenticationTimeout")))
+        #expect(Self.steps(actions).contains(.observe("authenticationTimeout")))
         #expect(Self.ending(actions)?.endedIn == .authenticating)
         #expect(Self.ending(actions)?.admission != nil)
     }
@@ -331,14 +332,15 @@ struct SessionStateMachineTests {
 
     // MARK: Tier changes
 
-    static func control() -> SessionControl { SessionControl(ticketId: 1) }
+    static func mailbox() -> SessionMailbox { SessionMailbox() }
 
     static func update(_ statement: String?, idle: Duration? = nil) -> SessionCommand {
-        .update(SessionUpdate(rules: nil, idleTimeout: idle, logMetadata: ["tier": "PRO"], settingsStatement: statement))
+        .update(SessionUpdate(rules: nil, idleTimeout: idle.map { IdleTimeout($0) }, logMetadata: ["tier": "PRO"],
+                              settingsStatement: statement))
     }
 
     @Test func changeWhileIdle_sendsTheSettingsAtOnce_andSwallowsTheirReplies() {
-        var machine = Self.relaying(control: Self.control())
+        var machine = Self.relaying(mailbox: Self.mailbox())
         let set = "SET work_mem = '64MB'"
         #expect(Self.steps(machine.command(Self.update(set))) == [.upstream(Self.query(set)), .log(.settingsSent(statement: set))])
         let replies = Self.message("C", Array("SET".utf8) + [0]) + Self.readyIdle
@@ -349,7 +351,7 @@ struct SessionStateMachineTests {
     }
 
     @Test func changeDuringATransaction_waitsForItsEnd() {
-        var machine = Self.relaying(control: Self.control())
+        var machine = Self.relaying(mailbox: Self.mailbox())
         _ = machine.clientBytes(Self.query("BEGIN")[...], now: Self.t0)
         _ = machine.upstreamBytes(Self.readyInTransaction[...], now: Self.t0)
         #expect(machine.command(Self.update("SET work_mem = '64MB'")).isEmpty)
@@ -360,7 +362,7 @@ struct SessionStateMachineTests {
     }
 
     @Test func settingsRefusedByTheServer_areLogged_notShownToTheClient() {
-        var machine = Self.relaying(control: Self.control())
+        var machine = Self.relaying(mailbox: Self.mailbox())
         _ = machine.command(Self.update("SET work_mem = 'x'"))
         let error = ErrorResponse(severity: .error, sqlState: "22023", message: "invalid value").encoded()
         let steps = Self.steps(machine.upstreamBytes((error + Self.readyIdle)[...], now: Self.t0))
@@ -368,13 +370,13 @@ struct SessionStateMachineTests {
     }
 
     @Test func changeWithoutStatement_changesTheIdleTimeoutOnly() {
-        var machine = Self.relaying(idle: .seconds(300), control: Self.control())
+        var machine = Self.relaying(idle: .seconds(300), mailbox: Self.mailbox())
         #expect(machine.command(Self.update(nil, idle: nil)).isEmpty)
         #expect(Self.steps(machine.timeoutFired(now: Self.t0 + .seconds(301))) == [.cancelTimeout], "the new tier has no idle timeout")
     }
 
     @Test func terminateCommand_endsWithItsError() {
-        var machine = Self.relaying(control: Self.control())
+        var machine = Self.relaying(mailbox: Self.mailbox())
         let error = ErrorResponse(severity: .fatal, sqlState: "53300", message: "downgraded")
         let actions = machine.command(.terminate(error))
         #expect(Self.sqlStates(actions) == ["53300"])

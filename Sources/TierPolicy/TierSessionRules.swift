@@ -1,16 +1,18 @@
 import Gate
 import PostgresWire
+import Proxy
 import Telemetry
 import TierModel
 
-/// What a session of a tier checks while relaying (seed 3.1 layer 2, 1.2):
+/// What a session of a tier checks while relaying:
 /// - a client may lower the injected settings but not raise them (`SettingsGuard`);
-/// - a query killed by the tier's statement timeout gets the seed's upgrade hint.
+/// - a query killed by the tier's statement timeout gets the tier's upgrade hint
+///   (`UpgradeHint.queryTimeout`).
 struct TierSessionRules: SessionRules {
     let tier: Tier
     let settingsGuard: SettingsGuard
     let timeoutHint: String
-    /// Counts settings refusals and statement timeouts (issue 8); nil: not counted.
+    /// Counts settings refusals and statement timeouts; nil: not counted.
     let metrics: TierGateMetrics?
 
     /// `pooled`: the session goes through PgBouncer's transaction pool (`SettingsGuard.pooled`).

@@ -1,4 +1,4 @@
-import Telemetry
+import Proxy
 import Testing
 
 struct MetricsHTTPRequestTests {

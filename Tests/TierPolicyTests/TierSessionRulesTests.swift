@@ -1,7 +1,7 @@
 import PostgresWire
 import Testing
 import TierModel
-@testable import Proxy
+@testable import TierPolicy
 
 struct TierSessionRulesTests {
     static func rules(_ tier: Tier) throws -> TierSessionRules {

@@ -1,14 +1,14 @@
 import Foundation
-import Logging
 import MetricsTestKit
 import PostgresWire
+import Proxy
 import Telemetry
 import Testing
 import TierModel
 import TierStore
-@testable import Proxy
+@testable import TierPolicy
 
-/// The admission decision points move the counters (issue 8), with no socket and no services:
+/// The admission decision points move the counters, with no socket and no services:
 /// the org source is a file, the metrics backend MetricsTestKit.
 struct TierAdmissionMetricsTests {
     typealias Name = TierGateMetrics.Name
@@ -23,25 +23,11 @@ struct TierAdmissionMetricsTests {
     static func admission(_ test: TestMetrics) throws -> TierAdmission {
         let path = FileManager.default.temporaryDirectory.appendingPathComponent("tiergate-metrics-\(UUID().uuidString).json").path
         try Data(orgsJSON.utf8).write(to: URL(fileURLWithPath: path))
-        let metrics = TierGateMetrics(factory: test)
-        var configuration = TierResolver.Configuration()
-        configuration.metrics = metrics
-        let logger = Logger(label: "test", factory: { _ in SwiftLogNoOpLogHandler() })
-        let resolver = TierResolver(source: try FileOrgSource(path: path), matrix: .builtIn,
-                                    configuration: configuration, logger: logger)
-        return TierAdmission(resolver: resolver, defaultUpstream: Endpoint(host: "127.0.0.1", port: 5432),
-                             logger: logger, metrics: metrics)
+        return Admissions.tierAdmission(source: try FileOrgSource(path: path), metrics: TierGateMetrics(factory: test))
     }
 
     static func admit(_ admission: TierAdmission, user: String) -> AdmissionOutcome {
-        let done = DispatchSemaphore(value: 0)
-        let box = OutcomeBox()
-        admission.admit(AdmissionRequest(startup: StartupMessage(parameters: [("user", user), ("database", "x")]), peer: "test")) {
-            box.set($0)
-            done.signal()
-        }
-        done.wait()
-        return box.get()!
+        Admissions.admit(admission, user: user)
     }
 
     @Test func sixthFreeConnection_movesRefusedAndLimitHits_notAdmitted() throws {
@@ -98,11 +84,31 @@ struct TierAdmissionMetricsTests {
         #expect(try test.expectCounter(Name.settingsRefusals, [("tier", "STARTER")]).totalValue == 1)
         #expect(try test.expectCounter(Name.statementTimeouts, [("tier", "STARTER")]).totalValue == 1)
     }
-}
 
-private final class OutcomeBox: @unchecked Sendable {
-    private let lock = NSLock()
-    private var outcome: AdmissionOutcome?
-    func set(_ value: AdmissionOutcome) { lock.withLock { outcome = value } }
-    func get() -> AdmissionOutcome? { lock.withLock { outcome } }
+    /// The proxy reports a failed upstream through the admitted session; the tier it was
+    /// admitted under labels the count.
+    @Test func unreachableUpstream_isCountedUnderTheAdmittedTier() throws {
+        let test = TestMetrics()
+        let admission = try Self.admission(test)
+        guard case .admitted(let session) = Self.admit(admission, user: "app.org_free") else {
+            Issue.record("refused")
+            return
+        }
+        session.onUpstreamFailure?(.unreachable)
+        session.onUpstreamFailure?(.authenticationTimeout)
+        #expect(try test.expectCounter(Name.upstreamFailures, [("tier", "FREE"), ("reason", "upstream_unreachable")]).totalValue == 1)
+        #expect(try test.expectCounter(Name.upstreamFailures, [("tier", "FREE"), ("reason", "authentication_timeout")]).totalValue == 1)
+        session.onEnd()
+    }
+
+    /// Refusals before admission have no tier, with or without tier gating.
+    @Test func refusalsBeforeAdmission_areCountedWithTierNone() throws {
+        let test = TestMetrics()
+        let observer = SessionMetrics(TierGateMetrics(factory: test))
+        observer.refusedBeforeAdmission(.protocolViolation)
+        observer.refusedBeforeAdmission(.loginTimeout)
+        observer.refusedBeforeAdmission(.loginTimeout)
+        #expect(try test.expectCounter(Name.refused, [("tier", "none"), ("reason", "protocol")]).totalValue == 1)
+        #expect(try test.expectCounter(Name.refused, [("tier", "none"), ("reason", "login_timeout")]).totalValue == 2)
+    }
 }

@@ -1,5 +1,5 @@
+import Proxy
 import Telemetry
-import TierModel
 import TierStore
 
 extension TierLookupError {
@@ -13,10 +13,12 @@ extension TierLookupError {
     }
 }
 
-extension AdmittedSession {
-    /// The tier the session was admitted under, from its log metadata; nil without tiers.
-    /// Read only on failure paths.
-    var tier: Tier? {
-        logMetadata["tier"].flatMap(Tier.init(rawValue:))
+extension UpstreamFailure {
+    /// The `reason` label of `tiergate_upstream_failures_total`.
+    var reason: UpstreamFailureReason {
+        switch self {
+        case .unreachable: .unreachable
+        case .authenticationTimeout: .authenticationTimeout
+        }
     }
 }

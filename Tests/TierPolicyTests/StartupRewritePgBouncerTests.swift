@@ -1,9 +1,9 @@
 import PostgresWire
 import Testing
 import TierModel
-@testable import Proxy
+@testable import TierPolicy
 
-/// Issue 6: the startup message sent to PgBouncer names the org's pool.
+/// Through PgBouncer, the startup message names the org's pool.
 struct StartupRewritePgBouncerTests {
     @Test func rewriteForPgBouncer_usesTheOrgAlias_andDropsOptions() throws {
         let startup = StartupMessage(parameters: [("user", "app.org_acme"), ("database", "whatever"),

@@ -1,7 +1,7 @@
 import PostgresWire
 import Testing
 import TierModel
-@testable import Proxy
+@testable import TierPolicy
 
 struct StartupRewriteTests {
     static let free = SessionSettings(limits: TierMatrix.builtIn[.free])

@@ -1,14 +1,17 @@
+import Dispatch
 import Foundation
 import Gate
 import Logging
 import PostgresWire
+import Proxy
 import Synchronization
 import Telemetry
 import TierModel
 import TierStore
 
-/// Admission by tier (seed 3.1, layers 1 and 2): who the org is, what it pays for, whether
-/// it has a free slot, and the session settings its tier imposes.
+/// Admission by tier: who the org is (the `.orgId` suffix of the startup user), what it pays
+/// for, whether it has a free slot under its tier's ceiling, and the session settings and
+/// rules its tier imposes.
 ///
 /// The gate check happens before any upstream work, so a refused connection starts no
 /// Postgres backend. The slot is held from admission until the session ends, however it
@@ -18,29 +21,35 @@ public final class TierAdmission: SessionAdmitter {
     let gate: Mutex<ConnectionGate>
     private let defaultUpstream: Endpoint
     /// When set, every admitted session goes to this PgBouncer, to the org's own pool
-    /// (alias = orgId) instead of the org's Postgres (issue 6).
+    /// (alias = orgId) instead of the org's Postgres.
     private let pgbouncer: Endpoint?
     let logger: Logger
     private let thrashing = Mutex(RejectionWindow<ContinuousClock.Instant>())
-    /// Open sessions per org with their handles, pending downgrades, counters (issue 5;
-    /// TierAdmission+TierChanges.swift).
+    /// Rejections are counted in Redis off the session loops: one round trip each.
+    private let rejectionQueue = DispatchQueue(label: "tiergate.rejections", qos: .utility)
+    /// Open sessions per org with their handles, pending downgrades, counters
+    /// (TierAdmission+TierChanges.swift).
     let orgSessions = OrgSessions()
-    let startedAt = Date()
+    /// The downgrade grace period, bursts' deadlines and upkeep, the thrashing window.
+    let clock: any PolicyClock
+    let startedAt: ContinuousClock.Instant
     /// Names this process in invalidation announcements, so it skips its own.
     let instanceId: String
     let graceBox = Mutex<Duration>(.seconds(15 * 60))
     var pgbouncerRouted: Bool { pgbouncer != nil }
-    /// Admissions, refusals, open sessions, lookup latency (issue 8).
+    /// Admissions, refusals, open sessions, lookup latency, upstream failures.
     let metrics: TierGateMetrics
-    /// Burst scaling (issue 8); nil without Redis, where the burst state lives: then no org
-    /// bursts.
+    /// Burst scaling; nil without Redis, where the burst state lives: then no org bursts.
     let bursts: BurstCoordinator?
 
     /// - Parameter burstCheckInterval: how often running bursts are re-checked (billing,
     ///   end); a burst ends at most this late on this instance.
     public init(resolver: TierResolver, defaultUpstream: Endpoint, pgbouncer: Endpoint? = nil, logger: Logger,
-                metrics: TierGateMetrics = TierGateMetrics(), burstCheckInterval: Duration = .seconds(1)) {
+                metrics: TierGateMetrics = TierGateMetrics(), burstCheckInterval: Duration = .seconds(1),
+                clock: any PolicyClock = DispatchClock()) {
         self.metrics = metrics
+        self.clock = clock
+        startedAt = clock.now
         self.resolver = resolver
         self.defaultUpstream = defaultUpstream
         self.pgbouncer = pgbouncer
@@ -50,7 +59,7 @@ public final class TierAdmission: SessionAdmitter {
         self.instanceId = instanceId
         bursts = resolver.bursts.map { ledger in
             BurstCoordinator(ledger: ledger, instanceId: instanceId, checkInterval: burstCheckInterval,
-                             logger: logger, metrics: metrics,
+                             clock: clock, logger: logger, metrics: metrics,
                              announce: { [resolver] in _ = resolver.announceInvalidation($0) })
         }
         bursts?.onChange { [weak self] org in self?.burstChanged(org) }
@@ -65,7 +74,7 @@ public final class TierAdmission: SessionAdmitter {
             logger.notice("refused: no org in user name", metadata: ["user": "\(user)", "peer": "\(request.peer)"])
             orgSessions.countRefusal("no_org_in_user")
             metrics.refused(.noOrg, tier: nil)
-            completion(.refused(ClientError.orgMissing(user: user, reason: error.description).errorResponse))
+            completion(.refused(TierClientError.orgMissing(user: user, reason: error.description).errorResponse))
             return
         }
         let lookupStarted = ContinuousClock.now
@@ -140,8 +149,7 @@ public final class TierAdmission: SessionAdmitter {
             let startup = pgbouncer == nil
                 ? StartupRewrite.rewrite(request.startup, identity: identity, route: route, settings: settings)
                 : StartupRewrite.rewriteForPgBouncer(request.startup, identity: identity)
-            let timeouts = TimeoutRules(limits: org.limits)
-            let control = SessionControl(ticketId: ticket.id)
+            let control = SessionControl(ticketId: ticket.id, admittedAt: clock.now)
             orgSessions.register(control, org: org)
             metrics.sessionAdmitted(org: org.orgId, tier: org.tier)
             let admittedTier = org.tier
@@ -149,11 +157,12 @@ public final class TierAdmission: SessionAdmitter {
                 upstream: upstream,
                 startup: startup,
                 authenticationTimeout: .milliseconds(org.limits.postgres.connectionTimeout),
-                idleTimeout: timeouts.idle,
+                idleTimeout: IdleTimeout(tier: org),
                 rules: TierSessionRules(org: org, matrix: resolver.matrix, pooled: pgbouncer != nil, metrics: metrics),
                 logMetadata: org.burstingFrom.map { ["org": org.orgId.rawValue, "tier": org.tier.rawValue, "burst_from": $0.rawValue] }
                     ?? ["org": org.orgId.rawValue, "tier": org.tier.rawValue],
-                control: control,
+                mailbox: control.mailbox,
+                onUpstreamFailure: { [metrics] failure in metrics.upstreamFailed(failure.reason, tier: admittedTier) },
                 onEnd: { [self] in
                     if gate.withLock({ $0.release(ticket) }) {
                         metrics.sessionClosed(org: ticket.org, tier: admittedTier)
@@ -166,23 +175,23 @@ public final class TierAdmission: SessionAdmitter {
     private func refusal(for error: TierLookupError, org: OrgId) -> ErrorResponse {
         switch error {
         case .unknownOrg:
-            return ClientError.unknownOrg(org.rawValue).errorResponse
+            return TierClientError.unknownOrg(org.rawValue).errorResponse
         case .invalidOrg(_, let reason):
-            return ClientError.invalidOrg(org.rawValue, reason: reason).errorResponse
+            return TierClientError.invalidOrg(org.rawValue, reason: reason).errorResponse
         case .unavailable:
-            return ClientError.tierUnavailable(org.rawValue).errorResponse
+            return TierClientError.tierUnavailable(org.rawValue).errorResponse
         }
     }
 
-    /// Seed 6.4: rejections counted per org in Redis' 60 s window (shared by every proxy),
-    /// and one warning when an org starts thrashing, not one per rejection.
+    /// Rejections counted per org in Redis' 60 s window (shared by every proxy), and one
+    /// warning when an org starts thrashing, not one per rejection.
     private func recordRejection(_ refusal: ConnectionRefusal) {
         logger.notice("refused: connection limit", metadata: [
             "org": "\(refusal.org)", "tier": "\(refusal.tier)",
             "current": "\(refusal.current)", "max": "\(refusal.max)"])
-        DispatchQueueBridge.background { [self] in
+        rejectionQueue.async { [self] in
             let shared = resolver.countRejection(refusal.org)
-            let local = thrashing.withLock { $0.recordRejection(org: refusal.org, at: .now) }
+            let local = thrashing.withLock { $0.recordRejection(org: refusal.org, at: clock.now) }
             let onset = shared.map { RejectionWindow<ContinuousClock.Instant>.isThrashingOnset(sharedCount: $0) }
                 ?? (local != nil)
             if onset {

@@ -6,39 +6,30 @@ import Telemetry
 import TierModel
 import TierStore
 
-/// The bursts this instance knows are running (seed 5.1), and their upkeep: asking the
-/// shared ledger for a burst, billing minutes as they begin, noticing the end, and the log
-/// lines and metrics of each (issue 8).
+/// The bursts this instance knows are running, and their upkeep: asking the shared ledger
+/// for a burst, billing minutes as they begin, noticing the end, and the log lines and
+/// metrics of each.
 ///
-/// Redis holds the truth (`BurstLedger`); this keeps a copy with a local deadline so that
-/// admissions during a burst need no Redis call, and a timer re-checks each running burst
-/// every `checkInterval`. Deadlines are computed from the time left as Redis reports it,
-/// so a skewed local clock cannot stretch a burst.
+/// Redis holds the truth (`BurstLedger`); this keeps a copy with a local deadline
+/// (`KnownBursts`) so that admissions during a burst need no Redis call, and re-checks each
+/// running burst every `checkInterval` on the policy clock.
 ///
 /// Calls into the ledger block and run on `queue` or a global queue, never on an I/O loop.
 final class BurstCoordinator: Sendable {
-    struct Running: Sendable {
-        let state: BurstState
-        let deadline: ContinuousClock.Instant
-        /// The tier the org pays for, when this instance has resolved it (for log lines).
-        let baseTier: Tier?
-    }
-
     private let ledger: BurstLedger
     private let instanceId: String
     private let logger: Logger
     private let metrics: TierGateMetrics
-    private let running = Mutex<[OrgId: Running]>([:])
-    /// Orgs the ledger just refused a burst (cooling down, switched off, Redis unreachable):
-    /// until then their connections over the ceiling are refused without asking Redis again,
-    /// and the reason is logged once, not once per connection of a busy org.
-    private let quietUntil = Mutex<[OrgId: ContinuousClock.Instant]>([:])
+    private let clock: any PolicyClock
+    private let checkInterval: Duration
+    /// Running bursts, and the orgs the ledger just refused one (cooling down, switched off,
+    /// Redis unreachable): until their quiet time ends, their connections over the ceiling
+    /// are refused without asking Redis again.
+    private let known = Mutex(KnownBursts())
     /// How long a switched-off org, or any org while Redis is unreachable, is not asked
     /// about again (BURST ON is announced and lifts it at once).
     static let recheckAfterRefusal: Duration = .seconds(5)
     private let queue = DispatchQueue(label: "tiergate.bursts")
-    /// Set once in `init`; Dispatch sources are thread-safe but not marked Sendable.
-    nonisolated(unsafe) private let timer: DispatchSourceTimer
     /// Called (on a ledger queue) when an org starts or stops bursting as this instance
     /// sees it, so its open sessions are told.
     private let changed = Mutex<(@Sendable (OrgId) -> Void)?>(nil)
@@ -46,22 +37,28 @@ final class BurstCoordinator: Sendable {
     /// sessions get the burst tier at once instead of at their next over-ceiling connection.
     private let announce: @Sendable (String) -> Void
 
-    init(ledger: BurstLedger, instanceId: String, checkInterval: Duration, logger: Logger,
-         metrics: TierGateMetrics, announce: @escaping @Sendable (String) -> Void) {
+    init(ledger: BurstLedger, instanceId: String, checkInterval: Duration, clock: any PolicyClock,
+         logger: Logger, metrics: TierGateMetrics, announce: @escaping @Sendable (String) -> Void) {
         self.ledger = ledger
         self.instanceId = instanceId
+        self.clock = clock
+        self.checkInterval = checkInterval
         self.logger = logger
         self.metrics = metrics
         self.announce = announce
-        timer = DispatchSource.makeTimerSource(queue: queue)
-        timer.schedule(deadline: .now() + .nanoseconds(checkInterval.nanoseconds),
-                       repeating: .nanoseconds(checkInterval.nanoseconds), leeway: .milliseconds(50))
-        timer.setEventHandler { [weak self] in self?.checkRunning() }
-        timer.resume()
+        scheduleCheck()
     }
 
-    deinit {
-        timer.cancel()
+    /// The next check of the running bursts, `checkInterval` from now; each check schedules
+    /// the one after it, until the coordinator is gone.
+    private func scheduleCheck() {
+        clock.schedule(after: checkInterval) { [weak self] in
+            guard let self else { return }
+            queue.async {
+                self.checkRunning()
+                self.scheduleCheck()
+            }
+        }
     }
 
     func onChange(_ handler: @escaping @Sendable (OrgId) -> Void) {
@@ -74,10 +71,11 @@ final class BurstCoordinator: Sendable {
     /// of runs; `base` otherwise. No I/O, and for an org without the add-on (most
     /// connections) no lock: `matrix` is read only when the org is bursting.
     func overlay(_ base: OrgTier, matrix: @autoclosure () -> TierMatrix) -> OrgTier {
-        guard base.burstingFrom == nil, base.burst != nil,
-              let known = running.withLock({ $0[base.orgId] }), ContinuousClock.now < known.deadline,
-              known.state.burstTier > base.tier else { return base }
-        return base.bursting(to: known.state.burstTier, matrix: matrix())
+        guard base.burstingFrom == nil, base.burst != nil else { return base }
+        let now = clock.now
+        guard let burstTier = known.withLock({ $0.burstTier(of: base.orgId, at: now) }),
+              burstTier > base.tier else { return base }
+        return base.bursting(to: burstTier, matrix: matrix())
     }
 
     /// Asks the ledger for a burst of `org` (which has an enabled add-on): the running one,
@@ -88,14 +86,10 @@ final class BurstCoordinator: Sendable {
     func request(_ org: OrgTier, trigger: String, operator: Bool = false,
                  completion: @escaping @Sendable (BurstLedger.Decision?) -> Void) {
         guard let config = org.burst else { return completion(nil) }
-        let asked = ContinuousClock.now
-        let quiet = quietUntil.withLock { quiet -> Bool in
-            guard let until = quiet[org.orgId] else { return false }
-            if asked < until && !`operator` { return true }
-            quiet[org.orgId] = nil
-            return false
+        let asked = clock.now
+        guard known.withLock({ $0.mayAsk(about: org.orgId, at: asked, operator: `operator`) }) else {
+            return completion(nil)
         }
-        if quiet { return completion(nil) }
         DispatchQueue.global().async { [self] in
             guard let admission = ledger.admit(org.orgId, burst: config, instance: instanceId) else {
                 logger.notice("burst not available: Redis unreachable; the base ceiling applies", metadata: [
@@ -106,7 +100,7 @@ final class BurstCoordinator: Sendable {
             if let ended = admission.ended { reportEnded(org.orgId, ended, baseTier: org.tier) }
             switch admission.decision {
             case .started(let state, let remaining):
-                let activation = ContinuousClock.now - asked
+                let activation = clock.now - asked
                 metrics.burstStarted(tier: state.burstTier)
                 billed(org.orgId, state, admission.billedMinutes)
                 metrics.burstActivated(after: activation)
@@ -139,12 +133,8 @@ final class BurstCoordinator: Sendable {
     /// Returns whether the org was not quiet already (so the caller logs once).
     @discardableResult
     private func beQuiet(_ org: OrgId, for duration: Duration) -> Bool {
-        let now = ContinuousClock.now
-        return quietUntil.withLock { quiet in
-            let wasQuiet = quiet[org].map { now < $0 } ?? false
-            quiet[org] = now + duration
-            return !wasQuiet
-        }
+        let now = clock.now
+        return known.withLock { $0.quiet(org, for: duration, at: now) }
     }
 
     // MARK: Other instances, operators
@@ -161,7 +151,7 @@ final class BurstCoordinator: Sendable {
 
     /// Another instance lifted `org`'s kill switch: ask the ledger again at the next need.
     func switchOnAnnounced(_ org: OrgId) {
-        _ = quietUntil.withLock { $0.removeValue(forKey: org) }
+        known.withLock { $0.endQuiet(org) }
     }
 
     /// BURST START. Blocking. Nil when Redis is unavailable.
@@ -180,7 +170,7 @@ final class BurstCoordinator: Sendable {
     func switchOff(_ org: OrgId) -> BurstLedger.SwitchedOff? {
         guard let result = ledger.switchOff(org) else { return nil }
         if case .endedRunning(let ended) = result {
-            reportEnded(org, ended, baseTier: running.withLock { $0[org]?.baseTier })
+            reportEnded(org, ended, baseTier: baseTier(of: org))
         }
         logger.notice("burst switched off by an operator", metadata: ["org": "\(org)", "ended_running_burst": "\(result != .noneRunning)"])
         queue.sync { forget(org) }
@@ -207,7 +197,7 @@ final class BurstCoordinator: Sendable {
     // MARK: Upkeep
 
     private func checkRunning() {
-        for org in running.withLock({ Array($0.keys) }) { check(org) }
+        for org in known.withLock({ $0.orgs }) { check(org) }
     }
 
     /// One ledger tick for `org` (on `queue`).
@@ -217,26 +207,24 @@ final class BurstCoordinator: Sendable {
             self.billed(org, state, billed)
             remember(org, state, remaining: remaining, baseTier: nil)
         case .ended(let ended)?:
-            reportEnded(org, ended, baseTier: running.withLock { $0[org]?.baseTier })
+            reportEnded(org, ended, baseTier: baseTier(of: org))
             forget(org)
         case .notRunning?:
             forget(org)
         case nil:
             // Redis is unreachable: the burst lasts as long as it was known to, no longer.
-            if let known = running.withLock({ $0[org] }), ContinuousClock.now >= known.deadline {
+            let now = clock.now
+            if let overdue = known.withLock({ $0.overdue(org, at: now) }) {
                 logger.notice("burst over by its deadline (Redis unreachable: its end is billed later)", metadata: [
-                    "org": "\(org)", "burst_tier": "\(known.state.burstTier)"])
+                    "org": "\(org)", "burst_tier": "\(overdue.state.burstTier)"])
                 forget(org)
             }
         }
     }
 
     private func remember(_ org: OrgId, _ state: BurstState, remaining: Duration, baseTier: Tier?) {
-        let isNew = running.withLock { running in
-            let known = running[org]
-            running[org] = Running(state: state, deadline: .now + remaining, baseTier: baseTier ?? known?.baseTier)
-            return known == nil
-        }
+        let now = clock.now
+        let isNew = known.withLock { $0.remember(org, state, remaining: remaining, baseTier: baseTier, at: now) }
         guard isNew else { return }
         logger.info("burst in force here", metadata: [
             "org": "\(org)", "tier": "\(baseTier.map(\.rawValue) ?? "unknown")", "burst_tier": "\(state.burstTier)", "started_by": "\(state.startedBy)",
@@ -246,9 +234,13 @@ final class BurstCoordinator: Sendable {
     }
 
     private func forget(_ org: OrgId) {
-        guard running.withLock({ $0.removeValue(forKey: org) }) != nil else { return }
+        guard known.withLock({ $0.forget(org) }) else { return }
         metrics.burstActive(org, false)
         changed.withLock { $0 }?(org)
+    }
+
+    private func baseTier(of org: OrgId) -> Tier? {
+        known.withLock { $0.running[org]?.baseTier }
     }
 
     /// Minutes this instance billed: counted, and the cost alert when they cross it.

@@ -1,11 +1,9 @@
-import Dispatch
 import Foundation
-import Gate
 import Synchronization
 import TierModel
 
 /// The open sessions of every org with the tier they run under, the downgrades waiting for
-/// their grace period to end, and the admission counters (issue 5, seed 4).
+/// their grace period to end, and the admission counters.
 ///
 /// Plain bookkeeping behind one lock; the timers and session commands it leads to are
 /// performed by `TierAdmission`.
@@ -17,7 +15,10 @@ final class OrgSessions: Sendable {
         let ceiling: Int
         /// Open sessions when the downgrade was seen.
         let openAtChange: Int
-        let deadline: Date
+        /// When the grace period ends, on the policy clock.
+        let deadline: ContinuousClock.Instant
+        /// The same moment on the wall clock, as SHOW ORG prints it.
+        let deadlineDate: Date
         /// Distinguishes this enforcement from a later one for the same org.
         let token: UInt64
     }

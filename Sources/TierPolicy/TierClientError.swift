@@ -1,0 +1,62 @@
+import PostgresWire
+import Proxy
+
+/// Every error tier policy shows a client, and its SQLSTATE, in one place (the proxy's own,
+/// tier-free ones are `ClientError`). Messages follow Postgres' style (lower case, no
+/// trailing period).
+public enum TierClientError: Error, Sendable, Equatable {
+    /// The startup user has no `.orgId` suffix (28000, like an unknown role).
+    case orgMissing(user: String, reason: String)
+    case unknownOrg(String)
+    /// The org's record cannot be used: nothing the client can fix, so it says whom to ask.
+    case invalidOrg(String, reason: String)
+    /// MongoDB is down and no cache knows the org (57P03 cannot_connect_now: retry).
+    case tierUnavailable(String)
+    /// After a downgrade below current use and its grace period, the newest excess sessions
+    /// are closed (53300, as for a refused connection over the ceiling). `burstEndedFrom`:
+    /// the burst tier, when the ceiling fell because a burst ended rather than because
+    /// billing changed the tier.
+    case downgradeExcess(org: String, tier: String, ceiling: Int, open: Int, graceSeconds: Int,
+                         burstEndedFrom: String? = nil)
+    /// Postgres' idle_session_timeout (57P05), naming the tier that sets it.
+    case idleSessionTimeout(seconds: Double, tier: String)
+
+    public var sqlState: String {
+        switch self {
+        case .orgMissing, .unknownOrg, .invalidOrg: "28000"  // invalid_authorization_specification
+        case .tierUnavailable: "57P03"                      // cannot_connect_now
+        case .downgradeExcess: "53300"                      // too_many_connections
+        case .idleSessionTimeout: "57P05"                   // idle_session_timeout
+        }
+    }
+
+    public var errorResponse: ErrorResponse {
+        switch self {
+        case .orgMissing(let user, let reason):
+            return fatal("user name \"\(user)\" does not name an org", detail: reason,
+                         hint: "Connect as <role>.<orgId>, for example \"app.org_acme\".")
+        case .unknownOrg(let org):
+            return fatal("org \"\(org)\" does not exist")
+        case .invalidOrg(let org, let reason):
+            return fatal("org \"\(org)\" cannot be admitted: its tier record is invalid",
+                         detail: reason, hint: "Contact support: the org's billing record needs fixing.")
+        case .tierUnavailable(let org):
+            return fatal("the tier of org \"\(org)\" cannot be determined right now", hint: "Retry in a few seconds.")
+        case .downgradeExcess(let org, let tier, let ceiling, let open, let graceSeconds, let burstEndedFrom):
+            let cause = burstEndedFrom.map { "'s burst to \($0) ended; its tier \(tier) has a ceiling of \(ceiling) connections" }
+                ?? " was downgraded to \(tier), whose ceiling is \(ceiling) connections"
+            return fatal("terminating connection: org \"\(org)\"\(cause)",
+                         detail: "\(open) sessions were open when the \(graceSeconds) s grace period ended; the newest \(open - ceiling) are closed.",
+                         hint: "Keep at most \(ceiling) connections open, or upgrade the org's tier.")
+        case .idleSessionTimeout(let seconds, let tier):
+            var error = ClientError.idleSessionTimeout(seconds: seconds).errorResponse
+            error[.detail] = "The session was idle for \(Int(seconds)) s, the idle timeout of tier \(tier)."
+            error[.hint] = "Reconnect when needed, or upgrade to PRO for sessions that never time out."
+            return error
+        }
+    }
+
+    private func fatal(_ message: String, detail: String? = nil, hint: String? = nil) -> ErrorResponse {
+        ErrorResponse(severity: .fatal, sqlState: sqlState, message: message, detail: detail, hint: hint)
+    }
+}
