@@ -9,6 +9,7 @@ import subprocess
 import time
 
 import postgres_wire
+import procfs
 
 HOST = "127.0.0.1"
 APP_USER, APP_PASSWORD = "app", "app_pw"
@@ -22,15 +23,6 @@ def free_port():
     with socket.socket() as sock:
         sock.bind((HOST, 0))
         return sock.getsockname()[1]
-
-
-def rss_kb(pid):
-    """Resident set size of one process (all its threads), from /proc/PID/status."""
-    with open(f"/proc/{pid}/status") as status:
-        for line in status:
-            if line.startswith("VmRSS:"):
-                return int(line.split()[1])
-    raise BenchError(f"no VmRSS for pid {pid}")
 
 
 def psql(port, sql, user="postgres", database="postgres", timeout=600):
@@ -90,7 +82,7 @@ class ManagedProcess:
 
     def rss_kb(self):
         self.check_alive()
-        return rss_kb(self.pid)
+        return procfs.rss_kb(self.pid)
 
     def stop(self, grace=10.0):
         if self.process.poll() is None:
