@@ -290,8 +290,9 @@ def targets_table(m, counts, wanted_counts):
                 + " | ".join(cells) + " |")
     for wanted, count in zip(wanted_counts, counts_for(wanted_counts, counts)):
         per = m.memory_summary("tiergate", f"kb_per_connection_{count}")
-        at = f"{count:,} idle clients" + (f" ({wanted:,} asked; see the memory notes)" if count != wanted else "")
-        rows.append(f"| Memory < {TARGET_KB_PER_IDLE_CONNECTION:g} kB per idle client, {at} (relay) | "
+        at = f"{count:,} idle clients, relay" + (f" ({wanted:,} asked: open-file limit, see the memory notes)"
+                                                  if count != wanted else "")
+        rows.append(f"| Memory < {TARGET_KB_PER_IDLE_CONNECTION:g} kB per idle client, {at} | "
                     + (cell(f"{per.median:.1f} kB", per.median < TARGET_KB_PER_IDLE_CONNECTION) if per else "not measured")
                     + " | — |")
     return "\n".join(rows)
