@@ -24,6 +24,7 @@ import resource
 import shutil
 import subprocess
 import sys
+import tempfile
 import time
 import traceback
 from dataclasses import replace
@@ -34,12 +35,14 @@ import postgres_wire  # noqa: E402
 from bench_org import MAX_CONNECTIONS as BENCH_ORG_MAX_CONNECTIONS, TIER as BENCH_ORG_TIER  # noqa: E402
 from bench_org import ensure_bench_org, org_id  # noqa: E402
 from machine import NoiseSampler, machine_description, tool_versions  # noqa: E402
-from measurements import (DIRECT, PATHS, PGBOUNCER, PROXY_PATHS, TIERGATE,  # noqa: E402
+from measurements import (DIRECT, PATHS, PGBOUNCER, PROXY_CPU, PROXY_PATHS, TIERGATE,  # noqa: E402
                           TIERGATE_GATING, TIERGATE_PGBOUNCER, Measurements, percentile)
 from pgbench_run import run_pgbench  # noqa: E402
+from procfs import (CLOCK_TICKS, ProcError, command_name, cpu_ticks, listening_pid,  # noqa: E402
+                    open_file_limit, open_files)
 from profiles import FULL, SMOKE  # noqa: E402
 from services import (APP_PASSWORD, APP_USER, HOST, BenchError, BenchPgBouncer,  # noqa: E402
-                      TierGate, psql)
+                      TierGate, admin_command, psql)
 import report  # noqa: E402
 
 BENCH_DIR = os.path.dirname(os.path.abspath(__file__))
@@ -85,6 +88,8 @@ class BenchRun:
         self.steps = []          # (name, ok, seconds, detail)
         self.retries = []        # (what, error)
         self.proxies = {}        # path key -> TierGate
+        self.pgbouncer_pid = None  # the stack's PgBouncer, whose CPU is the PgBouncer path's
+        self.admin_dir = None      # holds the gating proxy's admin socket
         self.started = datetime.datetime.now(datetime.timezone.utc)
         self.noise = NoiseSampler()
 
@@ -162,6 +167,29 @@ class BenchRun:
         except BenchError:
             self.pgbouncer_version = None
         self.max_connections = int(psql(self.pg_port, "SHOW max_connections"))
+        self.find_pgbouncer_pid()
+
+    def find_pgbouncer_pid(self):
+        """The stack's PgBouncer process, found by its listening port (stack.sh's pid file is
+        not there with --no-stack-up): its CPU is what the PgBouncer path costs. Without it
+        the proxy CPU figures have no PgBouncer to compare with, but the run goes on."""
+        pid = listening_pid(self.pgbouncer_port)
+        self.pgbouncer_pid = pid if pid and command_name(pid) == "pgbouncer" else None
+        if not self.pgbouncer_pid:
+            self.log(f"  warning: no pgbouncer process found listening on {self.pgbouncer_port}; "
+                     "its CPU per transaction is not measured")
+        return self.pgbouncer_pid
+
+    def proxy_pid(self, path):
+        """The process a client of `path` connects to, whose CPU is the path's proxy CPU
+        (for TierGate -> PgBouncer: TierGate's own); None on the direct path."""
+        if path is DIRECT:
+            return None
+        if path is PGBOUNCER:
+            if self.pgbouncer_pid and not os.path.exists(f"/proc/{self.pgbouncer_pid}"):
+                self.find_pgbouncer_pid()  # restarted by someone's test since
+            return self.pgbouncer_pid
+        return self.proxies[path.key].pid
 
     def prepare_data(self):
         db = self.profile.database
@@ -197,10 +225,21 @@ class BenchRun:
             raise BenchError(f"{self.profile.clients} clients do not fit the bench org's "
                              f"{BENCH_ORG_TIER} ceiling of {BENCH_ORG_MAX_CONNECTIONS}")
         ensure_bench_org(self.args.mongo_port, self.args.redis_port, self.org, db)
+        # Its admin socket tells which cache layer answered the lookups (SHOW STATS). A short
+        # path of its own: a Unix socket's path holds at most 107 bytes.
+        self.admin_dir = tempfile.mkdtemp(prefix="tiergate-bench-")
+        self.gating_admin_socket = os.path.join(self.admin_dir, "admin.sock")
         self.proxies[TIERGATE_GATING.key] = TierGate(
             binary, self.pg_port, self.raw("tiergate-gating.log"), db,
             org_source=["--mongo", self.mongo_url, "--redis", self.redis_url],
-            user=self.user(TIERGATE_GATING))
+            user=self.user(TIERGATE_GATING), extra_args=["--admin-socket", self.gating_admin_socket])
+
+    def gating_lookups(self):
+        """The gating proxy's tier lookups so far, by the layer that answered (SHOW STATS)."""
+        stats = admin_command(self.gating_admin_socket, "SHOW STATS")
+        cache = stats["cache"]
+        return {"in_process_hits": cache["inProcess"]["hits"], "in_process_misses": cache["inProcess"]["misses"],
+                "redis_hits": cache["redis"]["hits"], "source_lookups": stats["lookups"]["source"]}
 
     def reset_tpcb(self):
         # What pgbench itself does before a run without -n; done on the direct path so
@@ -210,21 +249,53 @@ class BenchRun:
             psql(self.pg_port, sql, user=APP_USER, database=db)
 
     def measure_persistent_throughput(self):
+        """pgbench per path; around each run, the CPU time (utime + stime) of the process
+        the clients connect to, so proxy CPU per transaction = CPU time / transactions."""
         p = self.profile
         for rep in range(p.repetitions):
             for figure, extra, tpcb in PERSISTENT_TESTS:
+                cpu_per_transaction = {}  # path key -> µs, this repetition
                 for path in self.rotated(PATHS, rep):
                     def once():
                         if tpcb:
                             self.reset_tpcb()
-                        return run_pgbench(self.port(path), p.database,
-                                           ["-n", "-c", str(p.clients), "-j", str(p.threads),
-                                            *p.pgbench_length(), *extra],
-                                           self.raw(f"{figure}-{path.key}-rep{rep + 1}.log"),
-                                           user=self.user(path))
-                    summary = self.attempt(f"{figure} {path.key} rep {rep + 1}", once)
+                        pid = self.proxy_pid(path)
+                        try:
+                            before = cpu_ticks(pid) if pid else None
+                            summary = run_pgbench(self.port(path), p.database,
+                                                  ["-n", "-c", str(p.clients), "-j", str(p.threads),
+                                                   *p.pgbench_length(), *extra],
+                                                  self.raw(f"{figure}-{path.key}-rep{rep + 1}.log"),
+                                                  user=self.user(path))
+                            ticks = cpu_ticks(pid) - before if pid else None
+                        except ProcError as error:  # the proxy restarted during the run: not this run's CPU
+                            raise BenchError(f"proxy CPU of {path.key}: {error}") from error
+                        return summary, ticks
+                    summary, ticks = self.attempt(f"{figure} {path.key} rep {rep + 1}", once)
                     self.measurements.add(figure, path.key, summary.tps)
-                    self.log(f"  rep {rep + 1} {figure:20} {path.key:20} {summary.tps:10.0f} tps")
+                    line = f"  rep {rep + 1} {figure:20} {path.key:20} {summary.tps:10.0f} tps"
+                    if ticks is not None:
+                        micros = ticks / CLOCK_TICKS * 1e6 / summary.transactions
+                        cpu_per_transaction[path.key] = micros
+                        self.measurements.add(PROXY_CPU[figure], path.key, micros)
+                        # Kept to judge the resolution: one tick more or less is 1/ticks of the figure.
+                        self.measurements.context.setdefault("cpu_ticks", {}).setdefault(
+                            PROXY_CPU[figure], {}).setdefault(path.key, []).append(ticks)
+                        line += (f", proxy CPU {micros:7.1f} µs/txn "
+                                 f"({ticks} ticks of 1/{CLOCK_TICKS} s, {summary.transactions:,} txn)")
+                    self.log(line)
+                self.add_cpu_ratios(PROXY_CPU[figure], cpu_per_transaction)
+
+    def add_cpu_ratios(self, figure, micros):
+        """Ratios inside one repetition (the paths ran back to back, so a load elsewhere on
+        the machine weighs on them alike): each path's CPU per transaction / PgBouncer's, and
+        the gating proxy's / the relay's. Skipped when the divisor counted no tick."""
+        bouncer, relay, gating = (micros.get(k) for k in (PGBOUNCER.key, TIERGATE.key, TIERGATE_GATING.key))
+        for key, value in micros.items():
+            if key != PGBOUNCER.key and bouncer:
+                self.measurements.add(figure + "_vs_pgbouncer", key, value / bouncer)
+        if gating is not None and relay:
+            self.measurements.add(figure + "_vs_relay", TIERGATE_GATING.key, gating / relay)
 
     def measure_churn(self):
         p = self.profile
@@ -267,11 +338,24 @@ class BenchRun:
                     for session in sessions.values():
                         session.close()
             def connections():
+                # One untimed connection per path first: the gating proxy then holds the
+                # org's tier in its in-process cache, so its samples time a cache hit (an
+                # org that connects often), and every path starts warm alike.
+                for path in order:
+                    postgres_wire.timed_connection(HOST, self.port(path), self.user(path), APP_PASSWORD, db)
+                before = self.gating_lookups()
                 samples = {path.key: [] for path in order}
                 for _ in range(p.connection_samples):
                     for path in order:
                         samples[path.key].append(postgres_wire.timed_connection(
                             HOST, self.port(path), self.user(path), APP_PASSWORD, db))
+                # Which layer answered the timed connections' lookups: the in-process entry
+                # stays fresh 5 s, so a run of samples longer than that has a few Redis hits.
+                after = self.gating_lookups()
+                lookups = {k: after[k] - before[k] for k in after}
+                self.measurements.context.setdefault("connect_lookups", {})[str(rep + 1)] = lookups
+                self.log(f"  rep {rep + 1} gating lookups during the timed connections: " + ", ".join(
+                    f"{k.replace('_', ' ')} {v}" for k, v in lookups.items()))
                 return samples
             for kind, action in (("query", queries), ("connect", connections)):
                 samples = self.attempt(f"{kind} latency rep {rep + 1}", action)
@@ -349,13 +433,15 @@ class BenchRun:
             self.log(f"  {figure['label']:60} {s.median:12,.0f} ns ({s.low:,.0f}–{s.high:,.0f})")
 
     def measure_memory(self):
-        """RSS of a fresh TierGate (and of the PgBouncer behind it) idle, then holding
-        N idle sessions for each N of the profile, then after they all closed."""
+        """RSS of a fresh TierGate (and of the PgBouncer behind it) idle, then holding N idle
+        sessions for each N of the profile, then after they all closed; then a second wave
+        of as many sessions as the first's largest, held and closed, to see whether the
+        proxy reuses what the first wave grew it to."""
         p = self.profile
         most = max(p.idle_connections)
         soft, _ = resource.getrlimit(resource.RLIMIT_NOFILE)
-        if soft < 2 * most + 200:
-            raise BenchError(f"open-file limit {soft} is below {2 * most + 200} (run through bench/run.sh)")
+        if soft < most + 200:  # this client: one descriptor per session
+            raise BenchError(f"open-file limit {soft} is below {most + 200} (run through bench/run.sh)")
         for rep in range(p.repetitions):
             # Both fresh each repetition: an allocator keeps what it once grew to, so a
             # reused process would start the next repetition from a higher baseline.
@@ -366,48 +452,133 @@ class BenchRun:
                                  self.raw(f"tiergate-idle-rep{rep + 1}.log"), p.database, ready="port")
                 # Not retried: a second try would start from a proxy that is no longer fresh.
                 try:
-                    asyncio.run(self._hold_idle_sessions(proxy, bouncer, rep))
+                    counts = self.idle_counts(proxy)
+                    asyncio.run(self._hold_idle_sessions(proxy, bouncer, rep, counts))
                 finally:
                     proxy.stop()
             finally:
                 bouncer.stop()
 
-    async def _hold_idle_sessions(self, proxy, bouncer, rep):
+    # Descriptors TierGate may need besides two per session (listener, event loops, log,
+    # a connect in flight): kept free when the open-file limit caps the client count.
+    FD_HEADROOM = 64
+
+    def idle_counts(self, proxy):
+        """The profile's idle-client counts, each capped at what TierGate's open-file limit
+        holds: two descriptors per session (the client's socket and the upstream one). A cap
+        (a machine that cannot raise the hard limit, e.g. without CAP_SYS_RESOURCE) is
+        logged and reported next to the figures, never hidden."""
+        wanted = tuple(sorted(self.profile.idle_connections))
+        limit = open_file_limit(proxy.pid)
+        room = wanted[-1] if limit is None else (limit - open_files(proxy.pid) - self.FD_HEADROOM) // 2
+        if room >= wanted[-1]:
+            counts, note = wanted, None
+        else:
+            cap = room // 100 * 100 if room >= 100 else room
+            counts = tuple(sorted({min(c, cap) for c in wanted}))
+            note = (f"{wanted[-1]:,} idle clients do not fit TierGate's open-file limit of {limit:,} "
+                    f"(2 descriptors per client; the hard limit could not be raised): measured at {cap:,} instead")
+            self.log(f"  warning: {note}")
+        self.measurements.context["idle_counts"] = list(counts)
+        self.measurements.context["idle_counts_note"] = note
+        return counts
+
+    def postgres_backends(self):
+        """Client backends in the benchmark's database (the stack PgBouncer's pooled server
+        connections from the earlier steps included): read before the clients and while
+        they are held, the difference is what the idle sessions cost Postgres."""
+        return int(psql(self.pg_port, "SELECT count(*) FROM pg_stat_activity WHERE datname = "
+                                      f"'{self.profile.database}' AND backend_type = 'client backend'"))
+
+    async def _hold_idle_sessions(self, proxy, bouncer, rep, counts):
         p = self.profile
+        processes = {"tiergate": proxy, "pgbouncer": bouncer}
+
+        def reading():
+            return {name: process.rss_kb() for name, process in processes.items()}
+
+        def descriptors():
+            return {name: open_files(process.pid) for name, process in processes.items()}
+
         await asyncio.sleep(p.settle_seconds)
-        baseline = {"tiergate": proxy.rss_kb(), "pgbouncer": bouncer.rss_kb()}
-        readings = {"idle": dict(baseline)}
-        sessions = []
+        readings = {"idle": reading()}
+        idle_fds = descriptors()
+        backends = {"idle": self.postgres_backends()}
+        fds = {"idle": idle_fds}
         gate = asyncio.Semaphore(64)  # connects in flight; stays under listen backlogs
 
         async def open_one():
             async with gate:
                 return await postgres_wire.open_idle_session(HOST, proxy.port, APP_USER, APP_PASSWORD,
                                                              p.database)
-        try:
-            for count in sorted(p.idle_connections):
-                results = await asyncio.gather(*(open_one() for _ in range(count - len(sessions))),
-                                               return_exceptions=True)
-                sessions += [r for r in results if not isinstance(r, BaseException)]
-                errors = [r for r in results if isinstance(r, BaseException)]
-                if errors:
-                    raise BenchError(f"{len(errors)} of {len(results)} idle sessions failed to open: {errors[0]!r}")
-                await asyncio.sleep(p.settle_seconds)
-                readings[count] = {"tiergate": proxy.rss_kb(), "pgbouncer": bouncer.rss_kb()}
-        finally:
+
+        async def open_until(sessions, count):
+            results = await asyncio.gather(*(open_one() for _ in range(count - len(sessions))),
+                                           return_exceptions=True)
+            sessions += [r for r in results if not isinstance(r, BaseException)]
+            errors = [r for r in results if isinstance(r, BaseException)]
+            if errors:
+                raise BenchError(f"{len(errors)} of {len(results)} idle sessions failed to open: {errors[0]!r}")
+
+        async def close_all(sessions):
+            """Close every session, then wait (30 s at most) until both processes are back to
+            their idle descriptor count, so the next wave finds the descriptors free."""
             await asyncio.gather(*(postgres_wire.close_idle_session(s) for s in sessions),
                                  return_exceptions=True)
-        await asyncio.sleep(p.settle_seconds)
-        readings["closed"] = {"tiergate": proxy.rss_kb(), "pgbouncer": bouncer.rss_kb()}
+            sessions.clear()
+            deadline = time.monotonic() + 30
+            while time.monotonic() < deadline and any(
+                    n > idle_fds[name] + 2 for name, n in descriptors().items()):
+                await asyncio.sleep(0.1)
+            await asyncio.sleep(p.settle_seconds)
+
+        # First wave: up to each count in turn, all held idle, then all closed.
+        sessions = []
+        try:
+            for count in counts:
+                await open_until(sessions, count)
+                await asyncio.sleep(p.settle_seconds)
+                readings[count] = reading()
+            fds["first_wave"] = descriptors()
+            backends["held"] = self.postgres_backends()
+        finally:
+            await close_all(sessions)
+        readings["closed"] = reading()
+        fds["first_wave_closed"] = descriptors()
+        # Second wave: as many sessions as the first's largest count, opened after the
+        # first closed. A proxy that reuses what it freed stays near the first wave's peak.
+        most = counts[-1]
+        try:
+            await open_until(sessions, most)
+            await asyncio.sleep(p.settle_seconds)
+            readings["wave2"] = reading()
+        finally:
+            await close_all(sessions)
+        readings["wave2_closed"] = reading()
+        fds["second_wave_closed"] = descriptors()
+
         for point, by_process in readings.items():
             for process, kb in by_process.items():
                 self.measurements.add_memory(process, f"rss_{point}", kb)
-        for count in p.idle_connections:
-            for process in ("tiergate", "pgbouncer"):
-                per = (readings[count][process] - baseline[process]) / count
-                self.measurements.add_memory(process, f"kb_per_connection_{count}", per)
+        for process, idle in readings["idle"].items():
+            for count in counts:
+                self.measurements.add_memory(process, f"kb_per_connection_{count}",
+                                             (readings[count][process] - idle) / count)
+            self.measurements.add_memory(process, "kb_per_connection_wave2",
+                                         (readings["wave2"][process] - idle) / most)
+            self.measurements.add_memory(process, "wave2_peak_added_kb",
+                                         readings["wave2"][process] - readings[most][process])
+            self.measurements.add_memory(process, "wave2_closed_added_kb",
+                                         readings["wave2_closed"][process] - readings["closed"][process])
+        context = self.measurements.context
+        context.setdefault("idle_postgres_backends", []).append(backends)
+        context.setdefault("idle_open_files", []).append(fds)
         self.log(f"  rep {rep + 1} RSS kB: " + "; ".join(
             f"{point}: tiergate {r['tiergate']}, pgbouncer {r['pgbouncer']}" for point, r in readings.items()))
+        self.log(f"  rep {rep + 1} Postgres client backends in {p.database}: {backends['idle']} before the "
+                 f"clients, {backends['held']} with {most:,} idle clients; "
+                 "open files: " + "; ".join(f"{point}: tiergate {f['tiergate']}, pgbouncer {f['pgbouncer']}"
+                                             for point, f in fds.items()))
 
     # --- the run -----------------------------------------------------------------------
 
@@ -426,6 +597,8 @@ class BenchRun:
         finally:
             for proxy in self.proxies.values():
                 proxy.stop()
+            if self.admin_dir:
+                shutil.rmtree(self.admin_dir, ignore_errors=True)
         if all(ok for _, ok, _, _ in self.steps[:3]):
             self.step("gate decision cost", self.measure_gate_decisions)
             self.step("memory (idle connections)", self.measure_memory)

@@ -8,6 +8,8 @@ import subprocess
 import threading
 import time
 
+from procfs import cpu_ticks_of_stat
+
 
 def _first_line(argv):
     try:
@@ -93,8 +95,7 @@ class NoiseSampler:
                 continue
             comm = raw[raw.index("(") + 1:raw.rindex(")")]
             if comm.startswith(FOREIGN_PREFIXES):
-                rest = raw[raw.rindex(")") + 2:].split()
-                ticks[entry] = (comm, int(rest[11]) + int(rest[12]))  # utime + stime
+                ticks[entry] = (comm, cpu_ticks_of_stat(raw))
         return ticks
 
     def _run(self):

@@ -36,6 +36,10 @@ class Figure:
     # A figure made by subtracting direct's value of the same repetition: its relative
     # spread says nothing (a small difference of two large numbers), so no warning.
     is_difference: bool = False
+    # A figure made by dividing one path's value by another's of the same repetition
+    # (proxy CPU vs PgBouncer's): shown in its own table, its spread not warned about
+    # (the figures it divides are).
+    is_ratio: bool = False
 
 
 def _figures(*figures):
@@ -61,6 +65,23 @@ FIGURES = _figures(
 )
 
 PERSISTENT_THROUGHPUT = ("select_simple_tps", "select_extended_tps", "tpcb_simple_tps", "tpcb_extended_tps")
+
+# Proxy CPU per transaction: utime + stime of the process the client connects to, over
+# one persistent-throughput pgbench run, divided by the transactions pgbench reports. Read
+# around the throughput runs, so one figure per throughput figure, on the proxy paths.
+PROXY_CPU = {tps: tps.replace("_tps", "_cpu_us") for tps in PERSISTENT_THROUGHPUT}
+
+
+def _proxy_cpu_figures():
+    for tps, cpu in PROXY_CPU.items():
+        workload = FIGURES[tps].label
+        yield Figure(cpu, f"Proxy CPU per transaction, {workload}", "µs/txn", False)
+        # Per repetition: the path's CPU per transaction / PgBouncer's, gating's / the relay's.
+        yield Figure(cpu + "_vs_pgbouncer", f"Proxy CPU vs PgBouncer's, {workload}", "×", False, is_ratio=True)
+        yield Figure(cpu + "_vs_relay", f"Gating proxy CPU vs the relay's, {workload}", "×", False, is_ratio=True)
+
+
+FIGURES.update(_figures(*_proxy_cpu_figures()))
 
 
 @dataclass
@@ -94,6 +115,10 @@ class Measurements:
         self.values = {}
         self.memory = {}
         self.gate = []  # tiergate-gate-bench's "figures", in its order
+        # Readings that are not figures but say what the figures are: the gating proxy's
+        # lookups by cache layer during the timed connections, the idle-client counts the
+        # memory step could hold, Postgres backends meanwhile, open descriptors.
+        self.context = {}
 
     def gate_summary(self, figure):
         return summarize(figure["ns_per_decision_runs"])
@@ -116,7 +141,7 @@ class Measurements:
         """(figure, path, summary) for each figure whose spread is over SPREAD_WARNING."""
         found = []
         for key, by_path in self.values.items():
-            if FIGURES[key].is_difference:
+            if FIGURES[key].is_difference or FIGURES[key].is_ratio:
                 continue
             for path, values in by_path.items():
                 s = summarize(values)
@@ -124,6 +149,8 @@ class Measurements:
                     found.append((key, path, s))
         for process, by_point in self.memory.items():
             for point, values in by_point.items():
+                if point.endswith("_added_kb"):  # a difference of two readings, often near 0
+                    continue
                 s = summarize(values)
                 if s.count > 1 and s.relative_spread > SPREAD_WARNING:
                     found.append((f"memory {process} {point}", "", s))
@@ -134,4 +161,5 @@ class Measurements:
         return found
 
     def to_json(self):
-        return json.dumps({"values": self.values, "memory": self.memory, "gate": self.gate}, indent=1)
+        return json.dumps({"values": self.values, "memory": self.memory, "gate": self.gate,
+                           "context": self.context}, indent=1)

@@ -13,22 +13,29 @@ class PgbenchSummary:
     tps: float
     average_connection_ms: float | None  # printed by pgbench 14+ with -C
     failed: int
+    transactions: int  # "number of transactions actually processed"
 
 
 TPS = re.compile(r"^tps = ([0-9.]+) \((without initial connection time|including reconnection times)\)", re.M)
 CONNECTION = re.compile(r"^average connection time = ([0-9.]+) ms", re.M)
 FAILED = re.compile(r"^number of failed transactions: (\d+)", re.M)
+# "N" with -T, "N/M" (processed/planned) with -t.
+PROCESSED = re.compile(r"^number of transactions actually processed: (\d+)", re.M)
 
 
 def parse_summary(output):
     tps = TPS.search(output)
     if not tps:
         raise BenchError("pgbench printed no tps line")
+    processed = PROCESSED.search(output)
+    if not processed:
+        raise BenchError("pgbench printed no number of transactions processed")
     connection = CONNECTION.search(output)
     failed = FAILED.search(output)
     return PgbenchSummary(tps=float(tps.group(1)),
                           average_connection_ms=float(connection.group(1)) if connection else None,
-                          failed=int(failed.group(1)) if failed else 0)
+                          failed=int(failed.group(1)) if failed else 0,
+                          transactions=int(processed.group(1)))
 
 
 def run_pgbench(port, database, args, log_path, timeout=300, user=APP_USER):

@@ -33,7 +33,7 @@ FULL = Profile(
     name="full", repetitions=3, database="tiergate_bench", pgbench_scale=16,
     clients=16, threads=2, seconds=8, transactions=None, churn_transactions=None,
     query_samples=3000, connection_samples=250, copy_megabytes=200,
-    idle_connections=(1000, 5000), settle_seconds=2.0, gate_runs=7, gate_scale=1.0,
+    idle_connections=(5000, 10000), settle_seconds=2.0, gate_runs=7, gate_scale=1.0,
 )
 
 SMOKE = Profile(

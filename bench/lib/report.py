@@ -3,13 +3,19 @@
 import os
 from dataclasses import dataclass
 
-from measurements import (DIRECT, FIGURES, PATHS, PERSISTENT_THROUGHPUT, PGBOUNCER, PROXY_PATHS,
+from measurements import (DIRECT, FIGURES, PATHS, PERSISTENT_THROUGHPUT, PGBOUNCER, PROXY_CPU, PROXY_PATHS,
                           SPREAD_WARNING, TIERGATE, TIERGATE_GATING, TIERGATE_PATHS, TIERGATE_PGBOUNCER)
+from procfs import CLOCK_TICKS
 
-# Targets from issue 7: reported as where we stand, never asserted.
+# Targets: reported as where we stand, never asserted.
 TARGET_SHARE_OF_DIRECT = 0.90
 TARGET_ADDED_CONNECT_P50_US = 300.0
-TARGET_KB_PER_IDLE_CONNECTION = 10.0
+TARGET_KB_PER_IDLE_CONNECTION = 3.0
+TARGET_RELAY_CPU_VS_PGBOUNCER = 0.8   # relay's proxy CPU per transaction, at most this × PgBouncer's
+TARGET_GATING_CPU_VS_RELAY = 1.1      # gating's proxy CPU per transaction, at most this × the relay's
+# Below this many clock ticks in a run, one tick more or less moves the CPU figure by over
+# 5%: too coarse to say whether a CPU target is met (the smoke run's few transactions).
+MIN_CPU_TICKS = 20
 
 
 @dataclass
@@ -64,11 +70,21 @@ def spread(summary, unit, warn=True):
     return text
 
 
+CPU_FIGURES = frozenset(PROXY_CPU.values())
+
+
+def idle_counts(c):
+    """The idle-client counts the memory step held (the profile's, unless the open-file
+    limit capped them), and the note saying why, if it did."""
+    context = c.measurements.context
+    return tuple(context.get("idle_counts") or c.profile.idle_connections), context.get("idle_counts_note")
+
+
 def main_table(m):
     rows = ["| Figure | Path | Median | Spread (min–max) | vs direct | vs PgBouncer |",
             "| --- | --- | ---: | --- | ---: | ---: |"]
     for key, figure in FIGURES.items():
-        if figure.is_difference or key not in m.values:
+        if figure.is_difference or figure.is_ratio or key in CPU_FIGURES or key not in m.values:
             continue
         direct, bouncer = m.summary(key, DIRECT.key), m.summary(key, PGBOUNCER.key)
         for path in PATHS:
@@ -101,36 +117,130 @@ def added_latency_table(m):
 def memory_table(m, counts):
     if not m.memory:
         return "_Not measured (the step failed; see the steps below)._"
-    points = ["rss_idle", *[f"rss_{c}" for c in counts], "rss_closed"]
-    names = {"rss_idle": "RSS idle, kB", "rss_closed": "RSS after all closed, kB",
-             **{f"rss_{c}": f"RSS with {c:,} idle clients, kB" for c in counts}}
+    most = max(counts)
+    names = {"rss_idle": "RSS idle, kB",
+             **{f"rss_{c}": f"RSS with {c:,} idle clients (first wave), kB" for c in counts},
+             "rss_closed": "RSS after the first wave closed, kB",
+             "rss_wave2": f"RSS with {most:,} idle clients again (second wave), kB",
+             "rss_wave2_closed": "RSS after the second wave closed, kB"}
     rows = ["| Figure | TierGate | PgBouncer (same clients, behind TierGate) | TierGate vs PgBouncer |",
             "| --- | ---: | ---: | ---: |"]
-    for point in points:
+    for point, name in names.items():
         t, b = m.memory_summary("tiergate", point), m.memory_summary("pgbouncer", point)
         if t and b:
-            rows.append(f"| {names[point]} | **{number(t.median, 'kB')}** · {spread(t, 'kB')} "
+            rows.append(f"| {name} | **{number(t.median, 'kB')}** · {spread(t, 'kB')} "
                         f"| {number(b.median, 'kB')} · {spread(b, 'kB')} | {ratio(t, b)} |")
-    for c in counts:
-        t = m.memory_summary("tiergate", f"kb_per_connection_{c}")
-        b = m.memory_summary("pgbouncer", f"kb_per_connection_{c}")
+    per_client = {**{f"kb_per_connection_{c}": f"kB per idle client, {c:,} clients (first wave)" for c in counts},
+                  "kb_per_connection_wave2": f"kB per idle client, {most:,} clients (second wave, from RSS idle)"}
+    for point, name in per_client.items():
+        t, b = m.memory_summary("tiergate", point), m.memory_summary("pgbouncer", point)
         if t and b:
-            rows.append(f"| kB per idle client connection, {c:,} clients | **{t.median:.1f}** · {spread(t, 'kB/c', warn=False)} "
+            rows.append(f"| {name} | **{t.median:.1f}** · {spread(t, 'kB/c', warn=False)} "
                         f"| {b.median:.1f} · {spread(b, 'kB/c', warn=False)} | {ratio(t, b)} |")
+    added = {"wave2_peak_added_kb": "Second wave adds: its peak − the first wave's peak, kB",
+             "wave2_closed_added_kb": "Second wave leaves: after it closed − after the first closed, kB"}
+    for point, name in added.items():
+        t, b = m.memory_summary("tiergate", point), m.memory_summary("pgbouncer", point)
+        if t and b:
+            rows.append(f"| {name} | **{t.median:+,.0f}** · {signed_spread(t)} "
+                        f"| {b.median:+,.0f} · {signed_spread(b)} | — |")
     return "\n".join(rows)
 
 
+def signed_spread(summary):
+    return "1 run" if summary.count < 2 else f"{summary.low:+,.0f} to {summary.high:+,.0f}"
+
+
+def memory_notes(m, counts, note):
+    lines = []
+    if note:
+        lines.append(f"- **Fewer clients than the profile asks for:** {note}.")
+    backends = m.context.get("idle_postgres_backends")
+    if backends:
+        lines.append(f"- Postgres client backends in the benchmark's database before the clients → with "
+                     f"{max(counts):,} idle clients (per repetition; the stack PgBouncer's pooled connections "
+                     "included): " + ", ".join(f"{b['idle']} → {b['held']}" for b in backends)
+                     + ". The benchmark's PgBouncer pools transactions, so an idle client holds no server "
+                     "connection and Postgres' `max_connections` does not bound the client count.")
+    for i, fds in enumerate(m.context.get("idle_open_files", [])):
+        lines.append(f"- Open descriptors, repetition {i + 1}: " + "; ".join(
+            f"{point.replace('_', ' ')}: TierGate {f['tiergate']:,}, PgBouncer {f['pgbouncer']:,}"
+            for point, f in fds.items()))
+    return "\n".join(lines)
+
+
+def cpu_ticks(m, cpu, path):
+    """The CPU ticks counted in each run of a proxy CPU figure."""
+    return m.context.get("cpu_ticks", {}).get(cpu, {}).get(path.key, [])
+
+
+def too_few_ticks(m, cpu, paths):
+    return any(min(cpu_ticks(m, cpu, p), default=0) < MIN_CPU_TICKS for p in paths)
+
+
+def cpu_table(m):
+    """Proxy CPU per transaction per workload and path, with the ratios taken inside each
+    repetition (median of those, min–max)."""
+    if not any(key in m.values for key in CPU_FIGURES):
+        return "_Not measured (the throughput step failed, or no proxy process was found)._"
+    rows = ["| Workload | Path | Proxy CPU, µs per transaction | Spread (min–max) | vs PgBouncer | vs relay "
+            "| Ticks per run |",
+            "| --- | --- | ---: | --- | ---: | ---: | ---: |"]
+
+    def ratio_cell(key, path):
+        s = m.summary(key, path.key)
+        if not s:
+            return "—"
+        return f"{s.median:.2f}×" + ("" if s.count < 2 else f" ({s.low:.2f}–{s.high:.2f})")
+
+    for tps, cpu in PROXY_CPU.items():
+        for path in PROXY_PATHS:
+            s = m.summary(cpu, path.key)
+            if not s:
+                continue
+            label = path.label + (" (TierGate's own CPU)" if path is TIERGATE_PGBOUNCER else "")
+            rows.append(f"| {FIGURES[tps].label} | {label} | **{s.median:,.1f}** | {spread(s, 'µs/txn')} "
+                        f"| {'1.00×' if path is PGBOUNCER else ratio_cell(cpu + '_vs_pgbouncer', path)} "
+                        f"| {ratio_cell(cpu + '_vs_relay', path) if path is TIERGATE_GATING else '—'} "
+                        f"| {'–'.join(str(n) for n in sorted({min(cpu_ticks(m, cpu, path)), max(cpu_ticks(m, cpu, path))}))} |")
+    return "\n".join(rows)
+
+
+TOO_FEW_TICKS = f"too few CPU ticks to tell (< {MIN_CPU_TICKS} in a run)"
+
+
 def status(ok):
+    """ok: True, False, None (not measured), or a text saying why it cannot be told."""
+    if isinstance(ok, str):
+        return ok
     if ok is None:
         return "not measured"
     return "met" if ok else "**not met**"
 
 
-def targets_table(m, counts):
+def connect_lookups(m):
+    """The gating proxy's tier lookups during the timed connections, all repetitions."""
+    total = {}
+    for lookups in m.context.get("connect_lookups", {}).values():
+        for key, n in lookups.items():
+            total[key] = total.get(key, 0) + n
+    return total
+
+
+def lookups_text(lookups):
+    if not lookups:
+        return ""
+    misses = lookups["in_process_misses"]
+    return (f"{lookups['in_process_hits']:,} of {lookups['in_process_hits'] + misses:,} lookups in-process hits"
+            + (f"; {misses:,} went on to Redis (in-process entry older than 5 s): {lookups['redis_hits']:,} "
+               f"Redis hits, {lookups['source_lookups']:,} MongoDB reads" if misses else ""))
+
+
+def targets_table(m, counts, wanted_counts):
     """One row per target, one column per TierGate path (relay and gating)."""
     def cell(value_text, ok):
         return f"{value_text} · {status(ok)}"
-    header = "| Target (issue 7) | " + " | ".join(p.label for p in TIERGATE_PATHS) + " |"
+    header = "| Target | " + " | ".join(p.label for p in TIERGATE_PATHS) + " |"
     rows = [header, "| --- |" + " --- |" * len(TIERGATE_PATHS)]
     for key in PERSISTENT_THROUGHPUT:
         b, d = m.summary(key, PGBOUNCER.key), m.summary(key, DIRECT.key)
@@ -147,18 +257,94 @@ def targets_table(m, counts):
                 vs_direct.append("not measured")
         rows.append(f"| {label}: ≥ PgBouncer | " + " | ".join(vs_bouncer) + " |")
         rows.append(f"| {label}: ≥ 90% of direct | " + " | ".join(vs_direct) + " |")
+    for tps, cpu in PROXY_CPU.items():
+        label = FIGURES[tps].label
+        bouncer, relay, gating = (m.summary(cpu, p.key) for p in (PGBOUNCER, TIERGATE, TIERGATE_GATING))
+        relay_ratio = m.summary(cpu + "_vs_pgbouncer", TIERGATE.key)
+        gating_ratio = m.summary(cpu + "_vs_relay", TIERGATE_GATING.key)
+        def cpu_cell(share, text, divisor, dividend, target, paths):
+            """share: the median ratio of the repetitions; missing when the divisor's runs
+            counted no tick (smoke) or a process was not found."""
+            if not (divisor and dividend):
+                return "not measured"
+            if too_few_ticks(m, cpu, paths):
+                return cell(f"{share.median:.2f}× {text}" if share else f"{dividend.median:,.1f} µs", TOO_FEW_TICKS)
+            return cell(f"{share.median:.2f}× {text}", share.median <= target)
+        relay_cell = cpu_cell(relay_ratio, f"PgBouncer ({relay.median:,.1f} vs {bouncer.median:,.1f} µs)"
+                              if relay and bouncer else "", bouncer, relay, TARGET_RELAY_CPU_VS_PGBOUNCER,
+                              (PGBOUNCER, TIERGATE))
+        gating_cell = cpu_cell(gating_ratio, f"the relay ({gating.median:,.1f} µs)" if gating else "", relay, gating,
+                               TARGET_GATING_CPU_VS_RELAY, (TIERGATE, TIERGATE_GATING))
+        rows.append(f"| Proxy CPU per transaction, {label}: relay ≤ {TARGET_RELAY_CPU_VS_PGBOUNCER}× PgBouncer "
+                    f"| {relay_cell} | — |")
+        rows.append(f"| Proxy CPU per transaction, {label}: gating ≤ {TARGET_GATING_CPU_VS_RELAY}× relay "
+                    f"| — | {gating_cell} |")
     cells = []
     for path in TIERGATE_PATHS:
         added = m.summary("connect_p50_added_us", path.key)
-        cells.append(cell(f"{added.median:+,.0f} µs", added.median < TARGET_ADDED_CONNECT_P50_US)
-                     if added else "not measured")
-    rows.append("| Added connection latency p50 < 300 µs (gating: a cache hit) | " + " | ".join(cells) + " |")
-    most = max(counts)
-    per = m.memory_summary("tiergate", f"kb_per_connection_{most}")
-    rows.append(f"| Memory < 10 kB per idle client connection ({most:,} clients; measured on the relay) | "
-                + (cell(f"{per.median:.1f} kB", per.median < TARGET_KB_PER_IDLE_CONNECTION) if per else "not measured")
-                + " | — |")
+        text = cell(f"{added.median:+,.0f} µs", added.median < TARGET_ADDED_CONNECT_P50_US) if added else "not measured"
+        if path is TIERGATE_GATING and connect_lookups(m):
+            text += f" ({lookups_text(connect_lookups(m))})"
+        cells.append(text)
+    rows.append("| Added connection latency p50 < 300 µs (gating: a cache hit, after a warm-up connection) | "
+                + " | ".join(cells) + " |")
+    for wanted, count in zip(wanted_counts, counts_for(wanted_counts, counts)):
+        per = m.memory_summary("tiergate", f"kb_per_connection_{count}")
+        at = f"{count:,} idle clients, relay" + (f" ({wanted:,} asked: open-file limit, see the memory notes)"
+                                                  if count != wanted else "")
+        rows.append(f"| Memory < {TARGET_KB_PER_IDLE_CONNECTION:g} kB per idle client, {at} | "
+                    + (cell(f"{per.median:.1f} kB", per.median < TARGET_KB_PER_IDLE_CONNECTION) if per else "not measured")
+                    + " | — |")
     return "\n".join(rows)
+
+
+def counts_for(wanted_counts, counts):
+    """The count measured in place of each wanted one (the same, or the open-file cap)."""
+    cap = max(counts)
+    return [min(w, cap) for w in wanted_counts]
+
+
+def headlines(c):
+    """A few lines to quote (e.g. in the project README): where TierGate stands against
+    PgBouncer and the targets, in this run."""
+    m = c.measurements
+    counts, _ = idle_counts(c)
+    lines = []
+    t, b = m.summary("select_simple_tps", TIERGATE.key), m.summary("select_simple_tps", PGBOUNCER.key)
+    if t and b:
+        lines.append(f"- Throughput, pgbench -S ({c.profile.clients} clients): TierGate → Postgres **{t.median:,.0f} tps**, "
+                     f"{t.median / b.median:.2f}× PgBouncer's {b.median:,.0f} (target ≥ 1×).")
+    for tps, cpu in PROXY_CPU.items():
+        bouncer, relay, gating = (m.summary(cpu, p.key) for p in (PGBOUNCER, TIERGATE, TIERGATE_GATING))
+        relay_ratio = m.summary(cpu + "_vs_pgbouncer", TIERGATE.key)
+        gating_ratio = m.summary(cpu + "_vs_relay", TIERGATE_GATING.key)
+        if not (bouncer and relay and gating):
+            continue
+        lines.append(
+            f"- Proxy CPU per transaction, {FIGURES[tps].label}: PgBouncer {bouncer.median:,.1f} µs, "
+            f"TierGate relay **{relay.median:,.1f} µs**"
+            + (f" ({relay_ratio.median:.2f}× PgBouncer; target ≤ {TARGET_RELAY_CPU_VS_PGBOUNCER}×)" if relay_ratio else "")
+            + f", gating **{gating.median:,.1f} µs**"
+            + (f" ({gating_ratio.median:.2f}× the relay; target ≤ {TARGET_GATING_CPU_VS_RELAY}×)" if gating_ratio else "")
+            + (f"; {TOO_FEW_TICKS}" if too_few_ticks(m, cpu, (PGBOUNCER, TIERGATE, TIERGATE_GATING)) else "")
+            + ".")
+    added = m.summary("connect_p50_added_us", TIERGATE_GATING.key)
+    if added:
+        lines.append(f"- Added connection latency p50, gating path, tier in cache: **{added.median:+,.0f} µs** "
+                     f"(target < {TARGET_ADDED_CONNECT_P50_US:,.0f} µs).")
+    per = [(n, m.memory_summary("tiergate", f"kb_per_connection_{n}"), m.memory_summary("pgbouncer", f"kb_per_connection_{n}"))
+           for n in counts]
+    if all(t and b for _, t, b in per):
+        lines.append("- Memory per idle client: TierGate " + ", ".join(f"**{t.median:.1f} kB** at {n:,}" for n, t, _ in per)
+                     + " (PgBouncer " + ", ".join(f"{b.median:.1f} kB" for _, _, b in per)
+                     + f"; target < {TARGET_KB_PER_IDLE_CONNECTION:g} kB).")
+    added_peak = m.memory_summary("tiergate", "wave2_peak_added_kb")
+    added_closed = m.memory_summary("tiergate", "wave2_closed_added_kb")
+    if added_peak and added_closed:
+        lines.append(f"- A second wave of {max(counts):,} idle clients after the first closed: TierGate's RSS "
+                     f"{added_peak.median:+,.0f} kB over the first wave's peak, {added_closed.median:+,.0f} kB "
+                     "once it closed too.")
+    return "\n".join(lines) or "_No figures (see the steps below)._"
 
 
 def gate_section(c):
@@ -199,7 +385,7 @@ def noise_text(noise, m):
 
 def markdown(c):
     m, p = c.measurements, c.profile
-    counts = p.idle_connections
+    counts, counts_note = idle_counts(c)
     duration = (c.finished - c.started).total_seconds()
     steps = "\n".join(f"| {name} | {'ok' if ok else '**failed**'} | {seconds:.0f} s | {detail} |"
                       for name, ok, seconds, detail in c.steps)
@@ -216,6 +402,10 @@ turns inside each repetition. Raw outputs (git-ignored): `{c.raw_dir}/`.
 
 ![Main ratios](chart.png)
 
+## Headlines
+
+{headlines(c)}
+
 ## Machine and versions
 
 | | |
@@ -229,7 +419,7 @@ turns inside each repetition. Raw outputs (git-ignored): `{c.raw_dir}/`.
 | Gating path | `tiergate serve --mongo mongodb://127.0.0.1:{c.ports['mongo']} --redis redis://127.0.0.1:{c.ports['redis']}` (the stack's MongoDB, i.e. SecantusDB, and Redis; in-process cache 5 s, the default), user `app.{c.org}`: org `{c.org}`, {c.org_tier}, routed to database `{p.database}` |
 | Run | {p.repetitions} repetition(s); pgbench {p.clients} clients, {p.threads} threads, {length} per run; \
 {p.query_samples:,} queries and {p.connection_samples:,} connections per path per repetition for latency; \
-COPY of {copy_size}; {' and '.join(f'{n:,}' for n in counts)} idle clients |
+COPY of {copy_size}; {' and '.join(f'{n:,}' for n in counts)} idle clients, then {max(counts):,} again |
 
 ## How noisy the machine was
 
@@ -243,7 +433,7 @@ harsher than on a host where the proxy has cores of its own.
 
 Reported, never asserted: the run does not fail on them.
 
-{targets_table(m, counts)}
+{targets_table(m, counts, tuple(sorted(p.idle_connections)))}
 
 ## Results
 
@@ -264,13 +454,28 @@ Per repetition, the path's percentile minus direct's percentile of the same repe
 
 {added_latency_table(m)}
 
+### Proxy CPU per transaction
+
+CPU time (utime + stime, /proc/PID/stat, in ticks of 1/{CLOCK_TICKS} s) of the process
+the clients connect to, read before and after each throughput run above, divided by the
+transactions pgbench processed: the stack's PgBouncer for PgBouncer, the TierGate instance
+for the TierGate paths (for TierGate → PgBouncer, TierGate's share only). "vs PgBouncer" and
+"vs relay" divide inside each repetition (the paths ran back to back) and give the median of
+those ratios, min–max in brackets.{" The smoke run's few transactions last a few ticks at most, so its figures say nothing." if p.name == "smoke" else ""}
+
+{cpu_table(m)}
+
 ### Memory with idle client connections
 
 A fresh TierGate in front of a PgBouncer started by the benchmark (the stack's caps
 clients at 2,000); clients connect and complete the startup (ReadyForQuery), then stay
-idle. kB per connection = (RSS with N clients − RSS idle) / N.
+idle. kB per connection = (RSS with N clients − RSS idle) / N. After the first wave has
+closed, a second wave of as many clients as the first's largest opens, stays idle and
+closes: what it adds shows whether the proxy reuses the memory the first wave grew it to.
 
 {memory_table(m, counts)}
+
+{memory_notes(m, counts, counts_note)}
 
 ## Gate decision cost
 
@@ -311,7 +516,7 @@ def chart(m, out_path, profile):
              TIERGATE_GATING.key: "TierGate gating → Postgres"}
     def offset(i):
         return (i - (len(PROXY_PATHS) - 1) / 2) * width
-    fig, axes = plt.subplots(1, 3, figsize=(18, 5.6), gridspec_kw={"width_ratios": [3, 2, 1.2]})
+    fig, axes = plt.subplots(1, 4, figsize=(22, 5.6), gridspec_kw={"width_ratios": [3, 2, 2, 1.6]})
 
     # 1. Throughput as a share of direct Postgres.
     throughput = [("select_simple_tps", "select\nsimple"), ("select_extended_tps", "select\nextended"),
@@ -351,18 +556,36 @@ def chart(m, out_path, profile):
     ax.set_title("Added latency")
     ax.legend(fontsize=7)
 
-    # 3. Memory per idle client connection.
+    # 3. Proxy CPU per transaction (the direct path has no proxy).
+    cpu = [(PROXY_CPU[key], label) for key, label in throughput if key in PROXY_CPU]
     ax = axes[2]
-    most = max(profile.idle_connections)
-    key = f"kb_per_connection_{most}"
-    values = [(m.memory_summary(proc, key).median if m.memory_summary(proc, key) else 0)
-              for proc in ("tiergate", "pgbouncer")]
-    bars = ax.bar(["TierGate", "PgBouncer"], values, color=[colors[TIERGATE.key], colors[PGBOUNCER.key]])
-    ax.bar_label(bars, labels=[f"{v:.1f}" for v in values], fontsize=8)
+    for i, path in enumerate(PROXY_PATHS):
+        values = [(m.summary(key, path.key).median if m.summary(key, path.key) else 0) for key, _ in cpu]
+        xs = [x + offset(i) for x in range(len(cpu))]
+        bars = ax.bar(xs, values, width, label=short[path.key], color=colors[path.key])
+        ax.bar_label(bars, labels=[f"{v:,.1f}" if v else "" for v in values], fontsize=6, padding=1)
+    ax.set_xticks(range(len(cpu)), [label for _, label in cpu], fontsize=8)
+    ax.set_ylabel("proxy CPU µs per transaction (lower is better)")
+    ax.set_title("Proxy CPU per transaction")
+    ax.legend(fontsize=7)
+
+    # 4. Memory per idle client connection, per count, and the second wave.
+    ax = axes[3]
+    counts = tuple(m.context.get("idle_counts") or profile.idle_connections)
+    points = [(f"kb_per_connection_{n}", f"{n:,}") for n in counts] + [("kb_per_connection_wave2", "2nd wave")]
+    width2 = 0.38
+    for i, (process, label) in enumerate((("tiergate", "TierGate"), ("pgbouncer", "PgBouncer"))):
+        values = [(m.memory_summary(process, key).median if m.memory_summary(process, key) else 0)
+                  for key, _ in points]
+        xs = [x + (i - 0.5) * width2 for x in range(len(points))]
+        bars = ax.bar(xs, values, width2, label=label,
+                      color=colors[TIERGATE.key] if process == "tiergate" else colors[PGBOUNCER.key])
+        ax.bar_label(bars, labels=[f"{v:.1f}" for v in values], fontsize=7)
     ax.axhline(TARGET_KB_PER_IDLE_CONNECTION, color="#d62728", linestyle="--", linewidth=0.8,
-               label="target < 10 kB")
+               label=f"target < {TARGET_KB_PER_IDLE_CONNECTION:g} kB")
+    ax.set_xticks(range(len(points)), [label for _, label in points], fontsize=8)
     ax.set_ylabel("kB per idle client connection")
-    ax.set_title(f"Memory, {most:,} idle clients")
+    ax.set_title("Memory per idle client")
     ax.legend(fontsize=7)
 
     fig.suptitle(f"TierGate benchmark ({profile.name} run, medians of {profile.repetitions})", fontsize=11)

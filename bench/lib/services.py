@@ -2,6 +2,7 @@
 and the ones the benchmark starts and stops itself: TierGate instances and, for the
 memory figures, a PgBouncer of its own that accepts thousands of clients."""
 
+import json
 import os
 import signal
 import socket
@@ -9,6 +10,7 @@ import subprocess
 import time
 
 import postgres_wire
+import procfs
 
 HOST = "127.0.0.1"
 APP_USER, APP_PASSWORD = "app", "app_pw"
@@ -24,15 +26,6 @@ def free_port():
         return sock.getsockname()[1]
 
 
-def rss_kb(pid):
-    """Resident set size of one process (all its threads), from /proc/PID/status."""
-    with open(f"/proc/{pid}/status") as status:
-        for line in status:
-            if line.startswith("VmRSS:"):
-                return int(line.split()[1])
-    raise BenchError(f"no VmRSS for pid {pid}")
-
-
 def psql(port, sql, user="postgres", database="postgres", timeout=600):
     """Run SQL with psql (the stack trusts postgres on loopback); return stdout."""
     env = dict(os.environ, PGPASSWORD=APP_PASSWORD, PGCONNECT_TIMEOUT="10")
@@ -43,6 +36,25 @@ def psql(port, sql, user="postgres", database="postgres", timeout=600):
     if result.returncode != 0:
         raise BenchError(f"psql on port {port} ({user}@{database}) failed: {result.stderr.strip()}")
     return result.stdout.strip()
+
+
+def admin_command(socket_path, command, timeout=10.0):
+    """One command on the admin socket of `tiergate serve --admin-socket`: one line out,
+    one JSON line back (see the project README's admin commands)."""
+    with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as sock:
+        sock.settimeout(timeout)
+        sock.connect(socket_path)
+        sock.sendall(command.encode() + b"\n")
+        reply = b""
+        while not reply.endswith(b"\n"):
+            chunk = sock.recv(65536)
+            if not chunk:
+                raise BenchError(f"admin socket {socket_path} closed before replying to {command}")
+            reply += chunk
+    answer = json.loads(reply)
+    if not answer.get("ok"):
+        raise BenchError(f"{command} on {socket_path}: {answer.get('error', answer)}")
+    return answer
 
 
 def wait_for_session(port, database, seconds=15.0, user=APP_USER):
@@ -90,7 +102,7 @@ class ManagedProcess:
 
     def rss_kb(self):
         self.check_alive()
-        return rss_kb(self.pid)
+        return procfs.rss_kb(self.pid)
 
     def stop(self, grace=10.0):
         if self.process.poll() is None:
@@ -108,14 +120,16 @@ class TierGate(ManagedProcess):
     `org_source` (e.g. ["--mongo", URI, "--redis", URL]) gating by tier."""
 
     def __init__(self, binary, upstream_port, log_path, database, ready="session", org_source=(),
-                 user=APP_USER):
+                 user=APP_USER, extra_args=()):
         """`ready`: "session" waits until a whole session opens through the proxy (as `user`);
-        "port" only until it accepts TCP connections, leaving it untouched (idle RSS)."""
+        "port" only until it accepts TCP connections, leaving it untouched (idle RSS).
+        `extra_args`: more `serve` options, e.g. ["--admin-socket", PATH]."""
         self.port = free_port()
         self.upstream_port = upstream_port
         super().__init__(f"tiergate :{self.port} -> :{upstream_port}" + (" (gating)" if org_source else ""),
                          [binary, "serve", "--listen", f"{HOST}:{self.port}",
-                          "--upstream", f"{HOST}:{upstream_port}", "--log-level", "warning", *org_source],
+                          "--upstream", f"{HOST}:{upstream_port}", "--log-level", "warning", *org_source,
+                          *extra_args],
                          log_path)
         try:
             if ready == "session":
@@ -131,7 +145,7 @@ class TierGate(ManagedProcess):
 class BenchPgBouncer(ManagedProcess):
     """A PgBouncer of the benchmark's own for the idle-connection figures.
 
-    The stack's PgBouncer caps clients at max_client_conn = 2000, below the 5,000 idle
+    The stack's PgBouncer caps clients at max_client_conn = 2000, below the 10,000 idle
     sessions to hold; this one has room for them. Same pooling mode as the stack's
     (transaction), same Postgres behind it; clients are trusted (loopback, lives only
     for this step) so holding thousands of sessions does not spend minutes in SCRAM,
