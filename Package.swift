@@ -79,7 +79,7 @@ let package = Package(
             .product(name: "Logging", package: "swift-log"),
         ]),
         .executableTarget(name: "tiergate", dependencies: [
-            "Admin", "Proxy", "TierPolicy", "TierStore", "TierModel", "PostgresWire", "PostgresClient", "PgBouncerConfig", "Telemetry",
+            "Admin", "Proxy", "SocketIO", "TierPolicy", "TierStore", "TierModel", "PostgresWire", "PostgresClient", "PgBouncerConfig", "Telemetry",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
             .product(name: "Prometheus", package: "swift-prometheus"),
             .product(name: "Metrics", package: "swift-metrics"),

@@ -41,6 +41,8 @@ public final class TierGateMetrics: Sendable {
         public static let settingsRefusals = "tiergate_settings_refusals_total"
         public static let adminCommands = "tiergate_admin_commands_total"
         public static let thrashing = "tiergate_thrashing_events_total"
+        public static let loopWakeups = "tiergate_event_loop_wakeups_total"
+        public static let loopEvents = "tiergate_event_loop_events_total"
     }
 
     private let admittedByTier: [Tier: Counter]
@@ -61,6 +63,8 @@ public final class TierGateMetrics: Sendable {
     private let burstMinutesByTier: [Tier: Counter]
     private let bursting: OrgGauges
     private let burstActivationTimer: Timer
+    private let loopWakeups: Counter
+    private let loopEvents: Counter
 
     public init(factory: any MetricsFactory = MetricsSystem.factory, orgSeriesCap: Int = TierGateMetrics.defaultOrgSeriesCap) {
         func perTier<M>(_ make: (Tier) -> M) -> [Tier: M] {
@@ -101,6 +105,18 @@ public final class TierGateMetrics: Sendable {
         burstMinutesByTier = perTier { counter(Name.burstMinutesBilled, [("tier", $0.rawValue)]) }
         bursting = OrgGauges(label: Name.burstActive, factory: factory, cap: orgSeriesCap)
         burstActivationTimer = Timer(label: Name.burstActivation, dimensions: [], factory: factory)
+        loopWakeups = counter(Name.loopWakeups, [])
+        loopEvents = counter(Name.loopEvents, [])
+    }
+
+    // MARK: Event loops
+
+    /// Since the last call: times the event loops were woken by Dispatch, and socket events
+    /// they served. Their ratio is how many events one wake-up serves (the I/O core batches
+    /// every ready socket under one wake-up).
+    public func eventLoopsServed(wakeups: Int, events: Int) {
+        if wakeups > 0 { loopWakeups.increment(by: wakeups) }
+        if events > 0 { loopEvents.increment(by: events) }
     }
 
     // MARK: Admission

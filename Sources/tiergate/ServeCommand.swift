@@ -100,7 +100,10 @@ struct ServeCommand: ParsableCommand {
         let metricsServer: MetricsHTTPServer?
         do {
             // Before anything creates a metric: libraries use the bootstrapped factory.
-            let telemetry = try metrics.map { try ServeMetrics.bootstrap(listen: Endpoint($0)!, logger: logger) }
+            let loopExport = LoopStatisticsExport()
+            let telemetry = try metrics.map {
+                try ServeMetrics.bootstrap(listen: Endpoint($0)!, logger: logger, scraped: loopExport.update)
+            }
             configuration.observer = telemetry.map { SessionMetrics($0.0) }
             metricsServer = telemetry?.1
             let (admitter, pgbouncer) = try makeAdmitter(logger: logger)
@@ -112,6 +115,7 @@ struct ServeCommand: ParsableCommand {
                     pgbouncerRegenerator: pgbouncer?.regenerator), metrics: telemetry?.0), logger: logger)
             }
             server = try ProxyServer(configuration: configuration, admitter: admitter, logger: logger)
+            if let metrics = telemetry?.0 { loopExport.attach(metrics: metrics) { [server] in server.loopStatistics } }
             if let tiered, let redis { startInvalidationSubscriber(try RedisURL(parsing: redis), tiered, logger: logger) }
         } catch {
             logger.critical("cannot start", metadata: ["error": "\(error)"])

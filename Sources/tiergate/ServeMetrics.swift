@@ -3,6 +3,8 @@ import Logging
 import Metrics
 import Prometheus
 import Proxy
+import SocketIO
+import Synchronization
 import Telemetry
 import TierModel
 import PostgresWire
@@ -18,14 +20,39 @@ enum ServeMetrics {
     ]
 
     /// Bootstraps the Prometheus backend and binds the endpoint (started by `start()`).
-    static func bootstrap(listen endpoint: Endpoint, logger: Logger) throws -> (TierGateMetrics, MetricsHTTPServer) {
+    /// `scraped` runs before each scrape renders (to bring pulled figures up to date).
+    static func bootstrap(listen endpoint: Endpoint, logger: Logger,
+                          scraped: @escaping @Sendable () -> Void) throws -> (TierGateMetrics, MetricsHTTPServer) {
         let registry = PrometheusCollectorRegistry()
         var factory = PrometheusMetricsFactory(registry: registry)
         factory.durationHistogramBuckets[TierGateMetrics.Name.lookupDuration] = lookupBuckets
         factory.durationHistogramBuckets[TierGateMetrics.Name.burstActivation] = lookupBuckets
         MetricsSystem.bootstrap(factory)
-        let server = try MetricsHTTPServer(listen: endpoint, logger: logger) { registry.emitToBuffer() }
+        let server = try MetricsHTTPServer(listen: endpoint, logger: logger) {
+            scraped()
+            return registry.emitToBuffer()
+        }
         return (TierGateMetrics(factory: factory), server)
+    }
+}
+
+/// Pulls the event loops' counters into the metrics at scrape time, as deltas since the
+/// last scrape (counters only go up by increments).
+final class LoopStatisticsExport: Sendable {
+    private let state = Mutex<(source: (@Sendable () -> LoopStatistics)?, last: LoopStatistics, metrics: TierGateMetrics?)>(
+        (nil, LoopStatistics(wakeups: 0, events: 0), nil))
+
+    func attach(metrics: TierGateMetrics, source: @escaping @Sendable () -> LoopStatistics) {
+        state.withLock { $0.source = source; $0.metrics = metrics }
+    }
+
+    func update() {
+        state.withLock { state in
+            guard let source = state.source, let metrics = state.metrics else { return }
+            let now = source()
+            metrics.eventLoopsServed(wakeups: now.wakeups - state.last.wakeups, events: now.events - state.last.events)
+            state.last = now
+        }
     }
 }
 
