@@ -25,9 +25,9 @@ let package = Package(
                        providers: [.apt(["libhiredis-dev"])]),
         .systemLibrary(name: "CMongoc", pkgConfig: "libmongoc-1.0",
                        providers: [.apt(["libmongoc-dev"])]),
-        // Linux epoll, eventfd and sendmsg's iovec, which Swift's Glibc module leaves out.
-        // Part of libc: nothing to link.
-        .systemLibrary(name: "CEpoll"),
+        // Linux epoll, eventfd, sendmsg's iovec, accept4 and glibc's allocator tuning, which
+        // Swift's Glibc module leaves out. Part of libc: nothing to link.
+        .systemLibrary(name: "CLinux"),
 
         // Pure: the Postgres wire protocol as values. No Foundation, no I/O.
         .target(name: "PostgresWire"),
@@ -57,7 +57,7 @@ let package = Package(
         ]),
         // Non-blocking sockets on Dispatch: one epoll set per event loop (its only Dispatch
         // source), channels with batched writes and hang-up watch, loop timers, listeners.
-        .target(name: "SocketIO", dependencies: ["CEpoll", "PostgresWire"]),
+        .target(name: "SocketIO", dependencies: ["CLinux", "PostgresWire"]),
         // Dispatch I/O, tier-free: the session state machine and its shell (startup, upstream
         // connect, relay with backpressure, timeouts, settings injected at idle points),
         // cancel forwarding, the /metrics HTTP endpoint; and the seams a policy plugs into:

@@ -45,12 +45,16 @@ public final class ProxyServer: Sendable {
             loginTimeout: configuration.loginTimeout, maxInspectedMessage: configuration.maxInspectedMessage,
             observer: configuration.observer,
             sessionEnded: { id in
-                let callbacks: [@Sendable () -> Void] = state.withLock { state in
+                let (callbacks, trim): ([@Sendable () -> Void], Bool) = state.withLock { state in
                     state.sessions.removeValue(forKey: id)
-                    guard !state.accepting, state.sessions.isEmpty else { return [] }
+                    guard state.sessions.isEmpty else { return ([], false) }
+                    let trim = !state.trimScheduled
+                    state.trimScheduled = true
+                    guard !state.accepting else { return ([], trim) }
                     defer { state.drained = [] }
-                    return state.drained
+                    return (state.drained, trim)
                 }
+                if trim { Self.returnMemoryWhenStillIdle(state) }
                 callbacks.forEach { $0() }
             })
     }
@@ -80,6 +84,21 @@ public final class ProxyServer: Sendable {
     }
 
     public var openSessions: Int { state.withLock { $0.sessions.count } }
+
+    /// Once the last session is gone and none came for a moment, freed session memory goes
+    /// back to the system, so RSS falls back after a wave of clients instead of staying at
+    /// its peak (`Allocator`). At most once per `trimDelay`.
+    private static func returnMemoryWhenStillIdle(_ state: SessionTable) {
+        DispatchQueue.global(qos: .utility).asyncAfter(deadline: .now() + trimDelay) {
+            let idle = state.withLock { state in
+                state.trimScheduled = false
+                return state.sessions.isEmpty
+            }
+            if idle { Allocator.returnFreeMemory() }
+        }
+    }
+
+    static let trimDelay: DispatchTimeInterval = .seconds(2)
 
     /// Socket events served per Dispatch wake-up, over all loops.
     public var loopStatistics: LoopStatistics { loops.statistics }

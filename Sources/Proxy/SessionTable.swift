@@ -8,6 +8,8 @@ final class SessionTable: Sendable {
         var nextID: UInt64 = 1
         var accepting = true
         var drained: [@Sendable () -> Void] = []
+        /// A return of freed memory to the system is pending (see `ProxyServer`).
+        var trimScheduled = false
     }
 
     private let state = Mutex(State())

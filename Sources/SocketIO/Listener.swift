@@ -1,5 +1,5 @@
 import PostgresWire
-import CEpoll
+import CLinux
 import Dispatch
 import Synchronization
 #if canImport(Glibc)

@@ -1,4 +1,4 @@
-import CEpoll
+import CLinux
 import PostgresWire
 #if canImport(Glibc)
 import Glibc
@@ -62,7 +62,7 @@ public enum Socket {
         // per connection than accept + fcntl.
         let fd = withUnsafeMutablePointer(to: &storage) {
             $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
-                cepoll_accept4(listener, $0, &length, Int32(SOCK_NONBLOCK.rawValue | SOCK_CLOEXEC.rawValue))
+                clinux_accept4(listener, $0, &length, Int32(SOCK_NONBLOCK.rawValue | SOCK_CLOEXEC.rawValue))
             }
         }
         if fd < 0 {

@@ -4,6 +4,7 @@ import Dispatch
 import Foundation
 import Logging
 import Proxy
+import SocketIO
 import TierModel
 import TierPolicy
 import TierStore
@@ -83,6 +84,7 @@ struct ServeCommand: ParsableCommand {
 
     func run() throws {
         let level = Logger.Level(rawValue: logLevel) ?? .info
+        Allocator.useSingleArena()
         LoggingSystem.bootstrap { label in
             var handler = StreamLogHandler.standardError(label: label)
             handler.logLevel = level
