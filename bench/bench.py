@@ -35,7 +35,7 @@ import postgres_wire  # noqa: E402
 from bench_org import MAX_CONNECTIONS as BENCH_ORG_MAX_CONNECTIONS, TIER as BENCH_ORG_TIER  # noqa: E402
 from bench_org import ensure_bench_org, org_id  # noqa: E402
 from machine import NoiseSampler, machine_description, tool_versions  # noqa: E402
-from measurements import (DIRECT, PATHS, PGBOUNCER, PROXY_CPU, PROXY_PATHS, TIERGATE,  # noqa: E402
+from measurements import (DIRECT, EVENTS_PER_WAKEUP, PATHS, PGBOUNCER, PROXY_CPU, PROXY_PATHS, TIERGATE,  # noqa: E402
                           TIERGATE_GATING, TIERGATE_PGBOUNCER, Measurements, percentile)
 from pgbench_run import run_pgbench  # noqa: E402
 from procfs import (CLOCK_TICKS, ProcError, command_name, cpu_ticks, listening_pid,  # noqa: E402
@@ -260,6 +260,8 @@ class BenchRun:
                         if tpcb:
                             self.reset_tpcb()
                         pid = self.proxy_pid(path)
+                        tiergate = self.proxies.get(path.key)
+                        loops_before = tiergate.loop_counters() if tiergate else None
                         try:
                             before = cpu_ticks(pid) if pid else None
                             summary = run_pgbench(self.port(path), p.database,
@@ -270,8 +272,15 @@ class BenchRun:
                             ticks = cpu_ticks(pid) - before if pid else None
                         except ProcError as error:  # the proxy restarted during the run: not this run's CPU
                             raise BenchError(f"proxy CPU of {path.key}: {error}") from error
-                        return summary, ticks
-                    summary, ticks = self.attempt(f"{figure} {path.key} rep {rep + 1}", once)
+                        batching = None
+                        if loops_before:
+                            wakeups, events = (after - before for after, before
+                                               in zip(tiergate.loop_counters(), loops_before))
+                            batching = events / wakeups if wakeups else None
+                        return summary, ticks, batching
+                    summary, ticks, batching = self.attempt(f"{figure} {path.key} rep {rep + 1}", once)
+                    if batching is not None:
+                        self.measurements.add(EVENTS_PER_WAKEUP[figure], path.key, batching)
                     self.measurements.add(figure, path.key, summary.tps)
                     line = f"  rep {rep + 1} {figure:20} {path.key:20} {summary.tps:10.0f} tps"
                     if ticks is not None:
@@ -283,6 +292,8 @@ class BenchRun:
                             PROXY_CPU[figure], {}).setdefault(path.key, []).append(ticks)
                         line += (f", proxy CPU {micros:7.1f} µs/txn "
                                  f"({ticks} ticks of 1/{CLOCK_TICKS} s, {summary.transactions:,} txn)")
+                    if batching is not None:
+                        line += f", {batching:.1f} socket events per loop wake-up"
                     self.log(line)
                 self.add_cpu_ratios(PROXY_CPU[figure], cpu_per_transaction)
 

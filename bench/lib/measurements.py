@@ -70,6 +70,9 @@ PERSISTENT_THROUGHPUT = ("select_simple_tps", "select_extended_tps", "tpcb_simpl
 # one persistent-throughput pgbench run, divided by the transactions pgbench reports. Read
 # around the throughput runs, so one figure per throughput figure, on the proxy paths.
 PROXY_CPU = {tps: tps.replace("_tps", "_cpu_us") for tps in PERSISTENT_THROUGHPUT}
+# TierGate's socket events served per Dispatch wake-up of its event loops over the same
+# runs (from its /metrics): how much one wake-up batches.
+EVENTS_PER_WAKEUP = {tps: tps.replace("_tps", "_events_per_wakeup") for tps in PERSISTENT_THROUGHPUT}
 
 
 def _proxy_cpu_figures():
@@ -79,6 +82,7 @@ def _proxy_cpu_figures():
         # Per repetition: the path's CPU per transaction / PgBouncer's, gating's / the relay's.
         yield Figure(cpu + "_vs_pgbouncer", f"Proxy CPU vs PgBouncer's, {workload}", "×", False, is_ratio=True)
         yield Figure(cpu + "_vs_relay", f"Gating proxy CPU vs the relay's, {workload}", "×", False, is_ratio=True)
+        yield Figure(EVENTS_PER_WAKEUP[tps], f"Socket events per event-loop wake-up, {workload}", "events", True)
 
 
 FIGURES.update(_figures(*_proxy_cpu_figures()))

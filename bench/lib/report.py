@@ -3,7 +3,7 @@
 import os
 from dataclasses import dataclass
 
-from measurements import (DIRECT, FIGURES, PATHS, PERSISTENT_THROUGHPUT, PGBOUNCER, PROXY_CPU, PROXY_PATHS,
+from measurements import (DIRECT, EVENTS_PER_WAKEUP, FIGURES, PATHS, PERSISTENT_THROUGHPUT, PGBOUNCER, PROXY_CPU, PROXY_PATHS,
                           SPREAD_WARNING, TIERGATE, TIERGATE_GATING, TIERGATE_PATHS, TIERGATE_PGBOUNCER)
 from procfs import CLOCK_TICKS
 
@@ -178,14 +178,20 @@ def too_few_ticks(m, cpu, paths):
     return any(min(cpu_ticks(m, cpu, p), default=0) < MIN_CPU_TICKS for p in paths)
 
 
+def batching_cell(m, tps, path):
+    """TierGate's socket events per event-loop wake-up over the runs (median), else —."""
+    s = m.summary(EVENTS_PER_WAKEUP[tps], path.key)
+    return "—" if not s else f"{s.median:,.1f}"
+
+
 def cpu_table(m):
     """Proxy CPU per transaction per workload and path, with the ratios taken inside each
     repetition (median of those, min–max)."""
     if not any(key in m.values for key in CPU_FIGURES):
         return "_Not measured (the throughput step failed, or no proxy process was found)._"
     rows = ["| Workload | Path | Proxy CPU, µs per transaction | Spread (min–max) | vs PgBouncer | vs relay "
-            "| Ticks per run |",
-            "| --- | --- | ---: | --- | ---: | ---: | ---: |"]
+            "| Ticks per run | Socket events per loop wake-up |",
+            "| --- | --- | ---: | --- | ---: | ---: | ---: | ---: |"]
 
     def ratio_cell(key, path):
         s = m.summary(key, path.key)
@@ -202,7 +208,8 @@ def cpu_table(m):
             rows.append(f"| {FIGURES[tps].label} | {label} | **{s.median:,.1f}** | {spread(s, 'µs/txn')} "
                         f"| {'1.00×' if path is PGBOUNCER else ratio_cell(cpu + '_vs_pgbouncer', path)} "
                         f"| {ratio_cell(cpu + '_vs_relay', path) if path is TIERGATE_GATING else '—'} "
-                        f"| {'–'.join(str(n) for n in sorted({min(cpu_ticks(m, cpu, path)), max(cpu_ticks(m, cpu, path))}))} |")
+                        f"| {'–'.join(str(n) for n in sorted({min(cpu_ticks(m, cpu, path)), max(cpu_ticks(m, cpu, path))}))} "
+                        f"| {batching_cell(m, tps, path)} |")
     return "\n".join(rows)
 
 

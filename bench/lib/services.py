@@ -8,6 +8,7 @@ import signal
 import socket
 import subprocess
 import time
+import urllib.request
 
 import postgres_wire
 import procfs
@@ -125,11 +126,12 @@ class TierGate(ManagedProcess):
         "port" only until it accepts TCP connections, leaving it untouched (idle RSS).
         `extra_args`: more `serve` options, e.g. ["--admin-socket", PATH]."""
         self.port = free_port()
+        self.metrics_port = free_port()
         self.upstream_port = upstream_port
         super().__init__(f"tiergate :{self.port} -> :{upstream_port}" + (" (gating)" if org_source else ""),
                          [binary, "serve", "--listen", f"{HOST}:{self.port}",
-                          "--upstream", f"{HOST}:{upstream_port}", "--log-level", "warning", *org_source,
-                          *extra_args],
+                          "--upstream", f"{HOST}:{upstream_port}", "--log-level", "warning",
+                          "--metrics", f"{HOST}:{self.metrics_port}", *org_source, *extra_args],
                          log_path)
         try:
             if ready == "session":
@@ -140,6 +142,20 @@ class TierGate(ManagedProcess):
             self.stop()
             raise
         self.check_alive()
+
+
+    def loop_counters(self):
+        """(wake-ups, socket events) of TierGate's event loops so far, from /metrics: their
+        difference over a run gives the socket events one Dispatch wake-up served."""
+        with urllib.request.urlopen(f"http://{HOST}:{self.metrics_port}/metrics", timeout=5) as response:
+            text = response.read().decode()
+        values = {}
+        for line in text.splitlines():
+            name, _, value = line.partition(" ")
+            if name in ("tiergate_event_loop_wakeups_total", "tiergate_event_loop_events_total"):
+                values[name] = float(value)
+        return (values.get("tiergate_event_loop_wakeups_total", 0.0),
+                values.get("tiergate_event_loop_events_total", 0.0))
 
 
 class BenchPgBouncer(ManagedProcess):
