@@ -10,8 +10,7 @@ import Glibc
 /// The control plane's connection layer over real loopback sockets.
 struct ControlServerTests {
     /// A line protocol: "slow X" answers X from work after `pause`, "big" answers 32 MB (more
-    /// than loopback's socket buffers take),
-    /// "bye" answers and closes, anything else is echoed.
+    /// than loopback's socket buffers take), "bye" answers and closes, anything else is echoed.
     struct Echo: ControlRequestHandler {
         var overflow = RequestFramer.Overflow.skip
         var pause: Duration = .milliseconds(50)
