@@ -56,7 +56,9 @@ let package = Package(
             .product(name: "Logging", package: "swift-log"),
         ]),
         // Non-blocking sockets on Dispatch: one epoll set per event loop (its only Dispatch
-        // source), channels with batched writes and hang-up watch, loop timers, listeners.
+        // source), channels with batched writes and hang-up watch, loop timers, listeners
+        // (TCP, and Unix sockets bound 0600); the control plane's request/response servers
+        // (/metrics, the admin console) on a loop of their own.
         .target(name: "SocketIO", dependencies: ["CLinux", "PostgresWire"]),
         // Dispatch I/O, tier-free: the session state machine and its shell (startup, upstream
         // connect, relay with backpressure, timeouts, settings injected at idle points),
@@ -75,7 +77,7 @@ let package = Package(
         ]),
         // The admin socket (issue 5): line protocol, command parser, Unix socket server.
         .target(name: "Admin", dependencies: [
-            "TierModel",
+            "TierModel", "SocketIO",
             .product(name: "Logging", package: "swift-log"),
         ]),
         .executableTarget(name: "tiergate", dependencies: [
@@ -89,7 +91,8 @@ let package = Package(
         .testTarget(name: "PostgresWireTests", dependencies: ["PostgresWire"]),
         .testTarget(name: "TierModelTests", dependencies: ["TierModel"]),
         .testTarget(name: "GateTests", dependencies: ["Gate", "TierModel"]),
-        // Loop timers and pending writes, with no socket.
+        // Loop timers, pending writes and request framing with no socket; the control
+        // server over real sockets.
         .testTarget(name: "SocketIOTests", dependencies: ["SocketIO", "PostgresWire"]),
         // The proxy's pure parts (session state machine, startup phase, settings injection,
         // session mailbox, the /metrics request), with no socket.

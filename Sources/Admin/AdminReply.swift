@@ -31,7 +31,8 @@ public struct AdminReply: Sendable, Equatable {
 }
 
 /// What runs the commands: the serving process's tier admission, resolver and caches.
-/// Called on a connection's own queue, one command at a time; may block (MongoDB, Redis).
+/// Called off the socket's event loop, one command at a time per connection; may block
+/// (MongoDB, Redis).
 public protocol AdminBackend: Sendable {
     func execute(_ command: AdminCommand) -> AdminReply
 }
@@ -48,21 +49,26 @@ public struct AdminConversation: Sendable {
 
     public init(lineLimit: Int = 4096) { lines = AdminLineBuffer(limit: lineLimit) }
 
+    public var lineLimit: Int { lines.limit }
+
     public mutating func receive(_ bytes: some Sequence<UInt8>) -> [Step] {
-        lines.feed(bytes).map { line -> Step in
-            switch line {
-            case .tooLong:
-                return .reply(.failure(.lineTooLong(limit: lines.limit)))
-            case .notText:
-                return .reply(.failure(.notText))
-            case .text(let text):
-                // Every line gets exactly one reply, a blank one too, so a client can pair
-                // replies with the lines it sent by counting.
-                do throws(AdminCommandError) {
-                    return .run(try AdminCommand.parse(text))
-                } catch {
-                    return .reply(.failure(error))
-                }
+        lines.feed(bytes).map { step(for: $0) }
+    }
+
+    /// What one line asks for.
+    public func step(for line: AdminLineBuffer.Line) -> Step {
+        switch line {
+        case .tooLong:
+            return .reply(.failure(.lineTooLong(limit: lines.limit)))
+        case .notText:
+            return .reply(.failure(.notText))
+        case .text(let text):
+            // Every line gets exactly one reply, a blank one too, so a client can pair
+            // replies with the lines it sent by counting.
+            do throws(AdminCommandError) {
+                return .run(try AdminCommand.parse(text))
+            } catch {
+                return .reply(.failure(error))
             }
         }
     }

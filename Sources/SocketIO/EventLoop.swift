@@ -70,9 +70,10 @@ public final class EventLoop: @unchecked Sendable {
         var handler: ReadinessHandler?
     }
 
-    public init(index: Int, readBufferSize: Int = 64 * 1024) {
+    /// `name` labels the loop's queue (`<name>.<index>`), as thread dumps and profiles show it.
+    public init(index: Int, name: String = "tiergate.loop", readBufferSize: Int = 64 * 1024) {
         self.index = index
-        queue = DispatchQueue(label: "tiergate.loop.\(index)", qos: .userInitiated)
+        queue = DispatchQueue(label: "\(name).\(index)", qos: .userInitiated)
         readBuffer = [UInt8](repeating: 0, count: readBufferSize)
         epollFD = epoll_create1(Int32(EPOLL_CLOEXEC))
         precondition(epollFD >= 0, "epoll_create1 failed: errno \(errno)")
@@ -273,8 +274,8 @@ public final class EventLoopGroup: Sendable {
     public let loops: [EventLoop]
     private let nextIndex = Atomic<UInt>(0)
 
-    public init(count: Int, readBufferSize: Int = 64 * 1024) {
-        loops = (0..<max(1, count)).map { EventLoop(index: $0, readBufferSize: readBufferSize) }
+    public init(count: Int, name: String = "tiergate.loop", readBufferSize: Int = 64 * 1024) {
+        loops = (0..<max(1, count)).map { EventLoop(index: $0, name: name, readBufferSize: readBufferSize) }
         for loop in loops { loop.markQueue() }
     }
 

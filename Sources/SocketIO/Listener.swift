@@ -11,7 +11,10 @@ import Glibc
 /// connection starts on the loop that will serve it with no thread hop.
 public final class Listener: Sendable {
     public let fd: Int32
+    /// The TCP port bound; 0 for a Unix socket.
     public let port: UInt16
+    /// The Unix socket's path, removed by `stop`; nil for TCP.
+    public let unixPath: String?
     private let group: EventLoopGroup
     private let stopped = Mutex(false)
     private let acceptors = Mutex<[Acceptor]>([])
@@ -25,6 +28,15 @@ public final class Listener: Sendable {
     public init(endpoint: Endpoint, group: EventLoopGroup, backlog: Int32 = 1024) throws(SocketError) {
         fd = try Socket.listen(on: endpoint, backlog: backlog)
         port = Socket.localPort(fd) ?? endpoint.port
+        unixPath = nil
+        self.group = group
+    }
+
+    /// Listens on a Unix socket at `path`, mode 0600 (see `Socket.listen(unixPath:)`).
+    public init(unixPath path: String, group: EventLoopGroup, backlog: Int32 = 16) throws(SocketError) {
+        fd = try Socket.listen(unixPath: path, backlog: backlog)
+        port = 0
+        unixPath = path
         self.group = group
     }
 
@@ -38,9 +50,11 @@ public final class Listener: Sendable {
         }
     }
 
-    /// Stops accepting on every loop, then closes the socket. `completion` runs after.
+    /// Stops accepting on every loop, then closes the socket; a Unix socket's path is removed
+    /// at once, so a successor can bind it. `completion` runs after.
     public func stop(completion: @escaping @Sendable () -> Void = {}) {
         guard !stopped.withLock({ was in defer { was = true }; return was }) else { return completion() }
+        if let unixPath { unlink(unixPath) }
         let done = DispatchGroup()
         let fd = fd
         for acceptor in acceptors.withLock({ $0 }) {
