@@ -1,5 +1,6 @@
 import Foundation
 import PostgresClient
+import PostgresWire
 import Testing
 
 /// Issue 2: bounded memory under a big COPY, and graceful shutdown.
@@ -33,6 +34,33 @@ struct LifecycleTests {
         print("COPY 200 MB through tiergate: RSS baseline \(baseline) kB, peak \(peak) kB, growth \(growthKB) kB")
         #expect(growthKB < 16 * 1024, "proxy RSS grew by \(growthKB) kB")
         _ = try Command.psql(port: Stack.postgresPort, "drop table copy_roundtrip")
+    }
+
+    /// Backpressure: the proxy holds at most a read's worth of a result the client does not
+    /// read, and stops reading Postgres until the client takes it; Postgres then waits in
+    /// ClientWrite. Killing the client (a reset: it had unread data) ends the session.
+    @Test func clientReadingNothingOf200MBResult_keepsMemoryFlat_andItsResetEndsTheSession() throws {
+        let gated = try GatedOrgProxy(tier: "PRO")
+        let baseline = try gated.baseline()
+        let client = try RawConnection(port: gated.port)
+        // Trusted on loopback: a raw client logs in without a SCRAM exchange.
+        client.send(gated.startup(role: "postgres"))
+        try #require(client.readUntilReadyForQuery(), "no ReadyForQuery:\n\(gated.proxy.log)")
+
+        let idleKB = gated.proxy.residentKB
+        let sampler = RSSSampler(gated.proxy)
+        client.send(Query(text: "select repeat('x', 10000) from generate_series(1, 20000)").encoded())
+        let blocked = try eventually(timeout: 30) { try gated.database.hasBackendWaitingInClientWrite() }
+        let peakKB = max(sampler.stop(), gated.proxy.residentKB)
+        #expect(blocked, "Postgres never waited for the client: \(gated.footprintText)")
+        print("200 MB result unread: proxy RSS \(idleKB) kB before, peak \(peakKB) kB")
+        #expect(peakKB < 64 * 1024, "proxy RSS reached \(peakKB) kB (\(idleKB) kB before the query)")
+
+        client.reset()
+        let after = try gated.footprint(releasedWithin: 2, comparedTo: baseline)
+        #expect(after.openSessions == 0, "\(after)")
+        #expect(after.backends.isEmpty, "\(after)")
+        #expect(after.descriptors <= baseline.descriptors, "\(baseline.descriptors) descriptors before, now \(after)")
     }
 
     @Test func sigterm_stopsAccepting_drainsOpenSession_exitsZero() throws {

@@ -7,7 +7,8 @@ import Glibc
 /// A blocking loopback socket for tests that speak the protocol by hand: malformed packets,
 /// timeouts, what exactly the proxy answers.
 final class RawConnection {
-    let fd: Int32
+    /// -1 once `reset()` closed it.
+    private(set) var fd: Int32
 
     init(port: Int, receiveTimeout: TimeInterval = 10) throws {
         fd = try Self.connect(port: port)
@@ -15,7 +16,27 @@ final class RawConnection {
         setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, socklen_t(MemoryLayout<timeval>.size))
     }
 
-    deinit { close(fd) }
+    deinit { if fd >= 0 { close(fd) } }
+
+    /// Closes with a TCP reset instead of a FIN (SO_LINGER on with a zero timeout), as a
+    /// client does that crashes, is killed with unread data, or loses its network path.
+    func reset() {
+        guard fd >= 0 else { return }
+        var linger = Glibc.linger(l_onoff: 1, l_linger: 0)
+        setsockopt(fd, SOL_SOCKET, SO_LINGER, &linger, socklen_t(MemoryLayout<Glibc.linger>.size))
+        close(fd)
+        fd = -1
+    }
+
+    /// The client's own port: the proxy's logs name a session's peer by it.
+    var localPort: Int {
+        var address = sockaddr_in()
+        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
+        _ = withUnsafeMutablePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(fd, $0, &length) }
+        }
+        return Int(UInt16(bigEndian: address.sin_port))
+    }
 
     static func connect(port: Int) throws -> Int32 {
         let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
@@ -37,6 +58,39 @@ final class RawConnection {
 
     func send(_ bytes: [UInt8]) {
         _ = bytes.withUnsafeBytes { Glibc.send(fd, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) }
+    }
+
+    /// Sends `message` over and over until the peer stops taking bytes (a send moved nothing
+    /// for `stall` seconds: true) or about `limit` bytes went out (false). A stall means
+    /// every buffer between here and the reader is full: whoever reads this socket (the proxy)
+    /// has stopped reading it. The stream may end inside a message; reset it afterwards.
+    func sendRepeatedlyUntilStalled(_ message: [UInt8], limit: Int, stall: TimeInterval) -> Bool {
+        var tv = timeval(tv_sec: Int(stall), tv_usec: Int((stall - stall.rounded(.down)) * 1_000_000))
+        setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, socklen_t(MemoryLayout<timeval>.size))
+        // Many copies per send: one syscall per 36-byte message would be slow.
+        let batch = Array([[UInt8]](repeating: message, count: max(1, 64 * 1024 / message.count)).joined())
+        var sent = 0
+        // Only whole batches before the limit, so the bytes sent are whole messages.
+        while sent < limit || sent % batch.count != 0 {
+            let n = batch[(sent % batch.count)...].withUnsafeBytes {
+                Glibc.send(fd, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL))
+            }
+            guard n > 0 else { return errno == EAGAIN || errno == EWOULDBLOCK }
+            sent += n
+        }
+        return false
+    }
+
+    /// Reads the server's messages up to and including ReadyForQuery ('Z'), as after a
+    /// login or a query; false if the connection closed or timed out first.
+    func readUntilReadyForQuery() -> Bool {
+        while true {
+            let header = readExactly(5)
+            guard header.count == 5 else { return false }
+            let length = Int(header[1]) << 24 | Int(header[2]) << 16 | Int(header[3]) << 8 | Int(header[4])
+            guard length >= 4, readExactly(length - 4).count == length - 4 else { return false }
+            if header[0] == UInt8(ascii: "Z") { return true }
+        }
     }
 
     /// Reads until the peer closes (or the timeout), returning everything received.
