@@ -43,13 +43,20 @@ public struct AdmittedSession: Sendable {
     public var onUpstreamFailure: (@Sendable (UpstreamFailure) -> Void)?
     /// How the admitter reaches the open session later (`SessionCommand`); nil: it never does.
     public var mailbox: SessionMailbox?
+    /// Called once on the session's loop, when the upstream tells the client it authenticated
+    /// (AuthenticationOk), before the client sees it: nil lets the session go on, an error
+    /// ends it there. What lets an admitter count only authenticated sessions against a
+    /// ceiling. Must be quick and must not block (bookkeeping under a lock).
+    public var confirmLogin: (@Sendable () -> ErrorResponse?)?
 
     public init(upstream: Endpoint, startup: StartupMessage, authenticationTimeout: Duration? = nil,
                 idleTimeout: IdleTimeout? = nil, rules: (any SessionRules)? = nil,
                 logMetadata: [String: String] = [:], mailbox: SessionMailbox? = nil,
                 onUpstreamFailure: (@Sendable (UpstreamFailure) -> Void)? = nil,
+                confirmLogin: (@Sendable () -> ErrorResponse?)? = nil,
                 onEnd: @escaping @Sendable () -> Void = {}) {
         self.mailbox = mailbox
+        self.confirmLogin = confirmLogin
         self.onUpstreamFailure = onUpstreamFailure
         self.upstream = upstream
         self.startup = startup

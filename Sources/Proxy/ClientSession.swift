@@ -145,6 +145,7 @@ final class ClientSession: SocketChannelDelegate, TimerOwner, @unchecked Sendabl
             }
         case .releaseAdmission(let admission):
             admission.onEnd()
+
         case .observe(let observation):
             observe(observation)
         case .log(let event):

@@ -355,15 +355,23 @@ struct SessionStateMachine {
         // a message it is assembling stays uniquely referenced and grows in place.
         var framer = MessageFramer(inspected: .all)
         swap(&framer, &serverFramer)
+        var loginRefusal: ErrorResponse?
         let violation = framer.feed(bytes) { event in
+            // After a refused login nothing more reaches the client, whatever came with it.
+            guard loginRefusal == nil else { return }
             switch event {
             case .forward(let slice):
                 actions.append(.sendToClient(slice))
             case .message(let id, let frame):
-                serverMessage(id, frame: frame, into: &actions)
+                loginRefusal = serverMessage(id, frame: frame, into: &actions)
             }
         }
         swap(&framer, &serverFramer)
+        if let loginRefusal {
+            // While authenticating every server message is held until whole, so the client's
+            // stream is between messages even when the server's is not.
+            return actions + fail(loginRefusal, clientAtMessageBoundary: true)
+        }
         if let violation {
             actions.append(.log(.serverProtocolViolation(reason: violation.message)))
             return actions + close("server protocol violation")
@@ -375,7 +383,9 @@ struct SessionStateMachine {
         return actions
     }
 
-    private mutating func serverMessage(_ id: UInt8, frame: ArraySlice<UInt8>, into actions: inout [Action]) {
+    /// Handles one whole server message; returns the admission's refusal when this message
+    /// is the AuthenticationOk of a login the admission does not confirm.
+    private mutating func serverMessage(_ id: UInt8, frame: ArraySlice<UInt8>, into actions: inout [Action]) -> ErrorResponse? {
         let payload = MessageFramer.payload(of: frame)
         if phase == .relaying {
             let answeringProxy = injection.isAnsweringProxy
@@ -386,10 +396,18 @@ struct SessionStateMachine {
                 if answeringProxy, id == BackendMessageID.errorResponse.rawValue, let error = ErrorResponse.decode(payload: payload) {
                     actions.append(.log(.settingsRefusedByServer(sqlState: error.sqlState ?? "?", reason: error.message ?? "")))
                 }
-                return
+                return nil
             }
         }
         switch BackendMessageID(rawValue: id) {
+        case .authentication:
+            // AuthenticationOk (an Int32 zero; other codes are password or SASL requests): the
+            // admission confirms the login before the client sees it, and before anything the
+            // server sent with it is looked at (the session may not go on).
+            if phase == .authenticating, payload.count == 4, payload.allSatisfy({ $0 == 0 }),
+               let refusal = admitted?.confirmLogin?() {
+                return refusal
+            }
         case .backendKeyData:
             if let key = BackendKeyData.decode(payload: payload), let admitted {
                 backendKey = key
@@ -401,20 +419,21 @@ struct SessionStateMachine {
                 actions.append(.sendToClient(frame))
                 actions += established()
                 actions += injectionAction(injection.sessionEstablished(status: payload.first))
-                return
+                return nil
             }
         case .errorResponse:
             if let rules = admitted?.rules, let error = ErrorResponse.decode(payload: payload) {
                 let decorated = rules.decorate(error: error)
                 if decorated != error {
                     actions.append(.sendToClient(decorated.encoded()[...]))
-                    return
+                    return nil
                 }
             }
         default:
             break
         }
         actions.append(.sendToClient(frame))
+        return nil
     }
 
     private mutating func established() -> [Action] {
@@ -443,10 +462,10 @@ struct SessionStateMachine {
     // MARK: Ending
 
     /// A FATAL error for the client, if it can be placed between two server messages, then the end.
-    private mutating func fail(_ error: ErrorResponse) -> [Action] {
+    private mutating func fail(_ error: ErrorResponse, clientAtMessageBoundary: Bool = false) -> [Action] {
         guard phase != .closed else { return [] }
         var actions: [Action] = []
-        if serverFramer.isAtMessageBoundary {
+        if clientAtMessageBoundary || serverFramer.isAtMessageBoundary {
             actions.append(.sendToClient(error.encoded()[...]))
         }
         return actions + close("\(error.sqlState ?? "?"): \(error.message ?? "")", level: .notice)

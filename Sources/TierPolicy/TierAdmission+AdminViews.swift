@@ -8,9 +8,9 @@ extension TierAdmission {
     /// SHOW ORG: the tier in force, its limits, open sessions, burst add-on and state,
     /// pending enforcement. Blocking (the burst state is read from Redis).
     public func orgStatus(_ org: OrgId) -> JSONObject {
-        let (open, told, pending) = orgSessions.state.withLock {
-            ($0.sessions[org]?.count ?? 0, $0.tiers[org], $0.pending[org])
-        }
+        let (told, pending) = orgSessions.state.withLock { ($0.tiers[org], $0.pending[org]) }
+        // What the ceiling counts (authenticated sessions), and the logins still in progress.
+        let (open, logins) = gate.withLock { ($0.count(for: org), $0.loginsInProgress(for: org)) }
         let resolved = (told ?? resolver.cachedValue(org)).map { bursts?.overlay($0, matrix: resolver.matrix) ?? $0 }
         var object: JSONObject = ["org": .string(org.rawValue)]
         if let resolved {
@@ -27,6 +27,7 @@ extension TierAdmission {
         }
         object["burst"] = burstStatus(org, addon: resolved?.burst)
         object["openSessions"] = .integer(open)
+        object["loginsInProgress"] = .integer(logins)
         object["pendingEnforcement"] = pending.map { pending in
             .object(["tier": .string(pending.tier.rawValue), "ceiling": .integer(pending.ceiling),
                      "openAtChange": .integer(pending.openAtChange), "excess": .integer(max(0, open - pending.ceiling)),
@@ -126,12 +127,13 @@ extension TierAdmission {
     public func statistics() -> JSONObject {
         let (admitted, refused, closed) = orgSessions.state.withLock { ($0.admitted, $0.refused, $0.closedByDowngrade) }
         let lookups = resolver.stats
-        let open = gate.withLock { $0.totalOpenSessions }
+        let (open, logins) = gate.withLock { ($0.totalOpenSessions, $0.totalLoginsInProgress) }
         return [
             "uptimeSeconds": .integer(Int((clock.now - startedAt).seconds)),
             "connections": .object([
                 "admitted": .integer(admitted),
                 "open": .integer(open),
+                "loginsInProgress": .integer(logins),
                 "refused": .object(JSONObject(refused.sorted { $0.key < $1.key }.map { (key: $0.key, value: .integer($0.value)) })),
                 "closedByDowngrade": .integer(closed),
             ]),

@@ -34,11 +34,12 @@ struct SessionStateMachineTests {
     static let commandComplete = message("C", Array("SELECT 1".utf8) + [0])
 
     static func admission(idle: Duration? = nil, mailbox: SessionMailbox? = nil, rules: (any SessionRules)? = nil,
+                          confirmLogin: (@Sendable () -> ErrorResponse?)? = nil,
                           ended: EndCounter = EndCounter()) -> AdmittedSession {
         AdmittedSession(upstream: upstream, startup: StartupMessage(parameters: [(name: "user", value: "app")]),
                         authenticationTimeout: .seconds(5), idleTimeout: idle.map { IdleTimeout($0) }, rules: rules,
                         logMetadata: ["org": "org_acme", "tier": "FREE"], mailbox: mailbox,
-                        onEnd: { ended.count += 1 })
+                        confirmLogin: confirmLogin, onEnd: { ended.count += 1 })
     }
 
     final class EndCounter: @unchecked Sendable { var count = 0 }
@@ -243,6 +244,41 @@ struct SessionStateMachineTests {
             .timeout(.seconds(300)),
         ])
         #expect(machine.phase == .relaying)
+    }
+
+    final class Asked: @unchecked Sendable { var count = 0 }
+
+    @Test func authenticationOk_isConfirmedWithTheAdmission_beforeTheClientSeesIt() {
+        let asked = Asked()
+        var machine = Self.machine()
+        _ = machine.clientBytes(Self.startupBytes()[...], now: Self.t0)
+        _ = machine.admissionDecided(.admitted(Self.admission(confirmLogin: { asked.count += 1; return nil })))
+        _ = machine.upstreamConnected(now: Self.t0)
+        let saslRequest = Self.message("R", [0, 0, 0, 10] + Array("SCRAM-SHA-256".utf8) + [0, 0])
+        #expect(Self.steps(machine.upstreamBytes(saslRequest[...], now: Self.t0)) == [.toClient(saslRequest)])
+        #expect(asked.count == 0, "a password request is not a login")
+        #expect(Self.steps(machine.upstreamBytes(Self.authOK[...], now: Self.t0)) == [.toClient(Self.authOK)])
+        #expect(asked.count == 1)
+        #expect(machine.phase == .authenticating)
+    }
+
+    @Test func loginRefusedAtAuthentication_endsWithTheRefusal_andNothingAfterItReachesTheClient() {
+        var machine = Self.machine()
+        _ = machine.clientBytes(Self.startupBytes()[...], now: Self.t0)
+        let refusal = ErrorResponse(severity: .fatal, sqlState: "53300", message: "connection limit exceeded")
+        _ = machine.admissionDecided(.admitted(Self.admission(confirmLogin: { refusal })))
+        _ = machine.upstreamConnected(now: Self.t0)
+        // AuthenticationOk, the rest of the login and its ReadyForQuery in one read, the last
+        // message cut short: none of it may reach the client, the refusal goes out whole.
+        let key = BackendKeyData(processID: 9, secretKey: [1, 2, 3, 4]).encoded()
+        let reply = Self.authOK + Self.message("S", Array("a\0b\0".utf8)) + key + Self.readyIdle
+        let actions = machine.upstreamBytes(reply.dropLast(2), now: Self.t0)
+        #expect(Self.sqlStates(actions) == ["53300"])
+        #expect(!Self.steps(actions).contains(.toClient(Self.authOK)), "the client never learns its login succeeded")
+        #expect(!Self.steps(actions).contains(.registerKey(9)))
+        #expect(Self.ending(actions)?.admission != nil)
+        #expect(Self.ending(actions)?.endedIn == .authenticating)
+        #expect(machine.phase == .closed)
     }
 
     // MARK: Relaying and backpressure

@@ -153,7 +153,9 @@ final class GatedOrgProxy {
 
     func footprint() throws -> SessionFootprint {
         let shown = try admin.command("SHOW ORG \(org)")
-        return SessionFootprint(openSessions: shown["openSessions"] as? Int ?? -1,
+        // Authenticated sessions and logins still in progress: a leaked login holds a place too.
+        let open = (shown["openSessions"] as? Int ?? -1) + (shown["loginsInProgress"] as? Int ?? 0)
+        return SessionFootprint(openSessions: open,
                                 backends: try database.backends(),
                                 descriptors: ProcessTable.openDescriptors(proxy.pid))
     }
