@@ -30,8 +30,10 @@ public struct AdmittedSession: Sendable {
     public var startup: StartupMessage
     /// Deadline for the upstream authentication to finish; nil keeps the login timeout.
     public var authenticationTimeout: Duration?
-    /// Close the session after this long without traffic; nil means never.
+    /// Close the session after this long without a client statement; nil means never.
     public var idleTimeout: IdleTimeout?
+    /// Cancel a statement that runs longer than this, whatever the session's settings; nil: never.
+    public var statementTimeout: StatementTimeout?
     /// Per-message rules applied while relaying.
     public var rules: (any SessionRules)?
     /// Extra fields for the session's log lines (org, tier).
@@ -50,7 +52,8 @@ public struct AdmittedSession: Sendable {
     public var confirmLogin: (@Sendable () -> ErrorResponse?)?
 
     public init(upstream: Endpoint, startup: StartupMessage, authenticationTimeout: Duration? = nil,
-                idleTimeout: IdleTimeout? = nil, rules: (any SessionRules)? = nil,
+                idleTimeout: IdleTimeout? = nil, statementTimeout: StatementTimeout? = nil,
+                rules: (any SessionRules)? = nil,
                 logMetadata: [String: String] = [:], mailbox: SessionMailbox? = nil,
                 onUpstreamFailure: (@Sendable (UpstreamFailure) -> Void)? = nil,
                 confirmLogin: (@Sendable () -> ErrorResponse?)? = nil,
@@ -62,6 +65,7 @@ public struct AdmittedSession: Sendable {
         self.startup = startup
         self.authenticationTimeout = authenticationTimeout
         self.idleTimeout = idleTimeout
+        self.statementTimeout = statementTimeout
         self.rules = rules
         self.logMetadata = logMetadata
         self.onEnd = onEnd
