@@ -70,6 +70,8 @@ struct SessionStateMachine {
     enum Observation {
         case refusedBeforeAdmission(StartupRefusal)
         case upstreamFailed(UpstreamFailure, AdmittedSession)
+        /// Settings a client had raised unseen, now back at the session's values.
+        case settingsRestored([String])
     }
 
     enum LogEvent: Equatable {
@@ -78,6 +80,8 @@ struct SessionStateMachine {
         case settingsRefusedByServer(sqlState: String, reason: String)
         /// The proxy cancelled a statement that outlived its timeout.
         case statementCancelled(after: Duration)
+        /// A settings check found these raised and the proxy put them back.
+        case settingsRestored([String])
         case serverProtocolViolation(reason: String)
     }
 
@@ -122,6 +126,17 @@ struct SessionStateMachine {
     /// The last settings statement injected mid-session; sent again after a client
     /// RESET/DISCARD, which would otherwise return to the startup (old tier's) values.
     private var injectedSettings: String?
+    /// What the proxy's statement waiting for the next idle point, and the one being
+    /// answered, are: settings of a tier change, a settings check, or a restore after one.
+    private var pendingProxyStatement: ProxyStatement?
+    private var answeredProxyStatement: ProxyStatement?
+    /// Settings the check being answered put back.
+    private var restoredSettings: [String] = []
+
+    enum ProxyStatement: Equatable {
+        case settings
+        case check
+    }
 
     init(configuration: Configuration) {
         self.configuration = configuration
@@ -282,7 +297,8 @@ struct SessionStateMachine {
             for (key, value) in update.logMetadata { admitted?.logMetadata[key] = value }
             guard let statement = update.settingsStatement else { return [] }
             injectedSettings = statement
-            return injectionAction(injection.request(statement))
+            // The tier's settings set every enforced value: a check waiting would find nothing.
+            return requestProxyStatement(statement, .settings)
         }
     }
 
@@ -326,6 +342,7 @@ struct SessionStateMachine {
         var resetsSettings = false
         var started: [UInt8] = []
         let tracksInjection = injectedSettings != nil
+        var checkSettings = false
         let violation = clientFramer.feed(bytes) { event in
             switch event {
             case .forward(let slice):
@@ -345,6 +362,7 @@ struct SessionStateMachine {
                 if tracksInjection, SettingsInjection.mayResetSettings(id: id, payload: payload) {
                     resetsSettings = true
                 }
+                if let rules, rules.mayChangeSettingsUnseen(id: id, payload: payload) { checkSettings = true }
                 switch verdict {
                 case .forward: actions.append(.sendUpstream(frame))
                 case .replace(let message): actions.append(.sendUpstream(message[...]))
@@ -361,7 +379,11 @@ struct SessionStateMachine {
         }
         if phase == .relaying {
             injection.clientSent(syncPoints: syncPoints, endsAtSyncPoint: endsAtSyncPoint && clientFramer.isAtMessageBoundary)
-            if resetsSettings, let injectedSettings { actions += injectionAction(injection.request(injectedSettings)) }
+            if resetsSettings, let injectedSettings {
+                actions += requestProxyStatement(injectedSettings, .settings)
+            } else if checkSettings, let check = rules?.settingsCheck, pendingProxyStatement == nil {
+                actions += requestProxyStatement(check.statement, .check)
+            }
         }
         if let violation {
             actions += fail(violation.errorResponse)
@@ -431,6 +453,11 @@ struct SessionStateMachine {
                 if answeringProxy, id == BackendMessageID.errorResponse.rawValue, let error = ErrorResponse.decode(payload: payload) {
                     actions.append(.log(.settingsRefusedByServer(sqlState: error.sqlState ?? "?", reason: error.message ?? "")))
                 }
+                if answeringProxy, answeredProxyStatement == .check, id == BackendMessageID.dataRow.rawValue,
+                   let name = DataRow.decode(payload: payload)?.text(0) {
+                    restoredSettings.append(name)
+                }
+                if answeringProxy, isReady { actions += proxyStatementAnswered() }
                 return nil
             }
         }
@@ -497,7 +524,28 @@ struct SessionStateMachine {
         guard case .send(let statement) = action else { return [] }
         // Every reply is seen whole from here on, so the statement's can be swallowed.
         serverFramer.inspected = .all
-        return [.sendUpstream(Query(text: statement).encoded()[...]), .log(.settingsSent(statement: statement))]
+        answeredProxyStatement = pendingProxyStatement
+        pendingProxyStatement = nil
+        restoredSettings = []
+        var actions: [Action] = [.sendUpstream(Query(text: statement).encoded()[...])]
+        if answeredProxyStatement == .settings { actions.append(.log(.settingsSent(statement: statement))) }
+        return actions
+    }
+
+    /// Queues one of the proxy's own statements for the next idle point (sent now if idle).
+    private mutating func requestProxyStatement(_ statement: String, _ kind: ProxyStatement) -> [Action] {
+        pendingProxyStatement = kind
+        return injectionAction(injection.request(statement))
+    }
+
+    /// The proxy's statement got its ReadyForQuery: a check that put settings back says so.
+    private mutating func proxyStatementAnswered() -> [Action] {
+        defer {
+            answeredProxyStatement = nil
+            restoredSettings = []
+        }
+        guard answeredProxyStatement == .check, !restoredSettings.isEmpty else { return [] }
+        return [.log(.settingsRestored(restoredSettings)), .observe(.settingsRestored(restoredSettings))]
     }
 
     /// Once authenticated, only these server messages need a look; the rest streams through.

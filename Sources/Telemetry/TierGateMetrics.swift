@@ -41,6 +41,7 @@ public final class TierGateMetrics: Sendable {
         public static let settingsRefusals = "tiergate_settings_refusals_total"
         public static let adminCommands = "tiergate_admin_commands_total"
         public static let thrashing = "tiergate_thrashing_events_total"
+        public static let settingsRestored = "tiergate_settings_restored_total"
         public static let loopWakeups = "tiergate_event_loop_wakeups_total"
         public static let loopEvents = "tiergate_event_loop_events_total"
     }
@@ -55,6 +56,7 @@ public final class TierGateMetrics: Sendable {
     private let lookupTimer: Timer
     private let statementTimeoutsByTier: [Tier: Counter]
     private let settingsRefusalsByTier: [Tier: Counter]
+    private let settingsRestoredByTier: [Tier: Counter]
     private let adminByCommand: [AdminCommandName: Counter]
     private let thrashingByTier: [Tier: Counter]
     private let orgs: OrgGauges
@@ -95,6 +97,7 @@ public final class TierGateMetrics: Sendable {
         lookupTimer = Timer(label: Name.lookupDuration, dimensions: [], factory: factory)
         statementTimeoutsByTier = perTier { counter(Name.statementTimeouts, [("tier", $0.rawValue)]) }
         settingsRefusalsByTier = perTier { counter(Name.settingsRefusals, [("tier", $0.rawValue)]) }
+        settingsRestoredByTier = perTier { counter(Name.settingsRestored, [("tier", $0.rawValue)]) }
         adminByCommand = Dictionary(uniqueKeysWithValues: AdminCommandName.allCases.map {
             ($0, counter(Name.adminCommands, [("command", $0.rawValue)]))
         })
@@ -168,6 +171,11 @@ public final class TierGateMetrics: Sendable {
     }
 
     /// A client tried to raise a tier setting (42501).
+    /// A settings check found settings a client had raised unseen and put them back.
+    public func settingsRestored(tier: Tier) {
+        settingsRestoredByTier[tier]?.increment()
+    }
+
     public func settingsRefused(tier: Tier) {
         settingsRefusalsByTier[tier]?.increment()
     }

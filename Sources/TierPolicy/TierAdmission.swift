@@ -166,6 +166,7 @@ public final class TierAdmission: SessionAdmitter {
                 mailbox: control.mailbox,
                 onUpstreamFailure: { [metrics] failure in metrics.upstreamFailed(failure.reason, tier: admittedTier) },
                 confirmLogin: { [self] in confirmLogin(ticket, org: org) },
+                onSettingsRestored: { [metrics] _ in metrics.settingsRestored(tier: admittedTier) },
                 onEnd: { [self] in
                     if gate.withLock({ $0.release(ticket) }) == .slot {
                         metrics.sessionClosed(org: ticket.org, tier: admittedTier)

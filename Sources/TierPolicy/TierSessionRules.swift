@@ -14,6 +14,9 @@ struct TierSessionRules: SessionRules {
     let timeoutHint: String
     /// Counts settings refusals and statement timeouts; nil: not counted.
     let metrics: TierGateMetrics?
+    /// The tier's settings the proxy checks after statements it cannot judge; nil through
+    /// PgBouncer, whose transaction pool may run the check on another server connection.
+    let checkedSettings: SessionSettings?
 
     /// `pooled`: the session goes through PgBouncer's transaction pool (`SettingsGuard.pooled`).
     init(org: OrgTier, matrix: TierMatrix, pooled: Bool = false, metrics: TierGateMetrics? = nil) {
@@ -21,10 +24,11 @@ struct TierSessionRules: SessionRules {
         tier = org.tier
         settingsGuard = SettingsGuard(tier: org.tier, settings: org.sessionSettings, matrix: matrix, pooled: pooled)
         timeoutHint = UpgradeHint.queryTimeout(tier: org.tier, matrix: matrix).text
+        checkedSettings = pooled ? nil : org.sessionSettings
     }
 
     var inspectedFrontendMessages: [UInt8] {
-        [FrontendMessageID.query.rawValue, FrontendMessageID.parse.rawValue]
+        [FrontendMessageID.query.rawValue, FrontendMessageID.parse.rawValue, Self.functionCall]
     }
 
     func filterFrontend(id: UInt8, payload: ArraySlice<UInt8>) -> FrontendVerdict {

@@ -90,6 +90,7 @@ struct SessionStateMachineTests {
             case .releaseAdmission: .release
             case .observe(.refusedBeforeAdmission(let refusal)): .observe("\(refusal)")
             case .observe(.upstreamFailed(let failure, _)): .observe("\(failure)")
+            case .observe(.settingsRestored(let names)): .observe("restored " + names.joined(separator: ","))
             case .log(let event): .log(event)
             case .close(let ending): .close(outcome: ending.outcome, endedIn: ending.endedIn, admitted: ending.admission != nil)
             }
@@ -500,6 +501,44 @@ struct SessionStateMachineTests {
         let actions = machine.command(.terminate(error))
         #expect(Self.sqlStates(actions) == ["53300"])
         #expect(Self.ending(actions)?.admission != nil)
+    }
+
+    // MARK: Settings check
+
+    struct CheckAfterDo: SessionRules {
+        var inspectedFrontendMessages: [UInt8] { [UInt8(ascii: "Q")] }
+        func filterFrontend(id: UInt8, payload: ArraySlice<UInt8>) -> FrontendVerdict { .forward }
+        func decorate(error: ErrorResponse) -> ErrorResponse { error }
+        func mayChangeSettingsUnseen(id: UInt8, payload: ArraySlice<UInt8>) -> Bool {
+            Query.decode(payload: payload)?.text.hasPrefix("DO") == true
+        }
+        var settingsCheck: SettingsCheck? { SettingsCheck(statement: "CHECK") }
+    }
+
+    @Test func statementTheRulesCannotJudge_isFollowedByTheCheck_atTheNextIdlePoint() {
+        var machine = Self.relaying(mailbox: Self.mailbox(), rules: CheckAfterDo())
+        let doBlock = Self.query("DO $$ ... $$")
+        #expect(Self.steps(machine.clientBytes(doBlock[...], now: Self.t0)) == [.upstream(doBlock)], "not while it runs")
+        let done = Self.steps(machine.upstreamBytes((Self.message("C", Array("DO".utf8) + [0]) + Self.readyIdle)[...], now: Self.t0))
+        #expect(done.contains(.upstream(Self.query("CHECK"))))
+        #expect(done.contains(.toClient(Self.readyIdle)))
+        // The check put work_mem back: its rows are the client's business no more than its
+        // other replies, and the restore is reported.
+        let row = DataRow(values: [Array("work_mem".utf8), Array("4MB".utf8)]).encoded()
+        let replies = Self.message("T", [0, 0]) + row + Self.message("C", Array("SELECT 1".utf8) + [0]) + Self.readyIdle
+        #expect(Self.steps(machine.upstreamBytes(replies[...], now: Self.t0)) == [
+            .log(.settingsRestored(["work_mem"])), .observe("restored work_mem")])
+        // An ordinary query runs no check.
+        _ = machine.clientBytes(Self.query("SELECT 1")[...], now: Self.t0)
+        #expect(!Self.steps(machine.upstreamBytes(Self.readyIdle[...], now: Self.t0)).contains(.upstream(Self.query("CHECK"))))
+    }
+
+    @Test func checkThatFindsNothingRaised_reportsNothing() {
+        var machine = Self.relaying(mailbox: Self.mailbox(), rules: CheckAfterDo())
+        _ = machine.clientBytes(Self.query("DO $$ ... $$")[...], now: Self.t0)
+        _ = machine.upstreamBytes(Self.readyIdle[...], now: Self.t0)
+        let replies = Self.message("T", [0, 0]) + Self.message("C", Array("SELECT 0".utf8) + [0]) + Self.readyIdle
+        #expect(Self.steps(machine.upstreamBytes(replies[...], now: Self.t0)).isEmpty)
     }
 
     // MARK: Rules
