@@ -13,11 +13,13 @@ final class SwitchableOrgSource: OrgSource {
     private let documents = Mutex<[OrgId: OrgDocument]>([:])
     var name: String { "test" }
 
-    /// Puts `org` at `tier`, changed at `updatedAt` (epoch ms; later changes win).
-    func set(_ org: OrgId, tier: Tier, updatedAt: Int) {
+    /// Puts `org` at `tier`, changed at `updatedAt` (epoch ms; later changes win), with the
+    /// role `app` and its database named like the org (and `others`).
+    func set(_ org: OrgId, tier: Tier, updatedAt: Int, subscription: OrgDocument.Subscription? = nil,
+             roles: [String] = ["app"], otherDatabases: [String] = []) {
         documents.withLock {
-            $0[org] = OrgDocument(orgId: org, tier: tier.rawValue, tierUpdatedAt: updatedAt,
-                                  postgres: PostgresRoute(database: org.rawValue))
+            $0[org] = OrgDocument(orgId: org, tier: tier.rawValue, tierUpdatedAt: updatedAt, subscription: subscription,
+                                  postgres: PostgresRoute(databases: [org.rawValue] + otherDatabases, roles: roles))
         }
     }
 
@@ -59,11 +61,13 @@ enum Admissions {
                              pgbouncer: pgbouncer, logger: logger, metrics: metrics, clock: clock)
     }
 
-    /// Asks `admitter` about a connection as `user` and waits for the answer.
-    static func admit(_ admitter: any SessionAdmitter, user: String) -> AdmissionOutcome {
+    /// Asks `admitter` about a connection as `user` (to `database`, or the org's default) and
+    /// waits for the answer.
+    static func admit(_ admitter: any SessionAdmitter, user: String, database: String? = nil) -> AdmissionOutcome {
         let done = DispatchSemaphore(value: 0)
         let outcome = OutcomeBox()
-        admitter.admit(AdmissionRequest(startup: StartupMessage(parameters: [("user", user), ("database", "x")]), peer: "test")) {
+        let parameters = [("user", user)] + (database.map { [("database", $0)] } ?? [])
+        admitter.admit(AdmissionRequest(startup: StartupMessage(parameters: parameters), peer: "test")) {
             result in
             outcome.value.withLock { $0 = result }
             done.signal()
