@@ -53,7 +53,7 @@ public enum StartupOptions {
             guard let equals = assignment.firstIndex(of: "="), equals != assignment.startIndex else {
                 return .failure(ProtocolViolation("startup option \(quoted(assignment)) requires the form name=value"))
             }
-            let name = String(assignment[..<equals]).replacingOccurrences(of: "-", with: "_")
+            let name = String(assignment[..<equals].map { $0 == "-" ? "_" : $0 })
             settings.append(Setting(name: name, value: String(assignment[assignment.index(after: equals)...])))
         }
         return .success(settings)

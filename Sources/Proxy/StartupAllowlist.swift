@@ -65,11 +65,13 @@ public enum StartupAllowlist {
         var movedToOptions: [StartupOptions.Setting] = []
         var forwarded: [(name: String, value: String)] = []
         for (name, value) in message.parameters {
+            // Keywords and protocol options as spelled; parameters by the name Postgres looks
+            // up, in a namespace of their own (a parameter "USER" is no keyword).
             let key: String
             switch name {
             case "user", "database", "options", "replication": key = name
             case _ where name.hasPrefix("_pq_."): key = name
-            default: key = canonicalName(name)
+            default: key = "parameter " + canonicalName(name)
             }
             guard seen.insert(key).inserted else {
                 return .failure(ProtocolViolation("duplicate startup parameter \(StartupOptions.quoted(name))"))
@@ -101,11 +103,12 @@ public enum StartupAllowlist {
             case _ where name.hasPrefix("_pq_."):
                 forwarded.append((name, value))
             default:
-                if dropped.contains(key) { continue }
-                if clientParameters.contains(key) {
+                let parameter = canonicalName(name)
+                if dropped.contains(parameter) { continue }
+                if clientParameters.contains(parameter) {
                     forwarded.append((name, value))
-                } else if sessionLimitParameters.contains(key) {
-                    movedToOptions.append(.init(name: key, value: value))
+                } else if sessionLimitParameters.contains(parameter) {
+                    movedToOptions.append(.init(name: parameter, value: value))
                 } else {
                     return .failure(ProtocolViolation("startup parameter \(StartupOptions.quoted(name)) is not allowed"))
                 }

@@ -70,9 +70,13 @@ public struct EscapingLogHandler: LogHandler {
     public init(_ inner: any LogHandler) {
         var inner = inner
         metadata = inner.metadata
-        metadataProvider = inner.metadataProvider
         inner.metadata = [:]
-        inner.metadataProvider = nil
+        // Read once and taken over; set only when there is one (handlers without provider
+        // support complain about being given any).
+        if let provider = inner.metadataProvider {
+            metadataProvider = provider
+            inner.metadataProvider = nil
+        }
         self.inner = inner
     }
 

@@ -38,7 +38,8 @@ struct StartupAllowlistTests {
     @Test(arguments: ["user", "database", "options", "_pq_.x", "application_name"])
     func aRepeatedName_isRefused(_ name: String) {
         let first = name == "user" ? [] : [("user", "u")]
-        let violation = Self.refusal(first + [(name, "a"), (name, "b")])
+        let (a, b) = name == "options" ? ("-c geqo=on", "-c geqo=off") : ("a", "b")
+        let violation = Self.refusal(first + [(name, a), (name, b)])
         #expect(violation?.sqlState == "08P01")
         #expect(violation?.message == "duplicate startup parameter \"\(name)\"")
     }

@@ -92,7 +92,7 @@ import TierModel
 
     static func problem(_ postgres: String) -> OrgDocumentError? {
         do {
-            _ = try route(postgres)
+            _ = try OrgDocument.decode(json: #"{"orgId":"o","tier":"FREE","postgres":\#(postgres)}"#)
             return nil
         } catch {
             return error
