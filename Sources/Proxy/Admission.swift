@@ -30,8 +30,10 @@ public struct AdmittedSession: Sendable {
     public var startup: StartupMessage
     /// Deadline for the upstream authentication to finish; nil keeps the login timeout.
     public var authenticationTimeout: Duration?
-    /// Close the session after this long without traffic; nil means never.
+    /// Close the session after this long without a client statement; nil means never.
     public var idleTimeout: IdleTimeout?
+    /// Cancel a statement that runs longer than this, whatever the session's settings; nil: never.
+    public var statementTimeout: StatementTimeout?
     /// Per-message rules applied while relaying.
     public var rules: (any SessionRules)?
     /// Extra fields for the session's log lines (org, tier).
@@ -43,18 +45,27 @@ public struct AdmittedSession: Sendable {
     public var onUpstreamFailure: (@Sendable (UpstreamFailure) -> Void)?
     /// How the admitter reaches the open session later (`SessionCommand`); nil: it never does.
     public var mailbox: SessionMailbox?
+    /// Called once on the session's loop, when the upstream tells the client it authenticated
+    /// (AuthenticationOk), before the client sees it: nil lets the session go on, an error
+    /// ends it there. What lets an admitter count only authenticated sessions against a
+    /// ceiling. Must be quick and must not block (bookkeeping under a lock).
+    public var confirmLogin: (@Sendable () -> ErrorResponse?)?
 
     public init(upstream: Endpoint, startup: StartupMessage, authenticationTimeout: Duration? = nil,
-                idleTimeout: IdleTimeout? = nil, rules: (any SessionRules)? = nil,
+                idleTimeout: IdleTimeout? = nil, statementTimeout: StatementTimeout? = nil,
+                rules: (any SessionRules)? = nil,
                 logMetadata: [String: String] = [:], mailbox: SessionMailbox? = nil,
                 onUpstreamFailure: (@Sendable (UpstreamFailure) -> Void)? = nil,
+                confirmLogin: (@Sendable () -> ErrorResponse?)? = nil,
                 onEnd: @escaping @Sendable () -> Void = {}) {
         self.mailbox = mailbox
+        self.confirmLogin = confirmLogin
         self.onUpstreamFailure = onUpstreamFailure
         self.upstream = upstream
         self.startup = startup
         self.authenticationTimeout = authenticationTimeout
         self.idleTimeout = idleTimeout
+        self.statementTimeout = statementTimeout
         self.rules = rules
         self.logMetadata = logMetadata
         self.onEnd = onEnd

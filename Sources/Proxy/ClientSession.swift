@@ -135,6 +135,8 @@ final class ClientSession: SocketChannelDelegate, TimerOwner, @unchecked Sendabl
             connect(to: endpoint)
         case .forwardCancel(let request):
             forwardCancel(request)
+        case .cancelUpstream(let key, let upstream):
+            CancelForwarder.send(CancelRequest(key: key), to: upstream, logger: context.logger)
         case .registerCancelKey(let key, let upstream):
             context.cancelRegistry.register(key, upstream: upstream)
         case .attachMailbox(let mailbox):
@@ -145,6 +147,7 @@ final class ClientSession: SocketChannelDelegate, TimerOwner, @unchecked Sendabl
             }
         case .releaseAdmission(let admission):
             admission.onEnd()
+
         case .observe(let observation):
             observe(observation)
         case .log(let event):
@@ -255,6 +258,9 @@ final class ClientSession: SocketChannelDelegate, TimerOwner, @unchecked Sendabl
                 "user": "\(user)", "database": "\(database)", "upstream": "\(upstream)"])
         case .settingsSent(let statement):
             logger.info("tier settings sent at idle point", metadata: ["statement": "\(statement)"])
+        case .statementCancelled(let after):
+            logger.notice("statement cancelled by TierGate: it outlived its timeout", metadata: [
+                "running_ms": "\(Int(after.seconds * 1000))"])
         case .settingsRefusedByServer(let sqlState, let reason):
             logger.error("tier settings refused by the server", metadata: ["sqlstate": "\(sqlState)", "reason": "\(reason)"])
         case .serverProtocolViolation(let reason):

@@ -21,6 +21,8 @@ public enum RefusalReason: String, Sendable, CaseIterable {
     case `protocol` = "protocol"
     /// No startup packet within the login timeout (08P01).
     case loginTimeout = "login_timeout"
+    /// A login in progress displaced by a newer one of the same org before it authenticated (53300).
+    case loginDisplaced = "login_displaced"
 }
 
 /// Why an admitted session failed before relaying, as the `reason` label of

@@ -9,9 +9,10 @@ extension TierAdmission {
     /// subscription), its limits, roles and databases, open sessions, burst add-on and state,
     /// pending enforcement. Blocking (the burst state is read from Redis).
     public func orgStatus(_ org: OrgId) -> JSONObject {
-        let (open, told, pending) = orgSessions.state.withLock {
-            ($0.sessions[org]?.count ?? 0, $0.tiers[org], $0.pending[org])
-        }
+        let (told, pending) = orgSessions.state.withLock { ($0.tiers[org], $0.pending[org]) }
+        // What the ceiling counts (authenticated sessions), and the logins still in progress.
+        let (open, logins) = gate.withLock { ($0.count(for: org), $0.loginsInProgress(for: org)) }
+        // As served now: a subscription may have lapsed since the open sessions were told.
         let resolved = (told.map(resolver.servedNow) ?? resolver.cachedValue(org))
             .map { bursts?.overlay($0, matrix: resolver.matrix) ?? $0 }
         var object: JSONObject = ["org": .string(org.rawValue)]
@@ -39,6 +40,7 @@ extension TierAdmission {
         }
         object["burst"] = burstStatus(org, addon: resolved?.burst)
         object["openSessions"] = .integer(open)
+        object["loginsInProgress"] = .integer(logins)
         // The org's label in the per-org /metrics series (null when they are off).
         object["metricsLabel"] = metrics.orgLabels.label(for: org).map(JSONValue.string) ?? .null
         object["pendingEnforcement"] = pending.map { pending in
@@ -140,12 +142,13 @@ extension TierAdmission {
     public func statistics() -> JSONObject {
         let (admitted, refused, closed) = orgSessions.state.withLock { ($0.admitted, $0.refused, $0.closedByDowngrade) }
         let lookups = resolver.stats
-        let open = gate.withLock { $0.totalOpenSessions }
+        let (open, logins) = gate.withLock { ($0.totalOpenSessions, $0.totalLoginsInProgress) }
         return [
             "uptimeSeconds": .integer(Int((clock.now - startedAt).seconds)),
             "connections": .object([
                 "admitted": .integer(admitted),
                 "open": .integer(open),
+                "loginsInProgress": .integer(logins),
                 "refused": .object(JSONObject(refused.sorted { $0.key < $1.key }.map { (key: $0.key, value: .integer($0.value)) })),
                 "closedByDowngrade": .integer(closed),
             ]),

@@ -109,8 +109,11 @@ public final class TierAdmission: SessionAdmitter {
         let effective = bursts?.overlay(base, matrix: resolver.matrix) ?? base
         noteResolved(effective)
         let mayTrigger = bursts != nil && base.burst?.autoTrigger == true && effective.burstingFrom == nil
+        let address = Self.address(of: request.peer)
+        // Use as the burst trigger sees it: the org's authenticated sessions and this one.
         let (decision, open) = gate.withLock { gate in
-            (gate.admit(effective), mayTrigger ? gate.count(for: base.orgId) : 0)
+            let decision = gate.beginLogin(org: effective.orgId, tier: effective.tier, limits: effective.limits, address: address)
+            return (decision, mayTrigger ? gate.count(for: base.orgId) + (decision.ticket == nil ? 0 : 1) : 0)
         }
         guard mayTrigger, let bursts,
               let trigger = BurstTrigger.evaluate(open: open, ceiling: base.limits.postgres.maxConnections,
@@ -128,22 +131,21 @@ public final class TierAdmission: SessionAdmitter {
                 }
                 let bursting = base.bursting(to: state.burstTier, matrix: resolver.matrix)
                 noteResolved(bursting)
-                let retry = gate.withLock { $0.admit(bursting) }
+                let retry = gate.withLock {
+                    $0.beginLogin(org: bursting.orgId, tier: bursting.tier, limits: bursting.limits, address: address)
+                }
                 completion(finish(request, identity: identity, org: bursting, decision: retry))
             }
         }
     }
 
     private func finish(_ request: AdmissionRequest, identity: OrgIdentity, org: OrgTier,
-                        decision: AdmissionDecision) -> AdmissionOutcome {
+                        decision: LoginDecision) -> AdmissionOutcome {
         switch decision {
         case .refused(let refusal):
-            orgSessions.countRefusal("connection_limit")
-            metrics.refused(.connectionLimit, tier: refusal.tier)
-            recordRejection(refusal)
-            return .refused(ErrorResponse(severity: .fatal, sqlState: ConnectionRefusal.sqlState,
-                                          message: refusal.message, detail: refusal.detail, hint: refusal.hint))
-        case .admitted(let ticket):
+            return .refused(refused(refusal))
+        case .admitted(let ticket, let evicted):
+            if let evicted { displace(evicted, org: org) }
             let settings = org.sessionSettings
             let route = org.route
             let upstream = pgbouncer ?? Endpoint(host: route.host ?? defaultUpstream.host,
@@ -155,25 +157,76 @@ public final class TierAdmission: SessionAdmitter {
                 : StartupRewrite.rewriteForPgBouncer(request.startup, identity: identity)
             let control = SessionControl(ticketId: ticket.id, admittedAt: clock.now)
             orgSessions.register(control, org: org)
-            metrics.sessionAdmitted(org: org.orgId, tier: org.tier)
             let admittedTier = org.tier
             return .admitted(AdmittedSession(
                 upstream: upstream,
                 startup: startup,
                 authenticationTimeout: .milliseconds(org.limits.postgres.connectionTimeout),
                 idleTimeout: IdleTimeout(tier: org),
+                statementTimeout: StatementTimeout(tier: org),
                 rules: TierSessionRules(org: org, matrix: resolver.matrix, pooled: pgbouncer != nil, metrics: metrics),
                 logMetadata: org.burstingFrom.map { ["org": org.orgId.rawValue, "tier": org.tier.rawValue, "burst_from": $0.rawValue] }
                     ?? ["org": org.orgId.rawValue, "tier": org.tier.rawValue],
                 mailbox: control.mailbox,
                 onUpstreamFailure: { [metrics] failure in metrics.upstreamFailed(failure.reason, tier: admittedTier) },
+                confirmLogin: { [self] in confirmLogin(ticket, org: org) },
                 onEnd: { [self] in
-                    if gate.withLock({ $0.release(ticket) }) {
+                    if gate.withLock({ $0.release(ticket) }) == .slot {
                         metrics.sessionClosed(org: ticket.org, tier: admittedTier)
                     }
                     orgSessions.unregister(ticket.id, org: ticket.org)
                 }))
         }
+    }
+
+    /// The session's login authenticated: it takes a slot under the ceiling in force now (the
+    /// tier its org's sessions were last told of, which includes a burst), or is refused as a
+    /// connection over the ceiling would have been at admission.
+    private func confirmLogin(_ ticket: SessionTicket, org: OrgTier) -> ErrorResponse? {
+        let limits = orgSessions.state.withLock { $0.tiers[ticket.org]?.limits } ?? org.limits
+        switch gate.withLock({ $0.completeLogin(ticket, limits: limits) }) {
+        case .admitted?:
+            metrics.sessionAdmitted(org: ticket.org, tier: ticket.tier)
+            return nil
+        case .refused(let refusal)?:
+            return refused(refusal)
+        case nil:
+            // Displaced while it authenticated: its termination is on its way.
+            return TierClientError.loginDisplaced(org: ticket.org.rawValue, loginsInProgress: loginBound(org)).errorResponse
+        }
+    }
+
+    /// A connection over the org's ceiling: counted, logged, and the FATAL it gets.
+    private func refused(_ refusal: ConnectionRefusal) -> ErrorResponse {
+        orgSessions.countRefusal("connection_limit")
+        metrics.refused(.connectionLimit, tier: refusal.tier)
+        recordRejection(refusal)
+        return ErrorResponse(severity: .fatal, sqlState: ConnectionRefusal.sqlState,
+                             message: refusal.message, detail: refusal.detail, hint: refusal.hint)
+    }
+
+    /// A newer login took this login's place before it authenticated: its session ends.
+    private func displace(_ ticket: SessionTicket, org: OrgTier) {
+        orgSessions.countRefusal("login_displaced")
+        metrics.refused(.loginDisplaced, tier: ticket.tier)
+        logger.notice("login displaced by a newer one", metadata: [
+            "org": "\(ticket.org)", "tier": "\(ticket.tier)", "logins_in_progress_max": "\(loginBound(org))"])
+        let error = TierClientError.loginDisplaced(org: ticket.org.rawValue, loginsInProgress: loginBound(org)).errorResponse
+        orgSessions.controls(of: ticket.org).first { $0.ticketId == ticket.id }?.terminate(error)
+    }
+
+    private func loginBound(_ org: OrgTier) -> Int {
+        max(1, org.limits.postgres.maxConnections * gate.withLock { $0.loginRule.perCeiling })
+    }
+
+    /// The client's address without its port (`127.0.0.1:5432` -> `127.0.0.1`, `[::1]:5432` -> `::1`):
+    /// logins are bounded per address.
+    static func address(of peer: String) -> String {
+        if peer.hasPrefix("["), let close = peer.firstIndex(of: "]") {
+            return String(peer[peer.index(after: peer.startIndex)..<close])
+        }
+        guard let colon = peer.lastIndex(of: ":") else { return peer }
+        return String(peer[..<colon])
     }
 
     private func refusal(for error: TierLookupError, org: OrgId) -> ErrorResponse {

@@ -25,13 +25,16 @@ public enum TierClientError: Error, Sendable, Equatable {
                          burstEndedFrom: String? = nil)
     /// Postgres' idle_session_timeout (57P05), naming the tier that sets it.
     case idleSessionTimeout(seconds: Double, tier: String)
+    /// A newer login of the org (from the same address, or over the org's bound) took this
+    /// login's place before it authenticated.
+    case loginDisplaced(org: String, loginsInProgress: Int)
 
     public var sqlState: String {
         switch self {
         case .orgMissing, .unknownOrg, .invalidOrg, .roleNotAllowed: "28000"  // invalid_authorization_specification
         case .databaseDoesNotExist: "3D000"                 // invalid_catalog_name
         case .tierUnavailable: "57P03"                      // cannot_connect_now
-        case .downgradeExcess: "53300"                      // too_many_connections
+        case .downgradeExcess, .loginDisplaced: "53300"     // too_many_connections
         case .idleSessionTimeout: "57P05"                   // idle_session_timeout
         }
     }
@@ -59,6 +62,10 @@ public enum TierClientError: Error, Sendable, Equatable {
             return fatal("terminating connection: org \"\(org)\"\(cause)",
                          detail: "\(open) sessions were open when the \(graceSeconds) s grace period ended; the newest \(open - ceiling) are closed.",
                          hint: "Keep at most \(ceiling) connections open, or upgrade the org's tier.")
+        case .loginDisplaced(let org, let logins):
+            return fatal("too many logins in progress for org \"\(org)\": this one was the oldest",
+                         detail: "At most \(logins) logins may be in progress at once; a newer one took this one's place.",
+                         hint: "Complete the login promptly (send the password when asked), or open fewer connections at once.")
         case .idleSessionTimeout(let seconds, let tier):
             var error = ClientError.idleSessionTimeout(seconds: seconds).errorResponse
             error[.detail] = "The session was idle for \(Int(seconds)) s, the idle timeout of tier \(tier)."

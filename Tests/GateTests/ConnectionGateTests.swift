@@ -33,7 +33,7 @@ private func org(_ raw: String) -> OrgId { try! OrgId(raw) }
         let sixth = gate.admit(org: acme, tier: .free, limits: free)
         #expect(sixth.refusal != nil)
         let released = gate.release(tickets[2])
-        #expect(released)
+        #expect(released == .slot)
         let replacement = gate.admit(org: acme, tier: .free, limits: free)
         #expect(replacement.ticket != nil)
         let seventh = gate.admit(org: acme, tier: .free, limits: free)
@@ -54,9 +54,9 @@ private func org(_ raw: String) -> OrgId { try! OrgId(raw) }
         let first = try #require(gate.admit(org: acme, tier: .free, limits: free).ticket)
         _ = gate.admit(org: acme, tier: .free, limits: free)
         let firstRelease = gate.release(first)
-        #expect(firstRelease)
+        #expect(firstRelease == .slot)
         let secondRelease = gate.release(first)
-        #expect(!secondRelease)
+        #expect(secondRelease == nil)
         #expect(gate.count(for: acme) == 1)
         #expect(!gate.isOpen(first))
     }
@@ -68,7 +68,7 @@ private func org(_ raw: String) -> OrgId { try! OrgId(raw) }
         let current = try #require(gate.admit(org: acme, tier: .free, limits: free).ticket)
         #expect(old.id != current.id)
         let staleRelease = gate.release(old)
-        #expect(!staleRelease)
+        #expect(staleRelease == nil)
         #expect(gate.isOpen(current))
         #expect(gate.count(for: acme) == 1)
     }
@@ -80,7 +80,7 @@ private func org(_ raw: String) -> OrgId { try! OrgId(raw) }
         #expect(gate.openSessions.isEmpty)
         #expect(gate.count(for: acme) == 0)
         let againRelease = gate.release(t)
-        #expect(!againRelease)
+        #expect(againRelease == nil)
     }
 
     @Test func tickets_carryUniqueIdsOrgAndTier() throws {
@@ -139,6 +139,66 @@ private func org(_ raw: String) -> OrgId { try! OrgId(raw) }
         let refusal = try #require(gate.admit(org: acme, tier: .free, limits: matrix[.free]).refusal)
         #expect(refusal.hint == "Upgrade to STARTER for 3 connections")
     }
+    // MARK: Logins in progress
+
+    func login(_ gate: inout ConnectionGate, from address: String = "10.0.0.1") -> LoginDecision {
+        gate.beginLogin(org: acme, tier: .free, limits: free, address: address)
+    }
+
+    @Test func fiveSilentLogins_doNotRefuseTheRealUser_whoEvictsTheOldestFromHisAddress() throws {
+        var gate = ConnectionGate()
+        let squatters = (1...5).compactMap { _ in login(&gate).ticket }
+        #expect(gate.count(for: acme) == 0, "logins in progress take no slot")
+        #expect(gate.loginsInProgress(for: acme) == 5)
+        guard case .admitted(let user, let evicted) = login(&gate) else {
+            Issue.record("the real user's login was refused")
+            return
+        }
+        #expect(evicted == squatters[0], "the address's oldest login makes room")
+        #expect(gate.completeLogin(user, limits: free) == .admitted(user))
+        #expect(gate.count(for: acme) == 1)
+        #expect(gate.completeLogin(squatters[0], limits: free) == nil, "an evicted login can no longer take a slot")
+    }
+
+    @Test func oneAddress_neverEvictsAnotherAddresssLogins() throws {
+        var gate = ConnectionGate()
+        let others = (1...4).compactMap { _ in login(&gate, from: "10.0.0.2").ticket }
+        for _ in 1...20 {
+            guard case .admitted(_, let evicted) = login(&gate, from: "10.0.0.9") else { Issue.record("refused"); return }
+            #expect(evicted.map { !others.contains($0) } ?? true)
+        }
+        #expect(gate.loginsInProgress(for: acme) == 9, "4 + the flooding address's 5")
+    }
+
+    @Test func orgBound_evictsTheOrgsOldestLogin() throws {
+        var gate = ConnectionGate()
+        let first = try #require(login(&gate, from: "10.0.0.1").ticket)
+        for i in 2...10 { _ = login(&gate, from: "10.0.0.\(i)") }
+        #expect(gate.loginsInProgress(for: acme) == 10, "2 x the ceiling of 5")
+        guard case .admitted(_, let evicted) = login(&gate, from: "10.0.0.11") else { Issue.record("refused"); return }
+        #expect(evicted == first)
+        #expect(gate.loginsInProgress(for: acme) == 10)
+    }
+
+    @Test func loginsAreRefused_onlyWhenAuthenticatedSessionsAreAtTheCeiling() throws {
+        var gate = ConnectionGate()
+        let logins = (1...6).compactMap { _ in login(&gate, from: "10.0.0.\(Int.random(in: 1...200))").ticket }
+        #expect(logins.count == 6, "six may try")
+        let decisions = logins.map { gate.completeLogin($0, limits: free) }
+        #expect(decisions.prefix(5).allSatisfy { $0?.ticket != nil })
+        #expect(decisions.last??.refusal?.current == 5, "the sixth to authenticate gets the ceiling refusal")
+        #expect(login(&gate).ticket == nil, "at the ceiling, a new login is refused before any backend starts")
+    }
+
+    @Test func releasingALogin_freesNoSlot_andReportsWhatItFreed() throws {
+        var gate = ConnectionGate()
+        let pending = try #require(login(&gate).ticket)
+        let admitted = try #require(gate.admit(org: acme, tier: .free, limits: free).ticket)
+        #expect(gate.release(pending) == .login)
+        #expect(gate.release(admitted) == .slot)
+        #expect(gate.loginsInProgress(for: acme) == 0 && gate.count(for: acme) == 0)
+    }
+
 }
 
 struct BurstTriggerTests {
@@ -157,4 +217,5 @@ struct BurstTriggerTests {
         #expect(BurstTrigger.evaluate(open: 90, ceiling: 100, admitted: true) == nil)
         #expect(BurstTrigger.evaluate(open: 91, ceiling: 100, admitted: true) == .nearCeiling)
     }
+
 }

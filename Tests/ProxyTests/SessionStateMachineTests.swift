@@ -34,11 +34,12 @@ struct SessionStateMachineTests {
     static let commandComplete = message("C", Array("SELECT 1".utf8) + [0])
 
     static func admission(idle: Duration? = nil, mailbox: SessionMailbox? = nil, rules: (any SessionRules)? = nil,
+                          confirmLogin: (@Sendable () -> ErrorResponse?)? = nil,
                           ended: EndCounter = EndCounter()) -> AdmittedSession {
         AdmittedSession(upstream: upstream, startup: StartupMessage(parameters: [(name: "user", value: "app")]),
                         authenticationTimeout: .seconds(5), idleTimeout: idle.map { IdleTimeout($0) }, rules: rules,
                         logMetadata: ["org": "org_acme", "tier": "FREE"], mailbox: mailbox,
-                        onEnd: { ended.count += 1 })
+                        confirmLogin: confirmLogin, onEnd: { ended.count += 1 })
     }
 
     final class EndCounter: @unchecked Sendable { var count = 0 }
@@ -64,6 +65,7 @@ struct SessionStateMachineTests {
         case admit(user: String?)
         case connect(String)
         case forwardCancel
+        case cancelUpstream(Int32)
         case registerKey(Int32)
         case attach
         case release
@@ -82,6 +84,7 @@ struct SessionStateMachineTests {
             case .admit(let message): .admit(user: message.user)
             case .connect(let endpoint): .connect(endpoint.description)
             case .forwardCancel: .forwardCancel
+            case .cancelUpstream(let key, _): .cancelUpstream(key.processID)
             case .registerCancelKey(let key, _): .registerKey(key.processID)
             case .attachMailbox: .attach
             case .releaseAdmission: .release
@@ -240,9 +243,44 @@ struct SessionStateMachineTests {
             .registerKey(77), .toClient(key),
             .toClient(Self.readyIdle),
             .log(.established(user: "app.org_acme", database: "acme", upstream: "127.0.0.1:5432")),
-            .timeout(.seconds(300)),
+            .cancelTimeout, .timeout(.seconds(300)),
         ])
         #expect(machine.phase == .relaying)
+    }
+
+    final class Asked: @unchecked Sendable { var count = 0 }
+
+    @Test func authenticationOk_isConfirmedWithTheAdmission_beforeTheClientSeesIt() {
+        let asked = Asked()
+        var machine = Self.machine()
+        _ = machine.clientBytes(Self.startupBytes()[...], now: Self.t0)
+        _ = machine.admissionDecided(.admitted(Self.admission(confirmLogin: { asked.count += 1; return nil })))
+        _ = machine.upstreamConnected(now: Self.t0)
+        let saslRequest = Self.message("R", [0, 0, 0, 10] + Array("SCRAM-SHA-256".utf8) + [0, 0])
+        #expect(Self.steps(machine.upstreamBytes(saslRequest[...], now: Self.t0)) == [.toClient(saslRequest)])
+        #expect(asked.count == 0, "a password request is not a login")
+        #expect(Self.steps(machine.upstreamBytes(Self.authOK[...], now: Self.t0)) == [.toClient(Self.authOK)])
+        #expect(asked.count == 1)
+        #expect(machine.phase == .authenticating)
+    }
+
+    @Test func loginRefusedAtAuthentication_endsWithTheRefusal_andNothingAfterItReachesTheClient() {
+        var machine = Self.machine()
+        _ = machine.clientBytes(Self.startupBytes()[...], now: Self.t0)
+        let refusal = ErrorResponse(severity: .fatal, sqlState: "53300", message: "connection limit exceeded")
+        _ = machine.admissionDecided(.admitted(Self.admission(confirmLogin: { refusal })))
+        _ = machine.upstreamConnected(now: Self.t0)
+        // AuthenticationOk, the rest of the login and its ReadyForQuery in one read, the last
+        // message cut short: none of it may reach the client, the refusal goes out whole.
+        let key = BackendKeyData(processID: 9, secretKey: [1, 2, 3, 4]).encoded()
+        let reply = Self.authOK + Self.message("S", Array("a\0b\0".utf8)) + key + Self.readyIdle
+        let actions = machine.upstreamBytes(reply.dropLast(2), now: Self.t0)
+        #expect(Self.sqlStates(actions) == ["53300"])
+        #expect(!Self.steps(actions).contains(.toClient(Self.authOK)), "the client never learns its login succeeded")
+        #expect(!Self.steps(actions).contains(.registerKey(9)))
+        #expect(Self.ending(actions)?.admission != nil)
+        #expect(Self.ending(actions)?.endedIn == .authenticating)
+        #expect(machine.phase == .closed)
     }
 
     // MARK: Relaying and backpressure
@@ -315,8 +353,9 @@ struct SessionStateMachineTests {
         let idle = Duration.seconds(300)
         var machine = Self.relaying(idle: idle)
         _ = machine.clientBytes(Self.query("SELECT pg_sleep(600)")[...], now: Self.t0)
-        #expect(Self.steps(machine.timeoutFired(now: Self.t0 + idle)) == [.timeout(idle)], "a query in flight is not idleness")
-        _ = machine.upstreamBytes((Self.commandComplete + Self.readyIdle)[...], now: Self.t0 + .seconds(600))
+        #expect(Self.steps(machine.timeoutFired(now: Self.t0 + idle)).isEmpty, "a query in flight is not idleness")
+        let done = Self.steps(machine.upstreamBytes((Self.commandComplete + Self.readyIdle)[...], now: Self.t0 + .seconds(600)))
+        #expect(done.contains(.timeout(idle)), "idleness counts from the end of the query")
         #expect(Self.steps(machine.timeoutFired(now: Self.t0 + .seconds(700))) == [.timeout(.seconds(200))],
                 "re-armed for the rest of the quiet period")
         let actions = machine.timeoutFired(now: Self.t0 + .seconds(900))
@@ -326,8 +365,87 @@ struct SessionStateMachineTests {
 
     @Test func noIdleTimeout_disarmsTheTimer() {
         var machine = Self.relaying(idle: nil)
-        #expect(Self.steps(machine.timeoutFired(now: Self.t0 + .seconds(3600))) == [.cancelTimeout])
+        #expect(Self.steps(machine.timeoutFired(now: Self.t0 + .seconds(3600))).isEmpty)
         #expect(machine.phase == .relaying)
+    }
+
+    // MARK: The proxy's own statement timeout
+
+    static let key = BackendKeyData(processID: 4242, secretKey: [9, 9, 9, 9])
+
+    /// Relaying with a 10 s statement timeout (1 s grace, 5 s for the cancel to work) and
+    /// the backend's cancel key known.
+    static func timed(idle: Duration? = nil) -> SessionStateMachine {
+        var machine = Self.machine()
+        _ = machine.clientBytes(startupBytes()[...], now: t0)
+        var admitted = admission(idle: idle)
+        admitted.statementTimeout = StatementTimeout(.seconds(10), grace: .seconds(1), cancelGrace: .seconds(5))
+        _ = machine.admissionDecided(.admitted(admitted))
+        _ = machine.upstreamConnected(now: t0)
+        _ = machine.upstreamBytes((authOK + key.encoded() + readyIdle)[...], now: t0)
+        return machine
+    }
+
+    static let userCancel = ErrorResponse(severity: .error, sqlState: "57014",
+                                          message: "canceling statement due to user request").encoded()
+
+    @Test func statementPastItsTimeout_isCancelledByTheProxy_andReadsAsATimeout() {
+        var machine = Self.timed()
+        #expect(Self.steps(machine.clientBytes(Self.query("SELECT pg_sleep(60)")[...], now: Self.t0))
+                == [.upstream(Self.query("SELECT pg_sleep(60)")), .timeout(.seconds(11))])
+        #expect(Self.steps(machine.timeoutFired(now: Self.t0 + .seconds(11))) == [
+            .log(.statementCancelled(after: .seconds(11))), .cancelUpstream(4242), .timeout(.seconds(5))])
+        let reply = machine.upstreamBytes((Self.userCancel + Self.readyIdle)[...], now: Self.t0 + .seconds(11))
+        guard case .sendToClient(let bytes) = reply.first else { Issue.record("\(Self.steps(reply))"); return }
+        let error = ErrorResponse.decode(payload: Array(bytes).dropFirst(5))
+        #expect(error?.sqlState == "57014")
+        #expect(error?.message == "canceling statement due to statement timeout")
+        #expect(error?[.detail]?.contains("10 s") == true)
+        #expect(machine.phase == .relaying, "the session goes on, as after the server's own timeout")
+    }
+
+    @Test func statementThatDoesNotEndAfterTheCancel_closesTheSession() {
+        var machine = Self.timed()
+        _ = machine.clientBytes(Self.query("SELECT stuck()")[...], now: Self.t0)
+        _ = machine.timeoutFired(now: Self.t0 + .seconds(11))
+        let actions = machine.timeoutFired(now: Self.t0 + .seconds(16))
+        #expect(Self.sqlStates(actions) == ["57014"])
+        #expect(machine.phase == .closed)
+    }
+
+    @Test func eachStatementOfAQueryString_andEachExecute_hasItsOwnClock() {
+        var machine = Self.timed()
+        _ = machine.clientBytes(Self.query("SELECT pg_sleep(8); SELECT pg_sleep(8)")[...], now: Self.t0)
+        // The first statement ends at 8 s: the second's clock starts then, the timer keeps its
+        // earlier deadline and is re-armed when it fires.
+        _ = machine.upstreamBytes(Self.commandComplete[...], now: Self.t0 + .seconds(8))
+        #expect(Self.steps(machine.timeoutFired(now: Self.t0 + .seconds(11))) == [.timeout(.seconds(8))])
+        _ = machine.upstreamBytes((Self.commandComplete + Self.readyIdle)[...], now: Self.t0 + .seconds(16))
+        // Extended protocol: Parse, Bind, Execute, Execute, Sync.
+        let batch = Self.message("P", [0] + Array("SELECT 1".utf8) + [0, 0, 0]) + Self.message("B", [0, 0, 0, 0, 0, 0, 0, 0])
+            + Self.message("E", [0, 0, 0, 0, 0]) + Self.message("E", [0, 0, 0, 0, 0]) + Self.message("S")
+        _ = machine.clientBytes(batch[...], now: Self.t0 + .seconds(20))
+        _ = machine.upstreamBytes(Self.commandComplete[...], now: Self.t0 + .seconds(29))
+        #expect(Self.steps(machine.timeoutFired(now: Self.t0 + .seconds(31))) == [.timeout(.seconds(9))],
+                "the second Execute started at 29 s")
+        _ = machine.upstreamBytes((Self.commandComplete + Self.readyIdle)[...], now: Self.t0 + .seconds(30))
+        #expect(Self.steps(machine.timeoutFired(now: Self.t0 + .seconds(40))).isEmpty, "nothing runs: nothing to cancel")
+    }
+
+    @Test func clientGoneMidStatement_cancelsItUpstream() {
+        var machine = Self.timed()
+        _ = machine.clientBytes(Self.query("SELECT pg_sleep(60)")[...], now: Self.t0)
+        #expect(Self.steps(machine.clientHungUp(error: true)).prefix(1) == [.cancelUpstream(4242)])
+        var idle = Self.timed()
+        #expect(!Self.steps(idle.clientEnded(error: nil)).contains(.cancelUpstream(4242)), "nothing runs: nothing to cancel")
+    }
+
+    @Test func flushesAndHalfMessages_areNotActivity_soTheIdleTimeoutHolds() {
+        let idle = Duration.seconds(300)
+        var machine = Self.timed(idle: idle)
+        _ = machine.clientBytes(Self.message("H")[...], now: Self.t0 + .seconds(200))
+        _ = machine.clientBytes(Self.query("SELECT 1").prefix(6), now: Self.t0 + .seconds(250))
+        #expect(Self.sqlStates(machine.timeoutFired(now: Self.t0 + idle)) == ["57P05"])
     }
 
     // MARK: Tier changes
@@ -372,7 +490,8 @@ struct SessionStateMachineTests {
     @Test func changeWithoutStatement_changesTheIdleTimeoutOnly() {
         var machine = Self.relaying(idle: .seconds(300), mailbox: Self.mailbox())
         #expect(machine.command(Self.update(nil, idle: nil)).isEmpty)
-        #expect(Self.steps(machine.timeoutFired(now: Self.t0 + .seconds(301))) == [.cancelTimeout], "the new tier has no idle timeout")
+        #expect(Self.steps(machine.timeoutFired(now: Self.t0 + .seconds(301))).isEmpty, "the new tier has no idle timeout")
+        #expect(machine.phase == .relaying)
     }
 
     @Test func terminateCommand_endsWithItsError() {

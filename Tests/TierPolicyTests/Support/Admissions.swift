@@ -61,13 +61,24 @@ enum Admissions {
                              pgbouncer: pgbouncer, logger: logger, metrics: metrics, clock: clock)
     }
 
-    /// Asks `admitter` about a connection as `user` (to `database`, or the org's default) and
-    /// waits for the answer.
-    static func admit(_ admitter: any SessionAdmitter, user: String, database: String? = nil) -> AdmissionOutcome {
+    /// Asks `admitter` about a connection as `user` (to `database`, or the org's default),
+    /// waits for the answer and, when admitted, logs in as the upstream's AuthenticationOk
+    /// would (the session then holds a slot; `authenticate: false` leaves it a login in
+    /// progress).
+    static func admit(_ admitter: any SessionAdmitter, user: String, database: String? = nil,
+                      peer: String = "10.0.0.1:40000", authenticate: Bool = true) -> AdmissionOutcome {
+        let decided = decide(admitter, user: user, database: database, peer: peer)
+        guard authenticate, case .admitted(let session) = decided, let refusal = session.confirmLogin?() else { return decided }
+        session.onEnd()
+        return .refused(refusal)
+    }
+
+    /// The admitter's answer alone, with no login.
+    static func decide(_ admitter: any SessionAdmitter, user: String, database: String? = nil, peer: String) -> AdmissionOutcome {
         let done = DispatchSemaphore(value: 0)
         let outcome = OutcomeBox()
         let parameters = [("user", user)] + (database.map { [("database", $0)] } ?? [])
-        admitter.admit(AdmissionRequest(startup: StartupMessage(parameters: parameters), peer: "test")) {
+        admitter.admit(AdmissionRequest(startup: StartupMessage(parameters: parameters), peer: peer)) {
             result in
             outcome.value.withLock { $0 = result }
             done.signal()
