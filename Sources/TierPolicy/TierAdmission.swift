@@ -65,7 +65,8 @@ public final class TierAdmission: SessionAdmitter {
         bursts?.onChange { [weak self] org in self?.burstChanged(org) }
     }
 
-    public func admit(_ request: AdmissionRequest, completion: @escaping @Sendable (AdmissionOutcome) -> Void) {
+    public func admit(_ request: AdmissionRequest, completion answer: @escaping @Sendable (AdmissionOutcome) -> Void) {
+        let completion = Self.auditing(answer)
         let user = request.startup.user ?? ""
         let identity: OrgIdentity
         do {
@@ -82,6 +83,9 @@ public final class TierAdmission: SessionAdmitter {
             metrics.lookupCompleted(after: .now - lookupStarted)
             switch result {
             case .success(let org):
+                if let refusal = accessRefusal(request, identity: identity, org: org) {
+                    return completion(.refused(refusal))
+                }
                 decide(request, identity: identity, org: org, completion: completion)
             case .failure(let error):
                 orgSessions.countRefusal(error.statsReason)

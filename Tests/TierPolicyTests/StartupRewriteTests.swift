@@ -7,10 +7,10 @@ struct StartupRewriteTests {
     static let free = SessionSettings(limits: TierMatrix.builtIn[.free])
 
     @Test func rewrite_setsRoleDatabaseAndTierOptions_keepingOtherParameters() throws {
-        let startup = StartupMessage(parameters: [("user", "app.org_acme"), ("database", "ignored"),
+        let startup = StartupMessage(parameters: [("user", "app.org_acme"), ("database", "app.org_acme"),
                                                   ("application_name", "psql"), ("client_encoding", "UTF8")])
         let identity = try OrgIdentity(startupUser: "app.org_acme")
-        let rewritten = StartupRewrite.rewrite(startup, identity: identity, route: PostgresRoute(database: "acme"),
+        let rewritten = StartupRewrite.rewrite(startup, identity: identity, route: PostgresRoute(database: "acme", roles: ["app"]),
                                                settings: Self.free)
         #expect(rewritten["user"] == "app")
         #expect(rewritten["database"] == "acme")
@@ -30,8 +30,18 @@ struct StartupRewriteTests {
         #expect(options.hasPrefix("-c statement_timeout=10s"))
     }
 
-    @Test func escapedSpacesInOptions_surviveTheRoundTrip() {
-        #expect(OptionWords.split(#"-c application_name=my\ app  -c x=1"#) == ["-c", "application_name=my app", "-c", "x=1"])
-        #expect(OptionWords.escape("my app") == #"my\ app"#)
+    @Test func aListedDatabase_isKept_noneOrTheRoleMeansTheDefault() throws {
+        let identity = try OrgIdentity(startupUser: "app.org_acme")
+        let route = PostgresRoute(databases: ["acme", "acme_reports"], roles: ["app"])
+        let cases: [(String?, String)] = [("acme_reports", "acme_reports"), ("app", "acme"), ("app.org_acme", "acme"), (nil, "acme")]
+        for (requested, expected) in cases {
+            let startup = StartupMessage(parameters: [("user", "app.org_acme")] + (requested.map { [("database", $0)] } ?? []))
+            #expect(StartupRewrite.rewrite(startup, identity: identity, route: route, settings: Self.free)["database"] == expected)
+        }
+    }
+
+    @Test func clientSettingsWithEscapes_keepThem_tierSettingsAboveTheTierAreCapped() {
+        let options = StartupRewrite.options(client: "-c work_mem=1GB -c application_name=my\\ app", settings: Self.free)
+        #expect(options == #"-c application_name=my\ app -c statement_timeout=10s -c work_mem=4MB -c temp_buffers=8MB -c max_parallel_workers_per_gather=2"#)
     }
 }

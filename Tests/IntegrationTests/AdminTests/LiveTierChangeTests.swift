@@ -94,7 +94,8 @@ struct LiveTierChangeTests {
         // The FATAL went out before the close; an idle libpq client usually loses it to the
         // RST its next query provokes (as with Postgres' own idle timeouts), so the proxy's
         // log is where the test reads it.
-        let closes = proxy.log.components(separatedBy: "53300: terminating connection: org \"\(org)\" was downgraded to FREE, whose ceiling is 5 connections")
+        // As the log writes the outcome: quoted, its own quotes escaped (Telemetry.LogText).
+        let closes = proxy.log.components(separatedBy: #"53300: terminating connection: org \"\#(org)\" was downgraded to FREE, whose ceiling is 5 connections"#)
         #expect(closes.count - 1 == 2, "\(proxy.log)")
         let after = try admin.command("SHOW ORG \(org)")
         #expect(after["openSessions"] as? Int == 5)

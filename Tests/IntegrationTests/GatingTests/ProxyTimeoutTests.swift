@@ -10,7 +10,8 @@ import Testing
 struct ProxyTimeoutTests {
     /// FREE with a 2 s statement timeout and a 3 s idle timeout, so the tests are quick.
     static func proxy(org: String) throws -> TierGateProcess {
-        try TestOrgs.put(org, tier: "FREE")
+        // `postgres` (trusted on loopback) lets a raw client log in without SCRAM.
+        try TestOrgs.put(org, tier: "FREE", burst: nil, roles: ["app", "postgres"])
         let tiers = try TierFile.write(#"{"FREE": {"postgres": {"queryTimeout": 2000}, "lifecycle": {"idleTimeout": 3000}}}"#)
         return try ConnectionCeilingTests.proxy(["--tiers", tiers])
     }
@@ -45,7 +46,7 @@ struct ProxyTimeoutTests {
         let proxy = try Self.proxy(org: org)
         // Trusted role on loopback: the raw client needs no password exchange.
         let client = try RawConnection(port: proxy.port)
-        client.send(StartupMessage(parameters: [("user", "postgres.\(org)"), ("database", "x")]).encoded())
+        client.send(StartupMessage(parameters: [("user", "postgres.\(org)"), ("database", "tiergate_test")]).encoded())
         #expect(client.readUntilReadyForQuery())
         client.send(Query(text: "select pg_sleep(25) /* vanishing */").encoded())
         let observer = try PostgresConnection(conninfo: conninfo(port: Stack.postgresPort, user: "postgres", database: "postgres"))
@@ -61,7 +62,7 @@ struct ProxyTimeoutTests {
         defer { TestOrgs.remove(org) }
         let proxy = try Self.proxy(org: org)
         let client = try RawConnection(port: proxy.port)
-        client.send(StartupMessage(parameters: [("user", "postgres.\(org)"), ("database", "x")]).encoded())
+        client.send(StartupMessage(parameters: [("user", "postgres.\(org)"), ("database", "tiergate_test")]).encoded())
         #expect(client.readUntilReadyForQuery())
         let started = Date()
         let flush: [UInt8] = [UInt8(ascii: "H"), 0, 0, 0, 4]
