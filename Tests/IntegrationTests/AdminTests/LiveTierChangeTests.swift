@@ -57,6 +57,14 @@ struct LiveTierChangeTests {
         if let error = expectQueryError(session, "set work_mem = '64MB'") {
             #expect(error.sqlState == "42501")
         }
+        // The startup values (PRO's) are still the session's reset values: every way back to
+        // them lands on FREE's instead.
+        for reset in ["reset work_mem", "reset all", "discard all", "set work_mem to default",
+                      "select set_config('work_mem', null, false)"] {
+            _ = try session.execute(reset)
+            #expect(try Self.show(session) == "4MB", "after \(reset)")
+            #expect(try Self.show(session, "statement_timeout") == "10s", "after \(reset)")
+        }
     }
 
     @Test func downgradeBelowUse_newConnectionsHeldAtOnce_newestExcessClosedAfterGrace() throws {
