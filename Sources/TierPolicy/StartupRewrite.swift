@@ -33,6 +33,8 @@ enum StartupRewrite {
     /// The client's own options with the tier's settings after them. Postgres applies
     /// `-c` options in order, so the last value of a GUC wins; a client's value for a
     /// tier-controlled GUC is kept only if it is within the tier (a lower work_mem, say).
+    /// A GUC the tier leaves unset (PRO's idle_in_transaction_session_timeout) is the
+    /// client's to choose, like any other.
     static func options(client: String?, settings: SessionSettings) -> String {
         var kept: [String] = []
         var lowered: [SessionSettings.Parameter: String] = [:]
@@ -58,8 +60,8 @@ enum StartupRewrite {
             guard let assignment, let eq = assignment.firstIndex(of: "=") else { continue }
             let name = String(assignment[..<eq]).replacingOccurrences(of: "-", with: "_")
             let value = String(assignment[assignment.index(after: eq)...])
-            if let parameter = SessionSettings.Parameter(gucName: name) {
-                if settings[parameter].limit.allows(clientValue: value) == true { lowered[parameter] = value }
+            if let limit = settings.limit(forGUC: name) {
+                if limit.allows(clientValue: value) == true { lowered[limit.parameter] = value }
             } else {
                 kept += ["-c", "\(name)=\(value)"]
             }
