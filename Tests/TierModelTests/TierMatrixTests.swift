@@ -197,35 +197,28 @@ import Testing
     }
 
     @Test func resourceSettingsPostgresWouldRefuse_areRefusedWithFieldAndReason() {
-        #expect(loadError(setting: "FREE.postgres.hashMemoryMultiplier", to: .double(0.5))
-                == TierMatrixError(path: path, field: "FREE.postgres.hashMemoryMultiplier",
-                                   problem: .outOfRange(got: "0.5", allowed: "hash_mem_multiplier accepts 1...1000")))
-        #expect(loadError(setting: "FREE.postgres.hashMemoryMultiplier", to: .string("2"))
-                == TierMatrixError(path: path, field: "FREE.postgres.hashMemoryMultiplier",
-                                   problem: .wrongType(expected: "a number", found: "a string")))
-        #expect(loadError(setting: "FREE.postgres.maintenanceWorkMemory", to: .integer(1_000_000))
-                == TierMatrixError(path: path, field: "FREE.postgres.maintenanceWorkMemory",
-                                   problem: .mustBeMultiple(of: 1024, got: 1_000_000)))
-        #expect(loadError(setting: "FREE.postgres.maintenanceWorkMemory", to: .integer(512 << 10))?.description
-                .hasSuffix("FREE.postgres.maintenanceWorkMemory: 524288 is out of range (maintenance_work_mem accepts 1048576...2199023254528 bytes)") == true)
-        #expect(loadError(setting: "FREE.postgres.maxParallelMaintenanceWorkers", to: .integer(-1))
-                == TierMatrixError(path: path, field: "FREE.postgres.maxParallelMaintenanceWorkers",
-                                   problem: .mustNotBeNegative(got: "-1")))
-        #expect(loadError(setting: "FREE.postgres.maxParallelMaintenanceWorkers", to: .integer(1025))?.field
-                == "FREE.postgres.maxParallelMaintenanceWorkers")
-        #expect(loadError(setting: "STARTER.postgres.tempFileLimit", to: .integer(-1))
-                == TierMatrixError(path: path, field: "STARTER.postgres.tempFileLimit",
-                                   problem: .mustBePositive(got: "-1")))
-        #expect(loadError(setting: "STARTER.postgres.tempFileLimit", to: .integer(1000))?.problem
-                == .mustBeMultiple(of: 1024, got: 1000))
-        #expect(loadError(setting: "FREE.lifecycle.idleInTransactionTimeout", to: .integer(0))
-                == TierMatrixError(path: path, field: "FREE.lifecycle.idleInTransactionTimeout",
-                                   problem: .mustBePositive(got: "0")))
-        #expect(loadError(setting: "FREE.lifecycle.idleInTransactionTimeout", to: .integer(3_000_000_000))?.field
-                == "FREE.lifecycle.idleInTransactionTimeout")
-        #expect(loadError(setting: "FREE.lifecycle.idleInTransactionTimeout", to: .string("1min"))?.problem
-                == .wrongType(expected: "an integer", found: "a string"))
-        #expect(loadError(setting: "PRO.postgres.tempFileLimits", to: .integer(1024))?.problem == .unknownField)
+        let refusals: [(String, JSONValue, FieldProblem)] = [
+            ("FREE.postgres.hashMemoryMultiplier", .double(0.5),
+             .outOfRange(got: "0.5", allowed: "hash_mem_multiplier accepts 1...1000")),
+            ("FREE.postgres.hashMemoryMultiplier", .string("2"), .wrongType(expected: "a number", found: "a string")),
+            ("FREE.postgres.maintenanceWorkMemory", .integer(1_000_000), .mustBeMultiple(of: 1024, got: 1_000_000)),
+            ("FREE.postgres.maintenanceWorkMemory", .integer(512 << 10),
+             .outOfRange(got: "524288", allowed: "maintenance_work_mem accepts 1048576...2199023254528 bytes")),
+            ("FREE.postgres.maxParallelMaintenanceWorkers", .integer(-1), .mustNotBeNegative(got: "-1")),
+            ("FREE.postgres.maxParallelMaintenanceWorkers", .integer(1025),
+             .outOfRange(got: "1025", allowed: "max_parallel_maintenance_workers accepts 0...1024")),
+            ("STARTER.postgres.tempFileLimit", .integer(-1), .mustBePositive(got: "-1")),
+            ("STARTER.postgres.tempFileLimit", .integer(1000), .mustBeMultiple(of: 1024, got: 1000)),
+            ("FREE.lifecycle.idleInTransactionTimeout", .integer(0), .mustBePositive(got: "0")),
+            ("FREE.lifecycle.idleInTransactionTimeout", .integer(3_000_000_000),
+             .outOfRange(got: "3000000000", allowed: "idle_in_transaction_session_timeout accepts 0...2147483647")),
+            ("FREE.lifecycle.idleInTransactionTimeout", .string("1min"), .wrongType(expected: "an integer", found: "a string")),
+            ("PRO.postgres.tempFileLimits", .integer(1024), .unknownField),
+        ]
+        for (field, value, problem) in refusals {
+            #expect(loadError(setting: field, to: value) == TierMatrixError(path: path, field: field, problem: problem),
+                    "\(field) = \(value.serialized)")
+        }
     }
 
     @Test func error_description_namesPathFieldAndReason() {
