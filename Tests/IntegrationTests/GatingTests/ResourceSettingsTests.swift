@@ -48,6 +48,23 @@ struct ResourceSettingsTests {
         }
     }
 
+    @Test func showOrg_listsEverySettingTheTierSets() throws {
+        let (free, pro) = (TestOrgs.unique("org_show_free"), TestOrgs.unique("org_show_pro"))
+        try TestOrgs.put(free, tier: "FREE")
+        try TestOrgs.put(pro, tier: "PRO")
+        defer { TestOrgs.remove(free); TestOrgs.remove(pro) }
+        let (proxy, socket) = try AdminProxy.start()
+        let sessions = try [free, pro].map { try PostgresConnection(conninfo: conninfo(port: proxy.port, user: "app.\($0)")) }
+        let admin = try AdminSocketClient(path: socket)
+        let freeSettings = try admin.command("SHOW ORG \(free)")["settings"] as? [String: String]
+        #expect(freeSettings == SessionLimitsTests.expected["FREE"], "\(String(describing: freeSettings))")
+        let proSettings = try admin.command("SHOW ORG \(pro)")["settings"] as? [String: String]
+        #expect(proSettings?["maintenance_work_mem"] == "128MB")
+        #expect(proSettings?["temp_file_limit"] == "16GB")
+        #expect(proSettings?.keys.contains("idle_in_transaction_session_timeout") == false, "PRO leaves it unset")
+        _ = sessions
+    }
+
     @Test func clientOptions_mayLowerAResourceSetting_notRaiseIt() throws {
         let options = #"options='-c maintenance_work_mem=16MB -c temp_file_limit=-1 -c hash_mem_multiplier=2'"#
         try withSession("FREE", options: options) { (session) throws in
