@@ -245,6 +245,7 @@ up_postgres() {
     fi
     wait_until 30 "postgres" pg_ready || die "postgres does not answer on $PG_PORT (log: $PG_LOG)"
     pg_bootstrap
+    pg_harden
 }
 
 down_postgres() {
@@ -254,6 +255,21 @@ down_postgres() {
         as_postgres "$PGBIN/pg_ctl" stop -D "$PG_DATA" -m fast -w -t 60 >/dev/null
         wait_until 10 "port closed" port_closed "$PG_PORT" || die "port $PG_PORT is still open after stopping postgres"
     fi
+}
+
+# The Postgres-side setup TierGate relies on (README, "Postgres-side setup"); safe to run
+# on every `up`:
+# - UPDATE on pg_settings is revoked from PUBLIC in every database that accepts connections
+#   and in template1, whose copies inherit it: `UPDATE pg_settings SET setting = ...` is
+#   set_config by another name, and nothing legitimate updates the view.
+# - SET on temp_file_limit, a superuser-only parameter, is granted to PUBLIC (cluster-wide),
+#   so the tier's value can be injected into sessions of ordinary roles.
+pg_harden() {
+    local db
+    psql_admin -d postgres -c 'GRANT SET ON PARAMETER temp_file_limit TO PUBLIC'
+    psql_admin -d postgres -At -c 'SELECT datname FROM pg_database WHERE datallowconn' | while IFS= read -r db; do
+        psql_admin -d "$db" -c 'REVOKE UPDATE ON pg_catalog.pg_settings FROM PUBLIC'
+    done
 }
 
 # --- redis ---------------------------------------------------------------------------

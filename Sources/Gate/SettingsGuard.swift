@@ -141,7 +141,7 @@ public struct SettingsGuard: Sendable {
         }
         if verb.isWord("reset"), tokens.count >= 2 {
             if tokens[1].isWord("all") { return violation(.sessionChangeWhilePooled, parameter: nil, requested: statement) }
-            if let name = tokens[1].value, let parameter = SessionSettings.Parameter(rawValue: name.asciiLowercased) {
+            if let name = tokens[1].value, let parameter = settings.parameter(named: name) {
                 return violation(.sessionChangeWhilePooled, parameter: parameter, requested: statement)
             }
             return nil
@@ -154,7 +154,7 @@ public struct SettingsGuard: Sendable {
                 i += 1
             }
             guard i < tokens.count, let name = tokens[i].value,
-                  let parameter = SessionSettings.Parameter(rawValue: name.asciiLowercased)
+                  let parameter = settings.parameter(named: name)
             else { return nil }
             let toDefault = tokens.count == i + 3 && tokens[i + 2].isWord("default")
             if !local || toDefault { return violation(.sessionChangeWhilePooled, parameter: parameter, requested: statement) }
@@ -175,7 +175,7 @@ public struct SettingsGuard: Sendable {
             }
             guard let nameArgument = positional.first ?? named["setting_name"],
                   let name = stringConstant(nameArgument),
-                  let parameter = SessionSettings.Parameter(rawValue: name.asciiLowercased)
+                  let parameter = settings.parameter(named: name)
             else { continue }  // an unnamed parameter is refused by checkSetConfig
             let value = positional.count > 1 ? positional[1] : named["new_value"]
             let isLocal = positional.count > 2 ? positional[2] : named["is_local"]
@@ -206,7 +206,7 @@ public struct SettingsGuard: Sendable {
         guard let nameText = name.value else {
             return violation(.unnamedParameter, parameter: nil, requested: name.source)
         }
-        guard let parameter = SessionSettings.Parameter(rawValue: nameText.asciiLowercased) else { return nil }
+        guard let parameter = settings.parameter(named: nameText) else { return nil }
         let value = Array(tokens[(i + 2)..<max(i + 2, valueEnd)])
         if value.count == 1, value[0].isWord("default") { return nil }
         return judge(parameter, value: literalValue(value, allowWords: true), source: value)
@@ -247,7 +247,7 @@ public struct SettingsGuard: Sendable {
             guard let name = stringConstant(nameArgument) else {
                 return violation(.unnamedParameter, parameter: nil, requested: sourceText(nameArgument))
             }
-            guard let parameter = SessionSettings.Parameter(rawValue: name.asciiLowercased),
+            guard let parameter = settings.parameter(named: name),
                   let valueArgument = positional.dropFirst().first ?? named["new_value"]
             else { continue }
             // A NULL value resets the GUC to its reset value, the tier's.
@@ -346,10 +346,11 @@ public struct SettingsGuard: Sendable {
         }
         // Re-quoted so `Limit`'s unquoting yields exactly the constant's text.
         let quoted = "'" + value.replacing("'", with: "''") + "'"
-        switch settings[parameter].limit.allows(clientValue: quoted) {
+        switch settings[parameter]?.limit.allows(clientValue: quoted) {
         case true?: return nil
         case false?: return violation(.aboveLimit, parameter: parameter, requested: value)
-        case nil: return violation(.unreadableValue, parameter: parameter, requested: value)
+        case nil: return settings[parameter] == nil ? nil  // a parameter this tier leaves unset
+            : violation(.unreadableValue, parameter: parameter, requested: value)
         }
     }
 
@@ -360,7 +361,7 @@ public struct SettingsGuard: Sendable {
     private func violation(_ reason: SettingsViolation.Reason, parameter: SessionSettings.Parameter?,
                            requested: String) -> SettingsViolation {
         SettingsViolation(reason: reason, parameter: parameter, requested: requested, tier: tier,
-                          limit: parameter.map { settings[$0].limit }, matrix: matrix)
+                          limit: parameter.flatMap { settings[$0]?.limit }, matrix: matrix)
     }
 }
 
@@ -486,6 +487,9 @@ public struct SettingsViolation: Error, Sendable, Equatable, CustomStringConvert
         case .statementTimeout: return UpgradeHint.queryTimeout(tier: tier, matrix: matrix).text
         case .workMem, .tempBuffers: return UpgradeHint.workMemory(tier: tier, matrix: matrix).text
         case .maxParallelWorkersPerGather: return parallelWorkers(tier: tier, matrix: matrix)
+        case .hashMemMultiplier, .maintenanceWorkMem, .maxParallelMaintenanceWorkers, .tempFileLimit,
+             .idleInTransactionSessionTimeout:
+            return UpgradeHint.sessionSetting(parameter, tier: tier, matrix: matrix).text
         }
     }
 

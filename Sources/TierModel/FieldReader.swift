@@ -64,6 +64,12 @@ struct FieldReader {
         return try Self.integer(value, field: field(key))
     }
 
+    /// An integer, `null` (nil), or when the member is absent, `absent`: for fields added
+    /// after Appendix A, where absent means "the default" and `null` means "not set".
+    func nullableInteger(_ key: String, absent: Int?) throws(FieldFailure) -> Int? {
+        object[key] == nil ? absent : try nullableInteger(key)
+    }
+
     func number(_ key: String) throws(FieldFailure) -> Double {
         try Self.number(try value(key), field: field(key))
     }

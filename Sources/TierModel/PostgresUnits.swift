@@ -15,13 +15,13 @@
 public enum PostgresUnits: Sendable {
     /// The unit a GUC stores its integer in (`GUC_UNIT_*` in guc.h).
     public enum BaseUnit: Sendable, Equatable {
-        /// `GUC_UNIT_MS`: statement_timeout.
+        /// `GUC_UNIT_MS`: statement_timeout, idle_in_transaction_session_timeout.
         case milliseconds
-        /// `GUC_UNIT_KB`: work_mem.
+        /// `GUC_UNIT_KB`: work_mem, maintenance_work_mem, temp_file_limit.
         case kilobytes
         /// `GUC_UNIT_BLOCKS`, 8 kB pages (BLCKSZ 8192): temp_buffers.
         case blocks
-        /// No unit accepted: max_parallel_workers_per_gather.
+        /// No unit accepted: the worker counts, hash_mem_multiplier.
         case none
 
         /// Bytes per base unit, for the memory units.
@@ -82,6 +82,24 @@ public enum PostgresUnits: Sendable {
         value = value.rounded(.toNearestOrEven)
         guard value >= Double(Int32.min), value <= Double(Int32.max) else { return nil }
         return Int(value)
+    }
+
+    /// A real GUC's value as SHOW prints it (`%g`): `2`, `1.5`. Written here in Swift's
+    /// shortest round-trip form, so the text read back is exactly the value; SHOW agrees for
+    /// up to six significant digits.
+    public static func real(_ value: Double) -> String {
+        if value.rounded() == value, let whole = Int(exactly: value) { return String(whole) }
+        return "\(value)"
+    }
+
+    /// Parses a unitless real GUC value (hash_mem_multiplier) as `parse_real` does: `strtod`,
+    /// then only whitespace. nil where Postgres refuses it (no number, a unit, NaN, ERANGE),
+    /// and also for what `strtod` reads but TierGate does not (hex floats, `inf`), which the
+    /// caller refuses rather than guesses. Range checks are the caller's.
+    public static func parseReal(_ text: String) -> Double? {
+        let s = Array(text.utf8)
+        guard let (value, end) = scanDecimal(s), s[end...].allSatisfy(isSpace) else { return nil }
+        return value
     }
 
     /// `strtol(s, &end, 0)`, falling back to `strtod` when it stops at `.`/`e`/`E` or

@@ -42,10 +42,25 @@ public struct TierLimits: Sendable, Equatable, Codable {
         /// Bytes, a multiple of 8192; becomes `temp_buffers`. Seed 3.1 sets it per tier but
         /// Appendix A has no field for it, so it is optional in JSON.
         public var tempBuffers: Int
+        /// Becomes `hash_mem_multiplier` (1...1000, a real): a hash table may use
+        /// `workMemory` times this. Optional in JSON, like every field below.
+        public var hashMemoryMultiplier: Double
+        /// Bytes, a multiple of 1024; becomes `maintenance_work_mem`.
+        public var maintenanceWorkMemory: Int
+        /// Becomes `max_parallel_maintenance_workers`.
+        public var maxParallelMaintenanceWorkers: Int
+        /// Bytes, a multiple of 1024; becomes `temp_file_limit` (per process). nil (`null`) =
+        /// not set: the server's own value applies, which a role without
+        /// `SET` on the parameter cannot change.
+        public var tempFileLimit: Int?
 
         public init(maxConnections: Int, poolMin: Int, poolMax: Int, queryTimeout: Int,
                     connectionTimeout: Int, statementMemory: Int, workMemory: Int,
-                    sharedBuffers: Int, maxParallelWorkers: Int, tempBuffers: Int) {
+                    sharedBuffers: Int, maxParallelWorkers: Int, tempBuffers: Int,
+                    hashMemoryMultiplier: Double = Self.postgresDefault.hashMemoryMultiplier,
+                    maintenanceWorkMemory: Int = Self.postgresDefault.maintenanceWorkMemory,
+                    maxParallelMaintenanceWorkers: Int = Self.postgresDefault.maxParallelMaintenanceWorkers,
+                    tempFileLimit: Int? = nil) {
             self.maxConnections = maxConnections
             self.poolMin = poolMin
             self.poolMax = poolMax
@@ -56,6 +71,10 @@ public struct TierLimits: Sendable, Equatable, Codable {
             self.sharedBuffers = sharedBuffers
             self.maxParallelWorkers = maxParallelWorkers
             self.tempBuffers = tempBuffers
+            self.hashMemoryMultiplier = hashMemoryMultiplier
+            self.maintenanceWorkMemory = maintenanceWorkMemory
+            self.maxParallelMaintenanceWorkers = maxParallelMaintenanceWorkers
+            self.tempFileLimit = tempFileLimit
         }
 
         /// temp_buffers per tier from seed 3.1's `SET temp_buffers` examples (FREE 8MB,
@@ -74,9 +93,17 @@ public struct TierLimits: Sendable, Equatable, Codable {
         /// `defaultTempBuffers(for:)` instead.
         public static let postgresDefaultTempBuffers = 8 << 20
 
+        /// Postgres 15's own defaults for the optional fields (hash_mem_multiplier 2,
+        /// maintenance_work_mem 64MB, 2 maintenance workers, temp_file_limit unset), for a
+        /// bare `TierLimits` decoded without knowing its tier. The matrix loader knows the
+        /// tier and takes an absent field from `TierMatrix.builtIn` instead.
+        public static let postgresDefault = (hashMemoryMultiplier: 2.0, maintenanceWorkMemory: 64 << 20,
+                                             maxParallelMaintenanceWorkers: 2)
+
         private enum CodingKeys: String, CodingKey {
             case maxConnections, poolMin, poolMax, queryTimeout, connectionTimeout, statementMemory,
-                 workMemory, sharedBuffers, maxParallelWorkers, tempBuffers
+                 workMemory, sharedBuffers, maxParallelWorkers, tempBuffers, hashMemoryMultiplier,
+                 maintenanceWorkMemory, maxParallelMaintenanceWorkers, tempFileLimit
         }
 
         public init(from decoder: any Decoder) throws {
@@ -91,6 +118,33 @@ public struct TierLimits: Sendable, Equatable, Codable {
             sharedBuffers = try c.decode(Int.self, forKey: .sharedBuffers)
             maxParallelWorkers = try c.decode(Int.self, forKey: .maxParallelWorkers)
             tempBuffers = try c.decodeIfPresent(Int.self, forKey: .tempBuffers) ?? Self.postgresDefaultTempBuffers
+            hashMemoryMultiplier = try c.decodeIfPresent(Double.self, forKey: .hashMemoryMultiplier)
+                ?? Self.postgresDefault.hashMemoryMultiplier
+            maintenanceWorkMemory = try c.decodeIfPresent(Int.self, forKey: .maintenanceWorkMemory)
+                ?? Self.postgresDefault.maintenanceWorkMemory
+            maxParallelMaintenanceWorkers = try c.decodeIfPresent(Int.self, forKey: .maxParallelMaintenanceWorkers)
+                ?? Self.postgresDefault.maxParallelMaintenanceWorkers
+            tempFileLimit = try c.decodeIfPresent(Int.self, forKey: .tempFileLimit)
+        }
+
+        /// Writes `tempFileLimit: null` rather than omitting it: absent means "the tier's
+        /// default" to the matrix loader, null means "not set".
+        public func encode(to encoder: any Encoder) throws {
+            var c = encoder.container(keyedBy: CodingKeys.self)
+            try c.encode(maxConnections, forKey: .maxConnections)
+            try c.encode(poolMin, forKey: .poolMin)
+            try c.encode(poolMax, forKey: .poolMax)
+            try c.encode(queryTimeout, forKey: .queryTimeout)
+            try c.encode(connectionTimeout, forKey: .connectionTimeout)
+            try c.encode(statementMemory, forKey: .statementMemory)
+            try c.encode(workMemory, forKey: .workMemory)
+            try c.encode(sharedBuffers, forKey: .sharedBuffers)
+            try c.encode(maxParallelWorkers, forKey: .maxParallelWorkers)
+            try c.encode(tempBuffers, forKey: .tempBuffers)
+            try c.encode(hashMemoryMultiplier, forKey: .hashMemoryMultiplier)
+            try c.encode(maintenanceWorkMemory, forKey: .maintenanceWorkMemory)
+            try c.encode(maxParallelMaintenanceWorkers, forKey: .maxParallelMaintenanceWorkers)
+            try c.encode(tempFileLimit, forKey: .tempFileLimit)
         }
     }
 
@@ -151,11 +205,16 @@ public struct TierLimits: Sendable, Equatable, Codable {
         public var scaleToZero: Bool
         /// Informational ("2-5s", "N/A").
         public var coldStart: String
+        /// Milliseconds a session may sit idle inside a transaction before Postgres ends it;
+        /// becomes `idle_in_transaction_session_timeout`. nil = not set (PRO and up).
+        /// Optional in JSON (absent = the tier's built-in value).
+        public var idleInTransactionTimeout: Int?
 
-        public init(idleTimeout: Int?, scaleToZero: Bool, coldStart: String) {
+        public init(idleTimeout: Int?, scaleToZero: Bool, coldStart: String, idleInTransactionTimeout: Int? = nil) {
             self.idleTimeout = idleTimeout
             self.scaleToZero = scaleToZero
             self.coldStart = coldStart
+            self.idleInTransactionTimeout = idleInTransactionTimeout
         }
 
         /// Writes `idleTimeout: null` rather than omitting it, as Appendix A does.
@@ -164,6 +223,7 @@ public struct TierLimits: Sendable, Equatable, Codable {
             try c.encode(idleTimeout, forKey: .idleTimeout)
             try c.encode(scaleToZero, forKey: .scaleToZero)
             try c.encode(coldStart, forKey: .coldStart)
+            try c.encode(idleInTransactionTimeout, forKey: .idleInTransactionTimeout)
         }
     }
 
@@ -176,7 +236,7 @@ public struct TierLimits: Sendable, Equatable, Codable {
 // MARK: - The matrix file's JSON shape
 
 extension TierLimits {
-    /// Appendix A's shape, keys in its order, `tempBuffers` last.
+    /// Appendix A's shape, keys in its order, the fields it lacks after its own.
     var jsonValue: JSONValue {
         let pg = postgres
         return .object([
@@ -191,6 +251,10 @@ extension TierLimits {
                 "sharedBuffers": .integer(pg.sharedBuffers),
                 "maxParallelWorkers": .integer(pg.maxParallelWorkers),
                 "tempBuffers": .integer(pg.tempBuffers),
+                "hashMemoryMultiplier": .double(pg.hashMemoryMultiplier),
+                "maintenanceWorkMemory": .integer(pg.maintenanceWorkMemory),
+                "maxParallelMaintenanceWorkers": .integer(pg.maxParallelMaintenanceWorkers),
+                "tempFileLimit": pg.tempFileLimit.map(JSONValue.integer) ?? .null,
             ]),
             "redis": .object([
                 "maxMemory": .integer(redis.maxMemory),
@@ -212,6 +276,7 @@ extension TierLimits {
                 "idleTimeout": lifecycle.idleTimeout.map(JSONValue.integer) ?? .null,
                 "scaleToZero": .bool(lifecycle.scaleToZero),
                 "coldStart": .string(lifecycle.coldStart),
+                "idleInTransactionTimeout": lifecycle.idleInTransactionTimeout.map(JSONValue.integer) ?? .null,
             ]),
             "priority": .string(priority.rawValue),
         ])
@@ -220,16 +285,24 @@ extension TierLimits {
     /// Reads Appendix A's shape: every field present (nullable ones as `null`) and of the
     /// right type. `strict` also refuses unknown fields, for files people edit; a cached Redis
     /// value written by a newer TierGate may carry fields this one does not know.
-    /// Values are checked by `firstInvalidField`. `tier` chooses the temp_buffers default
-    /// when the field is absent.
+    /// Values are checked by `firstInvalidField`.
+    ///
+    /// The fields Appendix A lacks (`tempBuffers`, `hashMemoryMultiplier`,
+    /// `maintenanceWorkMemory`, `maxParallelMaintenanceWorkers`, `tempFileLimit`,
+    /// `lifecycle.idleInTransactionTimeout`) may be absent: then `tier`'s built-in value
+    /// applies (Postgres' own default without a tier). `null` is "not set" for the two that
+    /// allow it (`tempFileLimit`, `idleInTransactionTimeout`), and absent is not `null`.
     init(reading value: JSONValue, path: String, tier: Tier?, strict: Bool = true) throws(FieldFailure) {
         let root = try FieldReader(value, path: path, strict: strict)
         try root.rejectUnknown(["postgres", "redis", "mongodb", "compute", "lifecycle", "priority"])
+        let builtIn = tier.map { TierMatrix.builtIn[$0] }
+        let defaults = Postgres.postgresDefault
 
         let pg = try root.nested("postgres")
         try pg.rejectUnknown(["maxConnections", "poolMin", "poolMax", "queryTimeout", "connectionTimeout",
                               "statementMemory", "workMemory", "sharedBuffers", "maxParallelWorkers",
-                              "tempBuffers"])
+                              "tempBuffers", "hashMemoryMultiplier", "maintenanceWorkMemory",
+                              "maxParallelMaintenanceWorkers", "tempFileLimit"])
         postgres = Postgres(
             maxConnections: try pg.integer("maxConnections"),
             poolMin: try pg.integer("poolMin"),
@@ -241,7 +314,14 @@ extension TierLimits {
             sharedBuffers: try pg.integer("sharedBuffers"),
             maxParallelWorkers: try pg.integer("maxParallelWorkers"),
             tempBuffers: try pg.optionalInteger("tempBuffers")
-                ?? tier.map(Postgres.defaultTempBuffers(for:)) ?? Postgres.postgresDefaultTempBuffers)
+                ?? tier.map(Postgres.defaultTempBuffers(for:)) ?? Postgres.postgresDefaultTempBuffers,
+            hashMemoryMultiplier: try pg.optionalNumber("hashMemoryMultiplier")
+                ?? builtIn?.postgres.hashMemoryMultiplier ?? defaults.hashMemoryMultiplier,
+            maintenanceWorkMemory: try pg.optionalInteger("maintenanceWorkMemory")
+                ?? builtIn?.postgres.maintenanceWorkMemory ?? defaults.maintenanceWorkMemory,
+            maxParallelMaintenanceWorkers: try pg.optionalInteger("maxParallelMaintenanceWorkers")
+                ?? builtIn?.postgres.maxParallelMaintenanceWorkers ?? defaults.maxParallelMaintenanceWorkers,
+            tempFileLimit: try pg.nullableInteger("tempFileLimit", absent: builtIn?.postgres.tempFileLimit))
 
         let rd = try root.nested("redis")
         try rd.rejectUnknown(["maxMemory", "maxKeys", "maxConnections", "keyTTLMin"])
@@ -261,10 +341,12 @@ extension TierLimits {
         compute = Compute(cpuLimit: try cp.number("cpuLimit"), memoryLimit: try cp.integer("memoryLimit"))
 
         let lc = try root.nested("lifecycle")
-        try lc.rejectUnknown(["idleTimeout", "scaleToZero", "coldStart"])
+        try lc.rejectUnknown(["idleTimeout", "scaleToZero", "coldStart", "idleInTransactionTimeout"])
         lifecycle = Lifecycle(idleTimeout: try lc.nullableInteger("idleTimeout"),
                               scaleToZero: try lc.bool("scaleToZero"),
-                              coldStart: try lc.string("coldStart"))
+                              coldStart: try lc.string("coldStart"),
+                              idleInTransactionTimeout: try lc.nullableInteger(
+                                  "idleInTransactionTimeout", absent: builtIn?.lifecycle.idleInTransactionTimeout))
 
         let priorityName = try root.string("priority")
         guard let priority = Priority(rawValue: priorityName) else {
@@ -278,45 +360,52 @@ extension TierLimits {
     /// The first value that TierGate cannot enforce or Postgres would refuse, in field order.
     ///
     /// Ceilings must be positive: a zero statement_timeout would disable the timeout and a zero
-    /// connection limit would lock the org out. Memory GUCs must be whole kB (work_mem) or
-    /// 8 kB blocks (temp_buffers) and inside Postgres' ranges, so that `SET` cannot fail after
-    /// the client was admitted. Small values are fine: tests shrink timeouts to seconds.
+    /// connection limit would lock the org out (worker counts may be 0: no parallel workers).
+    /// Memory GUCs must be whole kB (work_mem, maintenance_work_mem, temp_file_limit) or
+    /// 8 kB blocks (temp_buffers), and every GUC inside Postgres' range, so that `SET` cannot
+    /// fail after the client was admitted. Small values are fine: tests shrink timeouts to
+    /// seconds.
     func firstInvalidField(path: String) -> FieldFailure? {
         func f(_ name: String) -> String { path.isEmpty ? name : "\(path).\(name)" }
-        var checks: [(String, Int?, Check)] = []
         let pg = postgres
-        checks += [
-            ("postgres.maxConnections", pg.maxConnections, .positive),
-            ("postgres.poolMin", pg.poolMin, .nonNegative),
-            ("postgres.poolMax", pg.poolMax, .positive),
-            ("postgres.queryTimeout", pg.queryTimeout, .guc(.statementTimeout, bytes: nil)),
-            ("postgres.connectionTimeout", pg.connectionTimeout, .positive),
-            ("postgres.statementMemory", pg.statementMemory, .positive),
-            ("postgres.workMemory", pg.workMemory, .guc(.workMem, bytes: 1024)),
-            ("postgres.sharedBuffers", pg.sharedBuffers, .positive),
-            ("postgres.maxParallelWorkers", pg.maxParallelWorkers, .guc(.maxParallelWorkersPerGather, bytes: nil)),
-            ("postgres.tempBuffers", pg.tempBuffers, .guc(.tempBuffers, bytes: 8192)),
-            ("redis.maxMemory", redis.maxMemory, .positive),
-            ("redis.maxKeys", redis.maxKeys, .positive),
-            ("redis.maxConnections", redis.maxConnections, .positive),
-            ("redis.keyTTLMin", redis.keyTTLMin, .positive),
-            ("mongodb.maxConnections", mongodb.maxConnections, .positive),
-            ("mongodb.maxQueryTime", mongodb.maxQueryTime, .positive),
-            ("mongodb.maxMemory", mongodb.maxMemory, .positive),
-            ("mongodb.maxDocsPerQuery", mongodb.maxDocsPerQuery, .positive),
-            ("compute.memoryLimit", compute.memoryLimit, .positive),
-            ("lifecycle.idleTimeout", lifecycle.idleTimeout, .positive),
+        // Evaluated in order; nil values are `null` where null is allowed.
+        let checks: [(String, FieldProblem?)] = [
+            ("postgres.maxConnections", Check.positive.problem(pg.maxConnections)),
+            ("postgres.poolMin", Check.nonNegative.problem(pg.poolMin)),
+            ("postgres.poolMax", Check.positive.problem(pg.poolMax)
+                ?? (pg.poolMin > pg.poolMax ? .poolMinAbovePoolMax(poolMin: pg.poolMin, poolMax: pg.poolMax) : nil)),
+            ("postgres.queryTimeout", Check.guc(.statementTimeout, bytes: nil).problem(pg.queryTimeout)),
+            ("postgres.connectionTimeout", Check.positive.problem(pg.connectionTimeout)),
+            ("postgres.statementMemory", Check.positive.problem(pg.statementMemory)),
+            ("postgres.workMemory", Check.guc(.workMem, bytes: 1024).problem(pg.workMemory)),
+            ("postgres.sharedBuffers", Check.positive.problem(pg.sharedBuffers)),
+            ("postgres.maxParallelWorkers", Check.guc(.maxParallelWorkersPerGather, bytes: nil).problem(pg.maxParallelWorkers)),
+            ("postgres.tempBuffers", Check.guc(.tempBuffers, bytes: 8192).problem(pg.tempBuffers)),
+            ("postgres.hashMemoryMultiplier", Check.real(.hashMemMultiplier, pg.hashMemoryMultiplier)),
+            ("postgres.maintenanceWorkMemory", Check.guc(.maintenanceWorkMem, bytes: 1024).problem(pg.maintenanceWorkMemory)),
+            ("postgres.maxParallelMaintenanceWorkers",
+             Check.guc(.maxParallelMaintenanceWorkers, bytes: nil).problem(pg.maxParallelMaintenanceWorkers)),
+            ("postgres.tempFileLimit", pg.tempFileLimit.flatMap(Check.guc(.tempFileLimit, bytes: 1024).problem)),
+            ("redis.maxMemory", Check.positive.problem(redis.maxMemory)),
+            ("redis.maxKeys", Check.positive.problem(redis.maxKeys)),
+            ("redis.maxConnections", Check.positive.problem(redis.maxConnections)),
+            ("redis.keyTTLMin", redis.keyTTLMin.flatMap(Check.positive.problem)),
+            ("mongodb.maxConnections", Check.positive.problem(mongodb.maxConnections)),
+            ("mongodb.maxQueryTime", Check.positive.problem(mongodb.maxQueryTime)),
+            ("mongodb.maxMemory", Check.positive.problem(mongodb.maxMemory)),
+            ("mongodb.maxDocsPerQuery", Check.positive.problem(mongodb.maxDocsPerQuery)),
+            ("compute.cpuLimit", compute.cpuLimit > 0 && compute.cpuLimit.isFinite
+                ? nil : .mustBePositive(got: "\(compute.cpuLimit)")),
+            ("compute.memoryLimit", Check.positive.problem(compute.memoryLimit)),
+            ("lifecycle.idleTimeout", lifecycle.idleTimeout.flatMap(Check.positive.problem)),
+            ("lifecycle.idleInTransactionTimeout",
+             lifecycle.idleInTransactionTimeout.flatMap(Check.guc(.idleInTransactionSessionTimeout, bytes: nil).problem)),
         ]
-        for (name, value, check) in checks {
-            guard let value else { continue }  // null where null is allowed
-            if let problem = check.problem(value) { return FieldFailure(field: f(name), problem: problem) }
-            if name == "postgres.poolMax", pg.poolMin > pg.poolMax {
-                return FieldFailure(field: f("postgres.poolMin"),
-                                    problem: .poolMinAbovePoolMax(poolMin: pg.poolMin, poolMax: pg.poolMax))
-            }
-        }
-        if !(compute.cpuLimit > 0) || !compute.cpuLimit.isFinite {
-            return FieldFailure(field: f("compute.cpuLimit"), problem: .mustBePositive(got: "\(compute.cpuLimit)"))
+        for (name, problem) in checks {
+            guard let problem else { continue }
+            // poolMin is the field to fix when it exceeds a valid poolMax.
+            let field = if case .poolMinAbovePoolMax = problem { "postgres.poolMin" } else { name }
+            return FieldFailure(field: f(field), problem: problem)
         }
         return nil
     }
@@ -324,8 +413,8 @@ extension TierLimits {
     private enum Check {
         case positive
         case nonNegative
-        /// A value that becomes a GUC: positive, an exact multiple of the GUC's unit in bytes,
-        /// and inside the GUC's range.
+        /// A value that becomes an integer GUC: an exact multiple of the GUC's unit in bytes,
+        /// inside the GUC's range, and positive (a count of workers may be 0).
         case guc(SessionSettings.Parameter, bytes: Int?)
 
         func problem(_ value: Int) -> FieldProblem? {
@@ -335,7 +424,7 @@ extension TierLimits {
             case .nonNegative:
                 return value >= 0 ? nil : .mustNotBeNegative(got: String(value))
             case .guc(let parameter, let bytes):
-                if parameter == .maxParallelWorkersPerGather {
+                if parameter.unit == .none {
                     if value < 0 { return .mustNotBeNegative(got: String(value)) }
                 } else if value <= 0 {
                     return .mustBePositive(got: String(value))
@@ -345,16 +434,27 @@ extension TierLimits {
                     guard value % bytes == 0 else { return .mustBeMultiple(of: bytes, got: value) }
                     base = value / bytes
                 }
-                guard parameter.validRange.contains(base) else {
+                guard parameter.validRange.contains(Double(base)) else {
                     let range = parameter.validRange
                     let scale = bytes ?? 1
+                    let (low, high) = (Int(range.lowerBound), Int(range.upperBound))
                     let allowed = bytes == nil
-                        ? "\(parameter.name) accepts \(range.lowerBound)...\(range.upperBound)"
-                        : "\(parameter.name) accepts \(range.lowerBound * scale)...\(range.upperBound * scale) bytes"
+                        ? "\(parameter.name) accepts \(low)...\(high)"
+                        : "\(parameter.name) accepts \(max(low, 1) * scale)...\(high * scale) bytes"
                     return .outOfRange(got: String(value), allowed: allowed)
                 }
                 return nil
             }
+        }
+
+        /// A value that becomes a real GUC: finite and inside the GUC's range.
+        static func real(_ parameter: SessionSettings.Parameter, _ value: Double) -> FieldProblem? {
+            let range = parameter.validRange
+            guard value.isFinite, range.contains(value) else {
+                return .outOfRange(got: "\(value)", allowed: "\(parameter.name) accepts "
+                                   + "\(PostgresUnits.real(range.lowerBound))...\(PostgresUnits.real(range.upperBound))")
+            }
+            return nil
         }
     }
 }

@@ -38,7 +38,8 @@ public struct TierMatrix: Sendable, Equatable {
     }
 
     /// Reads a matrix file: a JSON object mapping each of the four tier names to limits in
-    /// Appendix A's shape (`tempBuffers` optional, defaulting per seed 3.1).
+    /// Appendix A's shape; the fields Appendix A lacks (`tempBuffers` and the other resource
+    /// settings, see `TierLimits.init(reading:)`) are optional and default to `builtIn`'s.
     ///
     /// A bad file is refused as a whole, never patched with built-in values: a proxy running
     /// half the operator's matrix would enforce limits nobody wrote down. The error names

@@ -12,6 +12,8 @@ public struct UpgradeHint: Sendable, Equatable, CustomStringConvertible {
         case connectionLimit = "connection_limit"
         case queryTimeout = "query_timeout"
         case workMemory = "work_memory"
+        /// A session setting with no hint of its own (`sessionSetting`).
+        case sessionSetting = "session_setting"
     }
 
     public let kind: Kind
@@ -65,6 +67,34 @@ public struct UpgradeHint: Sendable, Equatable, CustomStringConvertible {
             ? "Reduce the query's memory use: \(memory) work_mem is the \(tier) limit"
             : "Reduce the query's memory use: \(memory) work_mem is the highest of any tier"
         return UpgradeHint(kind: .workMemory, tier: tier, suggestedTier: nil, text: text)
+    }
+
+    /// `Upgrade to STARTER for up to 64MB maintenance_work_mem`, or `Upgrade to PRO for no
+    /// idle_in_transaction_session_timeout limit` when that tier leaves the setting unset:
+    /// the hint for a tier setting with no hint of its own, read from each tier's
+    /// `SessionSettings`, so it follows the matrix in force and each GUC's own order (for a
+    /// timeout, 0 is the highest).
+    public static func sessionSetting(_ parameter: SessionSettings.Parameter, tier: Tier,
+                                      matrix: TierMatrix) -> UpgradeHint {
+        let name = parameter.name
+        guard let limit = SessionSettings(limits: matrix[tier])[parameter]?.limit else {
+            return UpgradeHint(kind: .sessionSetting, tier: tier, suggestedTier: nil,
+                               text: "\(tier) does not limit \(name)")
+        }
+        let better = firstTier(above: tier, matrix: matrix) { limits in
+            SessionSettings(limits: limits)[parameter].map { !limit.allows(value: $0.baseValue) } ?? true
+        }
+        if let better {
+            let offer = SessionSettings(limits: matrix[better])[parameter].map { "up to \($0.value) \(name)" }
+                ?? "no \(name) limit"
+            return UpgradeHint(kind: .sessionSetting, tier: tier, suggestedTier: better,
+                               text: "Upgrade to \(better) for \(offer)")
+        }
+        let current = parameter.render(limit.maximum)
+        let text = tier.next == nil
+            ? "Use at most \(current) \(name): that is the \(tier) limit"
+            : "Use at most \(current) \(name): no tier offers more"
+        return UpgradeHint(kind: .sessionSetting, tier: tier, suggestedTier: nil, text: text)
     }
 
     private static func firstTier(above tier: Tier, matrix: TierMatrix,

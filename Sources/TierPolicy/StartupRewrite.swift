@@ -35,15 +35,17 @@ enum StartupRewrite {
 
     /// The client's own settings with the tier's after them. Postgres applies `-c` options in
     /// order, so the last value of a parameter wins; a client's value for a tier-controlled
-    /// parameter is kept only if it is within the tier (a lower work_mem, say).
+    /// parameter is kept only if it is within the tier (a lower work_mem, say). A parameter
+    /// the tier leaves unset (PRO's idle_in_transaction_session_timeout) is the client's to
+    /// choose, like any other.
     static func options(client: String?, settings: SessionSettings) -> String {
         // Checked by the proxy already; anything unreadable is dropped, never forwarded.
         let given = (try? StartupOptions.parse(client ?? "").get()) ?? []
         var kept: [StartupOptions.Setting] = []
         var lowered: [SessionSettings.Parameter: String] = [:]
         for setting in given {
-            if let parameter = SessionSettings.Parameter(gucName: setting.name) {
-                if settings[parameter].limit.allows(clientValue: setting.value) == true { lowered[parameter] = setting.value }
+            if let limit = settings.limit(forGUC: setting.name) {
+                if limit.allows(clientValue: setting.value) == true { lowered[limit.parameter] = setting.value }
             } else {
                 kept.append(setting)
             }

@@ -33,7 +33,7 @@ extension TierSessionRules {
     /// names. Values below the ceiling stay: a client may lower its settings.
     static func check(_ settings: SessionSettings) -> SettingsCheck {
         let rows = settings.settings.map { setting in
-            let unlimited = setting.parameter.zeroMeansUnlimited ? "0" : "NULL"
+            let unlimited = setting.parameter.unlimitedValue.map { "\($0)" } ?? "NULL"
             return "('\(setting.name)', \(setting.baseValue)::numeric, \(unlimited)::numeric, '\(setting.value)')"
         }.joined(separator: ", ")
         return SettingsCheck(statement: "SELECT s.name, set_config(s.name, t.value, false) FROM pg_catalog.pg_settings s "

@@ -5,7 +5,7 @@ import Foundation
 enum EnvironmentArguments {
     /// Options that take a value, per subcommand.
     static let options: [String: [String]] = [
-        "serve": ["listen", "upstream", "login-timeout", "drain-timeout", "log-level", "event-loops",
+        "serve": ["listen", "upstream", "upstream-check-conninfo", "login-timeout", "drain-timeout", "log-level", "event-loops",
                   "max-message-size", "mongo", "mongo-database", "mongo-collection", "redis", "tiers",
                   "orgs", "local-cache-ttl", "upstream-pgbouncer", "admin-socket", "downgrade-grace", "metrics",
                   "pgbouncer-output", "pgbouncer-reload-admin", "pgbouncer-catch-all", "subscription-grace",

@@ -9,6 +9,7 @@ import Telemetry
 import TierModel
 import TierPolicy
 import TierStore
+import PostgresClient
 import PostgresWire
 
 struct ServeCommand: ParsableCommand {
@@ -21,6 +22,9 @@ struct ServeCommand: ParsableCommand {
 
     @Option(help: "Postgres server to relay to (HOST:PORT). Env: TIERGATE_UPSTREAM.")
     var upstream: String = "127.0.0.1:5432"
+
+    @Option(help: "libpq conninfo (key=value or URI; host and port default to --upstream's) of any role that may log in to the upstream Postgres: at start, TierGate checks through it that no database still grants UPDATE on pg_settings to PUBLIC, and that temp_file_limit may be set by ordinary roles, and logs a warning if not. Env: TIERGATE_UPSTREAM_CHECK_CONNINFO.")
+    var upstreamCheckConninfo: String?
 
     @Option(help: "Send admitted sessions to this PgBouncer (HOST:PORT), database = org id, its per-org pool applying the tier (see `tiergate pgbouncer-config`). Needs an org source. Env: TIERGATE_UPSTREAM_PGBOUNCER.")
     var upstreamPgbouncer: String?
@@ -76,6 +80,13 @@ struct ServeCommand: ParsableCommand {
         if redis != nil && !orgSource.hasSource { throw ValidationError("--redis needs an org source: --mongo or --orgs") }
         guard Endpoint(listen) != nil else { throw ValidationError("--listen: expected HOST:PORT, got '\(listen)'") }
         guard Endpoint(upstream) != nil else { throw ValidationError("--upstream: expected HOST:PORT, got '\(upstream)'") }
+        if let upstreamCheckConninfo {
+            do throws(PostgresError) {
+                _ = try ConnectionOptions(parsing: upstreamCheckConninfo)
+            } catch {
+                throw ValidationError("--upstream-check-conninfo: \(error.message)")
+            }
+        }
         if let upstreamPgbouncer {
             guard Endpoint(upstreamPgbouncer) != nil else {
                 throw ValidationError("--upstream-pgbouncer: expected HOST:PORT, got '\(upstreamPgbouncer)'")
@@ -112,6 +123,7 @@ struct ServeCommand: ParsableCommand {
         let server: ProxyServer
         let admin: AdminSocketServer?
         let metricsServer: MetricsHTTPServer?
+        let matrix: TierMatrix?
         do {
             // Before anything creates a metric: libraries use the bootstrapped factory.
             let loopExport = LoopStatisticsExport()
@@ -125,6 +137,7 @@ struct ServeCommand: ParsableCommand {
             metricsServer = telemetry?.1
             let (admitter, pgbouncer) = try makeAdmitter(logger: logger, metrics: telemetry?.0)
             let tiered = admitter as? TierAdmission
+            matrix = tiered?.matrix
             tiered?.downgradeGrace = .milliseconds(Int(downgradeGrace * 1000))
             admin = try adminSocket.map { path in
                 try AdminSocketServer(path: path, backend: MeteredAdminBackend.wrap(ServeAdminBackend(
@@ -141,6 +154,7 @@ struct ServeCommand: ParsableCommand {
         server.start()
         admin?.start()
         metricsServer?.start()
+        checkUpstreamSetup(matrix: matrix, logger: logger)
         ShutdownSignals.install(logger: logger) {
             admin?.stop()
             server.shutdown(drainTimeout: .milliseconds(Int(drainTimeout * 1000))) {
@@ -149,6 +163,27 @@ struct ServeCommand: ParsableCommand {
             }
         }
         dispatchMain()
+    }
+
+    /// The upstream's Postgres-side setup (`UpstreamSetupCheck`), in the background so the
+    /// proxy serves meanwhile; without credentials for it only a reminder is logged.
+    private func checkUpstreamSetup(matrix: TierMatrix?, logger: Logger) {
+        guard let upstreamCheckConninfo else {
+            if orgSource.hasSource {
+                logger.notice("upstream setup not checked (no --upstream-check-conninfo): see the README for REVOKE UPDATE ON pg_settings FROM PUBLIC")
+            }
+            return
+        }
+        let injectsTempFileLimit = matrix.map { m in Tier.allCases.contains { m[$0].postgres.tempFileLimit != nil } } ?? false
+        let check: UpstreamSetupCheck
+        do {
+            check = try UpstreamSetupCheck(conninfo: upstreamCheckConninfo, upstream: Endpoint(upstream)!,
+                                           injectsTempFileLimit: injectsTempFileLimit)
+        } catch {
+            logger.warning("upstream setup not checked", metadata: ["error": "\(error)"])
+            return
+        }
+        DispatchQueue.global().async { check.runAndLog(logger: logger) }
     }
 
     /// Every instance listens for the others' INVALIDATEs (issue 5).

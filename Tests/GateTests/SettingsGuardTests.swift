@@ -118,7 +118,7 @@ func settingsGuard(_ tier: Tier, matrix: TierMatrix = .builtIn) -> SettingsGuard
         "RESET work_mem", "RESET ALL", "DISCARD ALL", "RESET statement_timeout", "reset temp_buffers",
         "SET search_path = public, '$user'", "SET application_name = 'SET work_mem = 1GB'",
         "SET TIME ZONE 'UTC'", "SET SESSION AUTHORIZATION alice", "SET ROLE admin", "SET ROLE NONE",
-        "SET TRANSACTION ISOLATION LEVEL SERIALIZABLE", "SET maintenance_work_mem = '1GB'",
+        "SET TRANSACTION ISOLATION LEVEL SERIALIZABLE", "SET effective_cache_size = '1GB'",
         "SET myapp.work_mem = '1GB'", "SET work_mem.x = '1GB'", "SET LOCAL search_path TO DEFAULT",
         "SHOW work_mem", "SELECT current_setting('work_mem')", "UPDATE settings SET work_mem = '1GB'",
         "", ";;", "  -- only a comment", "BEGIN; SET LOCAL work_mem = '2MB'; COMMIT",
@@ -175,7 +175,7 @@ func settingsGuard(_ tier: Tier, matrix: TierMatrix = .builtIn) -> SettingsGuard
 
     @Test func setConfig_nameNotAConstant_message() throws {
         let v = try #require(refused("SELECT set_config($1, $2, false)"))
-        #expect(v.message == "permission denied to call set_config with a parameter name that is not a string constant ($1): the FREE tier limits statement_timeout, work_mem, temp_buffers and max_parallel_workers_per_gather")
+        #expect(v.message == "permission denied to call set_config with a parameter name that is not a string constant ($1): the FREE tier limits statement_timeout, work_mem, temp_buffers, max_parallel_workers_per_gather, hash_mem_multiplier, maintenance_work_mem, max_parallel_maintenance_workers, temp_file_limit and idle_in_transaction_session_timeout")
     }
 
     @Test(arguments: [

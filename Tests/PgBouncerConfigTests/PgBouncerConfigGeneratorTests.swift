@@ -41,7 +41,9 @@ import TierModel
         #expect(PgBouncerSyntax.quote("SET a = 'x'") == "'SET a = ''x'''")
         let settings = SessionSettings(limits: TierMatrix.builtIn[.free])
         #expect(PgBouncerDatabase.connectQuery(for: settings)
-            == "SET statement_timeout = '10s'; SET work_mem = '4MB'; SET temp_buffers = '8MB'; SET max_parallel_workers_per_gather = '2'")
+            == "SET statement_timeout = '10s'; SET work_mem = '4MB'; SET temp_buffers = '8MB'; SET max_parallel_workers_per_gather = '2'; "
+                + "SET hash_mem_multiplier = '1'; SET maintenance_work_mem = '32MB'; SET max_parallel_maintenance_workers = '1'; "
+                + "SET temp_file_limit = '1GB'; SET idle_in_transaction_session_timeout = '1min'")
     }
 
     @Test(arguments: [

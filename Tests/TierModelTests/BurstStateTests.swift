@@ -61,7 +61,7 @@ struct BurstOverlayTests {
         #expect(bursting.baseTier == .pro)
         #expect(bursting.burstingFrom == .pro)
         #expect(bursting.limits.postgres.maxConnections == 100)
-        #expect(bursting.sessionSettings[.workMem].value == "128MB")
+        #expect(bursting.sessionSettings[.workMem]?.value == "128MB")
         #expect(bursting.route == base.route)
         #expect(!bursting.isNewer(than: base) && !base.isNewer(than: bursting), "same freshness as its base")
         #expect(bursting != base)

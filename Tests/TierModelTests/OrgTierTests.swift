@@ -13,7 +13,7 @@ import TierModel
         #expect(t.route == PostgresRoute(database: "acme", host: "pg-1", port: 5432))
         #expect(t.tierUpdatedAt == tierChangeMillis)
         #expect(t.cachedAt == 1_700_599_500_000)
-        #expect(t.sessionSettings[.statementTimeout].value == "1min")
+        #expect(t.sessionSettings[.statementTimeout]?.value == "1min")
     }
 
     @Test func resolve_burstAddon_appliesSeedDefaults() throws {

@@ -2,27 +2,61 @@ import Testing
 import TierModel
 
 @Suite struct SessionSettingsTests {
-    @Test func free_injectsSeed31Values_inSeedOrder() {
+    @Test func free_injectsSeed31Values_inSeedOrder_thenTheResourceSettings() {
         let s = SessionSettings(limits: TierMatrix.builtIn[.free])
         #expect(s.settings.map(\.name) == ["statement_timeout", "work_mem", "temp_buffers",
-                                           "max_parallel_workers_per_gather"])
-        #expect(s.settings.map(\.value) == ["10s", "4MB", "8MB", "2"])
-        #expect(s.settings.map(\.sql) == ["SET statement_timeout = '10s'", "SET work_mem = '4MB'",
-                                          "SET temp_buffers = '8MB'", "SET max_parallel_workers_per_gather = '2'"])
+                                           "max_parallel_workers_per_gather", "hash_mem_multiplier",
+                                           "maintenance_work_mem", "max_parallel_maintenance_workers",
+                                           "temp_file_limit", "idle_in_transaction_session_timeout"])
+        #expect(s.settings.map(\.value) == ["10s", "4MB", "8MB", "2", "1", "32MB", "1", "1GB", "1min"])
+        #expect(s.settings.prefix(4).map(\.sql) == ["SET statement_timeout = '10s'", "SET work_mem = '4MB'",
+                                                     "SET temp_buffers = '8MB'", "SET max_parallel_workers_per_gather = '2'"])
+        #expect(s.settings.last?.sql == "SET idle_in_transaction_session_timeout = '1min'")
+    }
+
+    @Test func starter_hashMemMultiplier_isAReal() {
+        let s = SessionSettings(limits: TierMatrix.builtIn[.starter])
+        #expect(s[.hashMemMultiplier]?.value == "1.5")
+        #expect(s[.hashMemMultiplier]?.sql == "SET hash_mem_multiplier = '1.5'")
+        #expect(s.settings.map(\.value) == ["30s", "16MB", "16MB", "4", "1.5", "64MB", "2", "4GB", "3min"])
     }
 
     @Test func enterprise_injectsSeed31Values_asShowPrintsThem() {
         let s = SessionSettings(limits: TierMatrix.builtIn[.enterprise])
         // Seed 3.1 writes '120s'; SHOW statement_timeout prints 120000 ms as 2min.
-        #expect(s.settings.map(\.value) == ["2min", "128MB", "64MB", "16"])
+        #expect(s.settings.map(\.value) == ["2min", "128MB", "64MB", "16", "2", "256MB", "8", "32GB"])
+    }
+
+    @Test func proAndEnterprise_leaveIdleInTransactionTimeoutUnset() {
+        for tier in [Tier.pro, .enterprise] {
+            let s = SessionSettings(limits: TierMatrix.builtIn[tier])
+            #expect(s[.idleInTransactionSessionTimeout] == nil)
+            #expect(!s.settings.map(\.name).contains("idle_in_transaction_session_timeout"))
+            #expect(s.parameter(named: "idle_in_transaction_session_timeout") == nil)
+            #expect(s.limit(forGUC: "idle_in_transaction_session_timeout") == nil)
+        }
+        let free = SessionSettings(limits: TierMatrix.builtIn[.free])
+        #expect(free.parameter(named: "Idle_In_Transaction_Session_Timeout") == .idleInTransactionSessionTimeout)
+    }
+
+    @Test func aTierWithoutATempFileLimit_doesNotInjectOne() {
+        var limits = TierMatrix.builtIn[.free]
+        limits.postgres.tempFileLimit = nil
+        #expect(SessionSettings(limits: limits)[.tempFileLimit] == nil)
     }
 
     @Test func baseValues_areInEachGUCsOwnUnit() {
         let s = SessionSettings(limits: TierMatrix.builtIn[.pro])
-        #expect(s[.statementTimeout].baseValue == 60_000)  // ms
-        #expect(s[.workMem].baseValue == 65_536)           // kB
-        #expect(s[.tempBuffers].baseValue == 4096)         // 8 kB blocks
-        #expect(s[.maxParallelWorkersPerGather].baseValue == 8)
+        #expect(s[.statementTimeout]?.baseValue == 60_000)  // ms
+        #expect(s[.workMem]?.baseValue == 65_536)           // kB
+        #expect(s[.tempBuffers]?.baseValue == 4096)         // 8 kB blocks
+        #expect(s[.maxParallelWorkersPerGather]?.baseValue == 8)
+        #expect(s[.hashMemMultiplier]?.baseValue == 2)
+        #expect(s[.maintenanceWorkMem]?.baseValue == 131_072)  // kB
+        #expect(s[.maxParallelMaintenanceWorkers]?.baseValue == 4)
+        #expect(s[.tempFileLimit]?.baseValue == 16_777_216)    // kB
+        #expect(SessionSettings(limits: TierMatrix.builtIn[.starter])[.idleInTransactionSessionTimeout]?.baseValue
+                == 180_000)  // ms
     }
 
     @Test(arguments: [
@@ -50,7 +84,10 @@ import TierModel
     @Test func gucNames_areCaseInsensitive_likePostgres() {
         #expect(SessionSettings.Parameter(gucName: "Work_Mem") == .workMem)
         #expect(SessionSettings.Parameter(gucName: "STATEMENT_TIMEOUT") == .statementTimeout)
-        #expect(SessionSettings.Parameter(gucName: "maintenance_work_mem") == nil)
+        #expect(SessionSettings.Parameter(gucName: "Maintenance_Work_Mem") == .maintenanceWorkMem)
+        #expect(SessionSettings.Parameter(gucName: "sort_mem") == nil)
+        // Only ASCII letters fold, as in guc_name_compare: a Kelvin sign is not a k.
+        #expect(SessionSettings.Parameter(gucName: "wor\u{212A}_mem") == nil)
         let s = SessionSettings(limits: TierMatrix.builtIn[.free])
         #expect(s.limit(forGUC: "WORK_MEM") == .init(parameter: .workMem, maximum: 4096))
         #expect(s.limit(forGUC: "search_path") == nil)
@@ -67,7 +104,7 @@ import TierModel
         ("0100", 64), ("+64", 64), ("1e3", 1000), ("1e3kB", 1000),
     ])
     func workMem_parsesLikePostgres(text: String, kilobytes: Int) {
-        #expect(P.workMem.parse(clientValue: text) == kilobytes)
+        #expect(P.workMem.parse(clientValue: text) == Double(kilobytes))
     }
 
     @Test(arguments: [
@@ -87,7 +124,7 @@ import TierModel
         ("'100us'", 0), ("'10 s'", 10_000), ("1.5", 2), ("2.5", 2),
     ])
     func statementTimeout_parsesLikePostgres(text: String, milliseconds: Int) {
-        #expect(P.statementTimeout.parse(clientValue: text) == milliseconds)
+        #expect(P.statementTimeout.parse(clientValue: text) == Double(milliseconds))
     }
 
     @Test(arguments: ["'10S'", "'10sec'", "'1m'", "'-1'", "'10 seconds'", "'5 minutes'"])
@@ -112,25 +149,68 @@ import TierModel
     }
 }
 
+extension ClientValueParsingTests {
+    @Test(arguments: [
+        ("1.5", 1.5), ("'1.5'", 1.5), ("2", 2), ("'2.0'", 2), ("' 3 '", 3), ("1e1", 10), ("010", 10),
+        ("1000", 1000), (".5e1", 5),
+    ])
+    func hashMemMultiplier_parsesLikeParseReal(text: String, value: Double) {
+        // strtod, not strtol: "010" is ten, not octal.
+        #expect(P.hashMemMultiplier.parse(clientValue: text) == value)
+    }
+
+    @Test(arguments: ["0.5", "1000.5", "'2x'", "'2 kB'", "NaN", "inf", "0x10", "''", "abc", "-2"])
+    func hashMemMultiplier_refusesWhatPostgresRefusesOrTierGateCannotRead(text: String) {
+        #expect(P.hashMemMultiplier.parse(clientValue: text) == nil)
+    }
+
+    @Test func maintenanceWorkMem_isInKilobytes_atLeast1MB() {
+        #expect(P.maintenanceWorkMem.parse(clientValue: "'1GB'") == 1_048_576)
+        #expect(P.maintenanceWorkMem.parse(clientValue: "2048") == 2048)
+        #expect(P.maintenanceWorkMem.parse(clientValue: "'512kB'") == nil)
+    }
+
+    @Test func tempFileLimit_minusOneIsUnlimited_belowIsRefused() {
+        #expect(P.tempFileLimit.parse(clientValue: "-1") == -1)
+        #expect(P.tempFileLimit.parse(clientValue: "'1GB'") == 1_048_576)
+        #expect(P.tempFileLimit.parse(clientValue: "0") == 0)
+        #expect(P.tempFileLimit.parse(clientValue: "-2") == nil)
+        #expect(P.tempFileLimit.render(-1) == "-1")
+    }
+
+    @Test func idleInTransactionTimeout_isInMilliseconds() {
+        #expect(P.idleInTransactionSessionTimeout.parse(clientValue: "'1min'") == 60_000)
+        #expect(P.idleInTransactionSessionTimeout.parse(clientValue: "0") == 0)
+        #expect(P.idleInTransactionSessionTimeout.parse(clientValue: "'-1'") == nil)
+    }
+
+    @Test func maintenanceWorkers_acceptNoUnit() {
+        #expect(P.maxParallelMaintenanceWorkers.parse(clientValue: "3") == 3)
+        #expect(P.maxParallelMaintenanceWorkers.parse(clientValue: "1.5") == 2)  // parse_int rounds
+        #expect(P.maxParallelMaintenanceWorkers.parse(clientValue: "'2MB'") == nil)
+    }
+}
+
 @Suite struct ClientValueLimitTests {
+    typealias Limit = SessionSettings.Limit
     let free = SessionSettings(limits: TierMatrix.builtIn[.free])
 
     @Test func workMem_atOrBelowTheTier_isAllowed() {
-        let limit = free[.workMem].limit
+        let limit = free[.workMem]!.limit
         #expect(limit.allows(clientValue: "'4MB'") == true)
         #expect(limit.allows(clientValue: "4096") == true)
         #expect(limit.allows(clientValue: "'1MB'") == true)
     }
 
     @Test func workMem_aboveTheTier_isNotAllowed() {
-        let limit = free[.workMem].limit
+        let limit = free[.workMem]!.limit
         #expect(limit.allows(clientValue: "'64MB'") == false)
         #expect(limit.allows(clientValue: "'65536'") == false)
         #expect(limit.allows(clientValue: "'4097kB'") == false)
     }
 
     @Test func statementTimeout_zero_disablesTheTimeout_soItIsAboveAnyLimit() {
-        let limit = SessionSettings(limits: TierMatrix.builtIn[.enterprise])[.statementTimeout].limit
+        let limit = SessionSettings(limits: TierMatrix.builtIn[.enterprise])[.statementTimeout]!.limit
         #expect(limit.allows(clientValue: "0") == false)
         #expect(limit.allows(clientValue: "'0.4ms'") == false)  // rounds to 0
         #expect(limit.allows(clientValue: "'2min'") == true)
@@ -138,15 +218,47 @@ import TierModel
     }
 
     @Test func statementTimeout_lowerThanTheTier_isAllowed() {
-        let limit = free[.statementTimeout].limit
+        let limit = free[.statementTimeout]!.limit
         #expect(limit.allows(clientValue: "'1min'") == false)
         #expect(limit.allows(clientValue: "'5s'") == true)
         #expect(limit.allows(clientValue: "10000") == true)
         #expect(limit.allows(clientValue: "10001") == false)
     }
 
+    @Test func hashMemMultiplier_aboveTheTier_evenByAFraction_isNotAllowed() {
+        let limit = SessionSettings(limits: TierMatrix.builtIn[.starter])[.hashMemMultiplier]!.limit
+        #expect(limit.allows(clientValue: "1.5") == true)
+        #expect(limit.allows(clientValue: "1.25") == true)
+        #expect(limit.allows(clientValue: "'1.5000001'") == false)
+        #expect(limit.allows(clientValue: "2") == false)
+    }
+
+    @Test func tempFileLimit_unlimited_isAboveAnyLimit_zeroIsBelow() {
+        let limit = free[.tempFileLimit]!.limit
+        #expect(limit.allows(clientValue: "-1") == false)
+        #expect(limit.allows(clientValue: "'2GB'") == false)
+        #expect(limit.allows(clientValue: "'1GB'") == true)
+        #expect(limit.allows(clientValue: "0") == true)  // no temporary files at all
+        #expect(Limit(parameter: .tempFileLimit, maximum: -1).allows(value: -1))
+        #expect(Limit(parameter: .tempFileLimit, maximum: -1).allows(value: 100))
+    }
+
+    @Test func idleInTransactionTimeout_zero_disablesIt_soItIsAboveTheLimit() {
+        let limit = free[.idleInTransactionSessionTimeout]!.limit
+        #expect(limit.allows(clientValue: "0") == false)
+        #expect(limit.allows(clientValue: "'2min'") == false)
+        #expect(limit.allows(clientValue: "'30s'") == true)
+    }
+
+    @Test func maintenanceWorkMem_andWorkers_largerIsRaising() {
+        #expect(free[.maintenanceWorkMem]!.limit.allows(clientValue: "'1GB'") == false)
+        #expect(free[.maintenanceWorkMem]!.limit.allows(clientValue: "'16MB'") == true)
+        #expect(free[.maxParallelMaintenanceWorkers]!.limit.allows(clientValue: "2") == false)
+        #expect(free[.maxParallelMaintenanceWorkers]!.limit.allows(clientValue: "0") == true)
+    }
+
     @Test func unparseableValue_isNil_soTheCallerRefuses() {
-        #expect(free[.workMem].limit.allows(clientValue: "'lots'") == nil)
-        #expect(free[.statementTimeout].limit.allows(clientValue: "'-5'") == nil)
+        #expect(free[.workMem]!.limit.allows(clientValue: "'lots'") == nil)
+        #expect(free[.statementTimeout]!.limit.allows(clientValue: "'-5'") == nil)
     }
 }

@@ -19,8 +19,35 @@ import Testing
         #expect(l.redis == .init(maxMemory: 64 << 20, maxKeys: 10_000, maxConnections: 5, keyTTLMin: 3_600_000))
         #expect(l.mongodb == .init(maxConnections: 5, maxQueryTime: 10_000, maxMemory: 128 << 20, maxDocsPerQuery: 100))
         #expect(l.compute == .init(cpuLimit: 0.25, memoryLimit: 512 << 20))
-        #expect(l.lifecycle == .init(idleTimeout: 300_000, scaleToZero: true, coldStart: "2-5s"))
+        #expect(l.lifecycle == .init(idleTimeout: 300_000, scaleToZero: true, coldStart: "2-5s",
+                                     idleInTransactionTimeout: 60_000))
         #expect(l.priority == .low)
+    }
+
+    static let resourceSettings: [(Tier, Double, Int, Int, Int, Int?)] = [
+        (.free, 1.0, 32 << 20, 1, 1 << 30, 60_000),
+        (.starter, 1.5, 64 << 20, 2, 4 << 30, 180_000),
+        (.pro, 2.0, 128 << 20, 4, 16 << 30, nil),
+        (.enterprise, 2.0, 256 << 20, 8, 32 << 30, nil),
+    ]
+
+    /// The resource settings Appendix A lacks, per tier (see `TierMatrix.builtIn`'s reasons).
+    @Test(arguments: resourceSettings)
+    func resourceSettings_scaleWithTheTier(tier: Tier, hash: Double, maintenance: Int, workers: Int,
+                                          tempFiles: Int, idleInTransaction: Int?) {
+        let l = m[tier]
+        #expect(l.postgres.hashMemoryMultiplier == hash)
+        #expect(l.postgres.maintenanceWorkMemory == maintenance)
+        #expect(l.postgres.maxParallelMaintenanceWorkers == workers)
+        #expect(l.postgres.tempFileLimit == tempFiles)
+        #expect(l.lifecycle.idleInTransactionTimeout == idleInTransaction)
+        // The reasons, as arithmetic: hash tables and maintenance within half the statement
+        // memory, half the gather workers, temp files 256 x work_mem.
+        #expect(Double(l.postgres.workMemory) * hash <= Double(l.postgres.statementMemory / 2))
+        #expect(maintenance == l.postgres.statementMemory / 2)
+        #expect(workers == l.postgres.maxParallelWorkers / 2)
+        #expect(tempFiles == 256 * l.postgres.workMemory)
+        #expect(idleInTransaction == l.lifecycle.idleTimeout.map { $0 / 5 })
     }
 
     @Test func starter_matchesAppendixA() {
@@ -75,6 +102,16 @@ import Testing
         #expect(l.priority == .critical)
     }
 
+    @Test func appendixAFile_withoutTheAddedFields_getsTheBuiltInValuesPerTier() throws {
+        // Appendix A has none of tempBuffers, hashMemoryMultiplier, maintenanceWorkMemory,
+        // maxParallelMaintenanceWorkers, tempFileLimit, idleInTransactionTimeout.
+        #expect(!appendixAJSON.contains("hashMemoryMultiplier"))
+        let matrix = try TierMatrix.load(json: Data(appendixAJSON.utf8), path: "appendix-a.json")
+        #expect(matrix[.free].postgres.tempFileLimit == 1 << 30)
+        #expect(matrix[.starter].lifecycle.idleInTransactionTimeout == 180_000)
+        #expect(matrix[.pro].lifecycle.idleInTransactionTimeout == nil)
+    }
+
     @Test func builtIn_equalsAppendixATranscribedAsAFile() throws {
         #expect(try TierMatrix.load(json: Data(appendixAJSON.utf8), path: "appendix-a.json") == .builtIn)
     }
@@ -87,6 +124,9 @@ import Testing
         let text = TierMatrix.builtIn.json
         #expect(text.hasPrefix(#"{"FREE":{"postgres":{"maxConnections":5,"poolMin":2,"#))
         #expect(text.contains(#""keyTTLMin":null"#))
+        #expect(text.contains(#""tempBuffers":8388608,"hashMemoryMultiplier":1.0,"maintenanceWorkMemory":33554432,"maxParallelMaintenanceWorkers":1,"tempFileLimit":1073741824}"#))
+        #expect(text.contains(#""coldStart":"2-5s","idleInTransactionTimeout":60000}"#))
+        #expect(text.contains(#""coldStart":"N/A","idleInTransactionTimeout":null}"#))
         #expect(try TierMatrix.load(json: Data(text.utf8), path: "x") == .builtIn)
     }
 }
@@ -125,6 +165,60 @@ import Testing
                                          path: path)
         #expect(matrix[.pro].postgres.tempBuffers == 1 << 20)
         #expect(matrix[.starter].postgres.tempBuffers == 16 << 20)
+    }
+
+    @Test func resourceSettings_whenGiven_overrideTheBuiltIn() throws {
+        var value = try JSONValue(parsing: appendixAJSON)
+        value = value.setting(["FREE", "postgres", "hashMemoryMultiplier"], to: .double(1.25))
+        value = value.setting(["FREE", "postgres", "maintenanceWorkMemory"], to: .integer(16 << 20))
+        value = value.setting(["FREE", "postgres", "maxParallelMaintenanceWorkers"], to: .integer(0))
+        value = value.setting(["FREE", "postgres", "tempFileLimit"], to: .integer(512 << 20))
+        value = value.setting(["FREE", "lifecycle", "idleInTransactionTimeout"], to: .integer(5000))
+        value = value.setting(["PRO", "lifecycle", "idleInTransactionTimeout"], to: .integer(600_000))
+        let matrix = try TierMatrix.load(json: Data(value.serialized.utf8), path: path)
+        #expect(matrix[.free].postgres.hashMemoryMultiplier == 1.25)
+        #expect(matrix[.free].postgres.maintenanceWorkMemory == 16 << 20)
+        #expect(matrix[.free].postgres.maxParallelMaintenanceWorkers == 0)
+        #expect(matrix[.free].postgres.tempFileLimit == 512 << 20)
+        #expect(matrix[.free].lifecycle.idleInTransactionTimeout == 5000)
+        #expect(matrix[.pro].lifecycle.idleInTransactionTimeout == 600_000)
+        #expect(matrix[.starter] == TierMatrix.builtIn[.starter])
+    }
+
+    @Test func nullTempFileLimitOrIdleInTransactionTimeout_meansNotSet_absentMeansBuiltIn() throws {
+        var value = try JSONValue(parsing: appendixAJSON)
+        value = value.setting(["FREE", "postgres", "tempFileLimit"], to: .null)
+        value = value.setting(["STARTER", "lifecycle", "idleInTransactionTimeout"], to: .null)
+        let matrix = try TierMatrix.load(json: Data(value.serialized.utf8), path: path)
+        #expect(matrix[.free].postgres.tempFileLimit == nil)
+        #expect(matrix[.starter].lifecycle.idleInTransactionTimeout == nil)
+        #expect(matrix[.starter].postgres.tempFileLimit == 4 << 30)
+        #expect(matrix[.free].lifecycle.idleInTransactionTimeout == 60_000)
+    }
+
+    @Test func resourceSettingsPostgresWouldRefuse_areRefusedWithFieldAndReason() {
+        let refusals: [(String, JSONValue, FieldProblem)] = [
+            ("FREE.postgres.hashMemoryMultiplier", .double(0.5),
+             .outOfRange(got: "0.5", allowed: "hash_mem_multiplier accepts 1...1000")),
+            ("FREE.postgres.hashMemoryMultiplier", .string("2"), .wrongType(expected: "a number", found: "a string")),
+            ("FREE.postgres.maintenanceWorkMemory", .integer(1_000_000), .mustBeMultiple(of: 1024, got: 1_000_000)),
+            ("FREE.postgres.maintenanceWorkMemory", .integer(512 << 10),
+             .outOfRange(got: "524288", allowed: "maintenance_work_mem accepts 1048576...2199023254528 bytes")),
+            ("FREE.postgres.maxParallelMaintenanceWorkers", .integer(-1), .mustNotBeNegative(got: "-1")),
+            ("FREE.postgres.maxParallelMaintenanceWorkers", .integer(1025),
+             .outOfRange(got: "1025", allowed: "max_parallel_maintenance_workers accepts 0...1024")),
+            ("STARTER.postgres.tempFileLimit", .integer(-1), .mustBePositive(got: "-1")),
+            ("STARTER.postgres.tempFileLimit", .integer(1000), .mustBeMultiple(of: 1024, got: 1000)),
+            ("FREE.lifecycle.idleInTransactionTimeout", .integer(0), .mustBePositive(got: "0")),
+            ("FREE.lifecycle.idleInTransactionTimeout", .integer(3_000_000_000),
+             .outOfRange(got: "3000000000", allowed: "idle_in_transaction_session_timeout accepts 0...2147483647")),
+            ("FREE.lifecycle.idleInTransactionTimeout", .string("1min"), .wrongType(expected: "an integer", found: "a string")),
+            ("PRO.postgres.tempFileLimits", .integer(1024), .unknownField),
+        ]
+        for (field, value, problem) in refusals {
+            #expect(loadError(setting: field, to: value) == TierMatrixError(path: path, field: field, problem: problem),
+                    "\(field) = \(value.serialized)")
+        }
     }
 
     @Test func error_description_namesPathFieldAndReason() {
@@ -273,11 +367,15 @@ import Testing
         let encoder = JSONEncoder()
         encoder.outputFormatting = .sortedKeys
         let text = String(decoding: try encoder.encode(TierMatrix.builtIn[.pro]), as: UTF8.self)
-        #expect(text.contains(#""postgres":{"connectionTimeout":15000,"maxConnections":50"#))
+        #expect(text.contains(#""postgres":{"connectionTimeout":15000,"hashMemoryMultiplier":2,"#))
+        #expect(text.contains(#""maxConnections":50"#))
         #expect(text.contains(#""maxParallelWorkers":8"#))
         #expect(text.contains(#""tempBuffers":33554432"#))
         #expect(text.contains(#""keyTTLMin":null"#))
         #expect(text.contains(#""idleTimeout":null"#))
+        #expect(text.contains(#""idleInTransactionTimeout":null"#))
+        #expect(text.contains(#""hashMemoryMultiplier":2"#))
+        #expect(text.contains(#""tempFileLimit":17179869184"#))
         #expect(text.contains(#""priority":"high""#))
     }
 
@@ -289,10 +387,15 @@ import Testing
         }
     }
 
-    @Test func decoding_withoutTempBuffers_usesPostgresDefault() throws {
+    @Test func decoding_withoutTheAddedFields_usesPostgresDefaults() throws {
         let free = try JSONValue(parsing: appendixAJSON).objectValue!["ENTERPRISE"]!
         let limits = try JSONDecoder().decode(TierLimits.self, from: Data(free.serialized.utf8))
         #expect(limits.postgres.tempBuffers == 8 << 20)
+        #expect(limits.postgres.hashMemoryMultiplier == 2)
+        #expect(limits.postgres.maintenanceWorkMemory == 64 << 20)
+        #expect(limits.postgres.maxParallelMaintenanceWorkers == 2)
+        #expect(limits.postgres.tempFileLimit == nil)
+        #expect(limits.lifecycle.idleInTransactionTimeout == nil)
         #expect(limits.postgres.maxConnections == 100)
     }
 }

@@ -60,7 +60,23 @@ import Testing
     }
 
     @Test func hintKinds_areMetricLabels() {
-        #expect(UpgradeHint.Kind.allCases.map(\.rawValue) == ["connection_limit", "query_timeout", "work_memory"])
+        #expect(UpgradeHint.Kind.allCases.map(\.rawValue)
+                == ["connection_limit", "query_timeout", "work_memory", "session_setting"])
         #expect(UpgradeHint.workMemory(tier: .free, matrix: m).kind == .workMemory)
+    }
+
+    @Test func sessionSetting_offersTheCheapestTierThatRaisesIt_orNoLimit() {
+        let maintenance = UpgradeHint.sessionSetting(.maintenanceWorkMem, tier: .free, matrix: m)
+        #expect(maintenance.text == "Upgrade to STARTER for up to 64MB maintenance_work_mem")
+        #expect(maintenance.kind == .sessionSetting)
+        #expect(maintenance.suggestedTier == .starter)
+        #expect(UpgradeHint.sessionSetting(.idleInTransactionSessionTimeout, tier: .starter, matrix: m).text
+                == "Upgrade to PRO for no idle_in_transaction_session_timeout limit")
+        #expect(UpgradeHint.sessionSetting(.tempFileLimit, tier: .enterprise, matrix: m).text
+                == "Use at most 32GB temp_file_limit: that is the ENTERPRISE limit")
+        var flat = m
+        for tier in Tier.allCases { flat[tier].postgres.maxParallelMaintenanceWorkers = 1 }
+        #expect(UpgradeHint.sessionSetting(.maxParallelMaintenanceWorkers, tier: .free, matrix: flat).text
+                == "Use at most 1 max_parallel_maintenance_workers: no tier offers more")
     }
 }

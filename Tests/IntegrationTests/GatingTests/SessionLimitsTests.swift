@@ -5,11 +5,21 @@ import Testing
 /// Issue 4: settings injected per tier, a client cannot raise them, the timeout hint, idle close.
 @Suite(.serialized)
 struct SessionLimitsTests {
+    /// Every tier setting as SHOW prints it. PRO and ENTERPRISE set no
+    /// idle_in_transaction_session_timeout: the stack's server default (0) shows.
     static let expected: [String: [String: String]] = [
-        "FREE": ["statement_timeout": "10s", "work_mem": "4MB", "temp_buffers": "8MB", "max_parallel_workers_per_gather": "2"],
-        "STARTER": ["statement_timeout": "30s", "work_mem": "16MB", "temp_buffers": "16MB", "max_parallel_workers_per_gather": "4"],
-        "PRO": ["statement_timeout": "1min", "work_mem": "64MB", "temp_buffers": "32MB", "max_parallel_workers_per_gather": "8"],
-        "ENTERPRISE": ["statement_timeout": "2min", "work_mem": "128MB", "temp_buffers": "64MB", "max_parallel_workers_per_gather": "16"],
+        "FREE": ["statement_timeout": "10s", "work_mem": "4MB", "temp_buffers": "8MB", "max_parallel_workers_per_gather": "2",
+                 "hash_mem_multiplier": "1", "maintenance_work_mem": "32MB", "max_parallel_maintenance_workers": "1",
+                 "temp_file_limit": "1GB", "idle_in_transaction_session_timeout": "1min"],
+        "STARTER": ["statement_timeout": "30s", "work_mem": "16MB", "temp_buffers": "16MB", "max_parallel_workers_per_gather": "4",
+                    "hash_mem_multiplier": "1.5", "maintenance_work_mem": "64MB", "max_parallel_maintenance_workers": "2",
+                    "temp_file_limit": "4GB", "idle_in_transaction_session_timeout": "3min"],
+        "PRO": ["statement_timeout": "1min", "work_mem": "64MB", "temp_buffers": "32MB", "max_parallel_workers_per_gather": "8",
+                "hash_mem_multiplier": "2", "maintenance_work_mem": "128MB", "max_parallel_maintenance_workers": "4",
+                "temp_file_limit": "16GB", "idle_in_transaction_session_timeout": "0"],
+        "ENTERPRISE": ["statement_timeout": "2min", "work_mem": "128MB", "temp_buffers": "64MB", "max_parallel_workers_per_gather": "16",
+                       "hash_mem_multiplier": "2", "maintenance_work_mem": "256MB", "max_parallel_maintenance_workers": "8",
+                       "temp_file_limit": "32GB", "idle_in_transaction_session_timeout": "0"],
     ]
 
     @Test(arguments: ["FREE", "STARTER", "PRO", "ENTERPRISE"])
