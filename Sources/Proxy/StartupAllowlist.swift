@@ -40,6 +40,7 @@ public enum StartupAllowlist {
     public static let sessionLimitParameters: Set<String> = [
         "statement_timeout", "lock_timeout", "idle_in_transaction_session_timeout",
         "work_mem", "temp_buffers", "max_parallel_workers_per_gather",
+        "hash_mem_multiplier", "maintenance_work_mem", "max_parallel_maintenance_workers", "temp_file_limit",
     ]
 
     /// Sent by drivers with no effect, dropped rather than refused: older Npgsql sends

@@ -38,6 +38,8 @@ extension TierSessionRules {
         }.joined(separator: ", ")
         return SettingsCheck(statement: "SELECT s.name, set_config(s.name, t.value, false) FROM pg_catalog.pg_settings s "
             + "JOIN (VALUES \(rows)) AS t(name, maximum, unlimited, value) ON s.name = t.name "
-            + "WHERE s.setting::numeric > t.maximum OR s.setting::numeric = t.unlimited")
+            // A tier whose ceiling is the unlimited value itself limits nothing.
+            + "WHERE t.maximum IS DISTINCT FROM t.unlimited "
+            + "AND (s.setting::numeric > t.maximum OR s.setting::numeric = t.unlimited)")
     }
 }

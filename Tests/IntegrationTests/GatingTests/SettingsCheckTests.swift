@@ -38,3 +38,20 @@ struct SettingsCheckTests {
         #expect(!proxy.log.contains("settings raised unseen were restored"))
     }
 }
+
+extension SettingsCheckTests {
+    /// UPDATE on pg_settings is set_config by another name; the stack revokes it from
+    /// PUBLIC (as the README tells operators to), so a view over it changes nothing either.
+    @Test func updatingPgSettingsThroughAView_isDeniedByPostgres() throws {
+        let org = TestOrgs.unique("org_view")
+        try TestOrgs.put(org, tier: "FREE")
+        defer { TestOrgs.remove(org) }
+        let proxy = try ConnectionCeilingTests.proxy()
+        let session = try PostgresConnection(conninfo: conninfo(port: proxy.port, user: "app.\(org)"))
+        _ = try session.execute("create temporary view s as select name, setting from pg_settings")
+        if let error = expectQueryError(session, "update s set setting = '0' where name = 'statement_timeout'") {
+            #expect(error.sqlState == "42501", "\(error)")
+        }
+        #expect(try session.query("show statement_timeout").rows == [["10s"]])
+    }
+}
