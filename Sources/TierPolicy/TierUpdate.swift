@@ -4,15 +4,16 @@ import TierModel
 /// A tier change as one open session applies it.
 struct TierUpdate: Sendable {
     let org: OrgTier
-    let rules: any SessionRules
+    /// Made once for all the org's sessions; each session gets them with its own memory.
+    let rules: TierSessionRules
     let idleTimeout: IdleTimeout?
     /// False through PgBouncer: its pools apply settings, a SET would leak across clients.
     let injectSettings: Bool
 
     /// The session's new terms: the tier's rules, idle timeout and `tier` log field at
     /// once, its settings as one statement at the next idle point.
-    var sessionUpdate: SessionUpdate {
-        SessionUpdate(rules: rules, idleTimeout: idleTimeout, logMetadata: ["tier": org.tier.rawValue],
+    func sessionUpdate(memory: SessionGuardMemory) -> SessionUpdate {
+        SessionUpdate(rules: rules.with(memory: memory), idleTimeout: idleTimeout, logMetadata: ["tier": org.tier.rawValue],
                       settingsStatement: injectSettings ? org.sessionSettings.settings.map(\.sql).joined(separator: "; ") : nil)
     }
 }
