@@ -16,6 +16,15 @@ enum StartupRewrite {
         message["user"] = identity.role
         message["database"] = route.database
         message["options"] = options(client: startup["options"], settings: settings)
+        // Postgres applies the startup packet's other parameters after `options` (postinit.c,
+        // `process_startup_options`), so a tier GUC sent as a parameter of its own
+        // (`work_mem=1GB`, `sort_mem=1GB`) would override the tier's value: one the tier does
+        // not allow becomes the tier's.
+        for (i, parameter) in message.parameters.enumerated() where !["user", "database", "options"].contains(parameter.name) {
+            guard let guc = SessionSettings.Parameter(gucName: parameter.name),
+                  settings[guc].limit.allows(clientValue: parameter.value) != true else { continue }
+            message.parameters[i].value = settings[guc].value
+        }
         return message
     }
 

@@ -25,6 +25,23 @@ struct StartupRewriteTests {
         #expect(options == "-c search_path=app -c geqo=off -c statement_timeout=5s -c work_mem=4MB -c temp_buffers=8MB -c max_parallel_workers_per_gather=2")
     }
 
+    /// Postgres applies these after `options`: they would override the tier's values.
+    @Test func tierGUCsAsStartupParameters_aboveTheTier_becomeTheTiersValues() throws {
+        let startup = StartupMessage(parameters: [("user", "app.org_acme"), ("work_mem", "1GB"), ("SORT_MEM", "2GB"),
+                                                  ("statement_timeout", "5s"), ("max_parallel_workers_per_gather", "x")])
+        let rewritten = StartupRewrite.rewrite(startup, identity: try OrgIdentity(startupUser: "app.org_acme"),
+                                               route: PostgresRoute(database: "acme"), settings: Self.free)
+        #expect(rewritten["work_mem"] == "4MB")
+        #expect(rewritten["SORT_MEM"] == "4MB")
+        #expect(rewritten["statement_timeout"] == "5s")
+        #expect(rewritten["max_parallel_workers_per_gather"] == "2")
+    }
+
+    @Test func oldNamesInOptions_areTheirGUCs() {
+        let options = StartupRewrite.options(client: "-c sort_mem=1GB", settings: Self.free)
+        #expect(!options.contains("sort_mem"))
+    }
+
     @Test func clientStatementTimeoutZero_isNotKept() {
         let options = StartupRewrite.options(client: "-c statement_timeout=0", settings: Self.free)
         #expect(options.hasPrefix("-c statement_timeout=10s"))
