@@ -19,16 +19,24 @@ public struct PreparedSetConfigs: Sendable {
 
     /// The statements that may be in force under `name`.
     public func templates(named name: [UInt8]) -> [BoundSetConfig] {
-        byName[name] ?? []
+        byName[Self.key(name)] ?? []
     }
 
     /// Adds a statement prepared under `name`; false when the limits leave no room.
     public mutating func remember(_ statement: BoundSetConfig, named name: [UInt8]) -> Bool {
+        let name = Self.key(name)
         var known = byName[name] ?? []
         if known.contains(statement) { return true }
         guard known.count < Self.statementsPerName, known.count > 0 || byName.count < Self.nameLimit else { return false }
         known.append(statement)
         byName[name] = known
         return true
+    }
+
+    /// The server keeps prepared statements in a hash keyed by NAMEDATALEN bytes and
+    /// compares names on their first 63 bytes only (prepare.c, `HASH_STRINGS`): longer
+    /// names that share them are one statement.
+    static func key(_ name: [UInt8]) -> [UInt8] {
+        name.count > 63 ? Array(name.prefix(63)) : name
     }
 }

@@ -391,9 +391,11 @@ public struct SettingsGuard: Sendable {
             guard name.kind == .word || name.kind == .quotedIdentifier, let nameText = name.value else { continue }
             let hasArguments = k + 2 < tokens.count && tokens[k + 2].isSymbol("(")
             let arguments = hasArguments ? self.arguments(tokens, openingAt: k + 2).map { argument($0, flag: true) } : []
+            // An argument that is itself a parameter (`EXECUTE s($1, $2)` in a Parse) is
+            // judged unreadable: its value would come with another Bind.
             for statement in prepared.templates(named: Array(nameText.utf8)) where statement.parameterCount == arguments.count {
                 for call in statement.calls {
-                    if case .refused(let violation) = judge(call.substituting(arguments)) { return violation }
+                    if case .refused(let violation) = judge(call.substituting(arguments).unbound) { return violation }
                 }
             }
         }

@@ -82,7 +82,10 @@ struct TierSessionRules: SessionRules {
                 return .replace(settingsGuard.refusalParse(for: parse, violation: violation).encoded())
             }
         case .bind:
-            guard let bind = Bind.decode(payload: payload) else { return .forward }
+            // Most sessions never prepare a bound set_config: their Binds are not decoded.
+            guard !memory.state.withLock({ $0.prepared.isEmpty }), let bind = Bind.decode(payload: payload) else {
+                return .forward
+            }
             let statement = Array(bind.statement)
             let prepared = memory.state.withLock { $0.prepared.templates(named: statement) }
             guard let violation = prepared.lazy.compactMap({ settingsGuard.check(bind: bind.parameters, against: $0) }).first

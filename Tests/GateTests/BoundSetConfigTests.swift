@@ -138,6 +138,11 @@ import TierModel
                     .parameter == .statementTimeout)
         #expect(free.check(query: Array("EXECUTE s1('application_name', 'x')".utf8)[...], prepared: prepared) == nil)
         #expect(free.check(query: Array("EXECUTE s2('work_mem', '1GB')".utf8)[...], prepared: prepared) == nil)
+        // In a Parse, EXECUTE's arguments may be parameters: their values cannot be judged.
+        guard case .refuse = free.check(parse: Self.parse("EXECUTE s1($1, $2)"), prepared: prepared) else {
+            Issue.record("EXECUTE with bound arguments was not refused")
+            return
+        }
         // Without the memory, a text without `set` is not even lexed.
         #expect(!SettingsGuard.mightChangeSettings("EXECUTE s1('work_mem', '1GB')"))
     }
@@ -153,5 +158,16 @@ import TierModel
         #expect(kept.allSatisfy { $0 })
         kept = [prepared.remember(first, named: Array("one too many".utf8)), prepared.remember(second, named: Array("s1".utf8))]
         #expect(kept == [false, true])
+    }
+
+    @Test func statementNames_areComparedOnTheirFirst63Bytes_asByTheServer() {
+        var prepared = PreparedSetConfigs()
+        let statement = BoundSetConfig(calls: [SetConfigCall(name: .parameter(1), value: .parameter(2), isLocal: nil)],
+                                       parameterCount: 2, parameterTypes: [])
+        let long = String(repeating: "s", count: 63)
+        let kept = prepared.remember(statement, named: Array((long + "A").utf8))
+        #expect(kept)
+        #expect(prepared.templates(named: Array((long + "B").utf8)) == [statement])
+        #expect(prepared.templates(named: Array(long.dropLast().utf8)).isEmpty)
     }
 }
