@@ -97,7 +97,7 @@ public struct SettingsViolation: Error, Sendable, Equatable, CustomStringConvert
     /// Shown by psql as `HINT:`.
     public var hint: String { suggestion }
 
-    /// Compact JSON in the shape of seed 1.2's response:
+    /// Compact JSON in the shape of the design's refusal response:
     /// `{"error":"setting_limit_exceeded","tier":"FREE","parameter":"work_mem","requested":"1GB","max":"4MB","suggestion":"..."}`.
     public var detail: String {
         JSONValue.object([

@@ -16,10 +16,8 @@ public struct Bind: Equatable, Sendable {
 
     public func encoded() -> [UInt8] {
         ByteWriter.message(FrontendMessageID.bind.rawValue) { w in
-            w.writeBytes(portal)
-            w.writeUInt8(0)
-            w.writeBytes(statement)
-            w.writeUInt8(0)
+            w.writeCString(bytes: portal)
+            w.writeCString(bytes: statement)
             parameters.write(to: &w)
             w.writeInt16(Int16(truncatingIfNeeded: resultFormatCodes.count))
             for code in resultFormatCodes { w.writeInt16(code) }

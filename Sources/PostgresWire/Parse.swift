@@ -43,10 +43,8 @@ public struct RawParse: Equatable, Sendable {
 
     public func encoded() -> [UInt8] {
         ByteWriter.message(FrontendMessageID.parse.rawValue) { w in
-            w.writeBytes(statementName)
-            w.writeUInt8(0)
-            w.writeBytes(query)
-            w.writeUInt8(0)
+            w.writeCString(bytes: statementName)
+            w.writeCString(bytes: query)
             w.writeInt16(Int16(truncatingIfNeeded: parameterTypes.count))
             for type in parameterTypes { w.writeInt32(type) }
         }

@@ -146,3 +146,26 @@ struct TierSessionRulesTests {
         #expect(rules.decorate(error: other) == other)
     }
 }
+
+/// The memory of a session's bound set_config statements outlives a tier change: the rules
+/// the change brings are the session's own.
+struct SessionGuardMemoryTests {
+    @Test func tierChange_bringsRulesWithTheSessionsOwnMemory() throws {
+        let org = try OrgId("org_memory")
+        let source = SwitchableOrgSource()
+        source.set(org, tier: .free, updatedAt: 1_000)
+        let admission = Admissions.tierAdmission(source: source)
+        let sessions = try #require(Admissions.admitted(admission, user: "app.org_memory", count: 2))
+        let received = sessions.map { ReceivedCommands(attachingTo: $0.mailbox) }
+        source.set(org, tier: .starter, updatedAt: 2_000)
+        _ = admission.invalidate(org)
+        for (session, commands) in zip(sessions, received) {
+            let before = try #require(session.rules as? TierSessionRules)
+            let after = try #require(commands.updates.last?.rules as? TierSessionRules)
+            #expect(after.tier == .starter)
+            #expect(after.memory === before.memory)
+        }
+        let memories = try sessions.map { try #require($0.rules as? TierSessionRules).memory }
+        #expect(memories[0] !== memories[1])
+    }
+}

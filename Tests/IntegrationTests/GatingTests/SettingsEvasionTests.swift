@@ -9,10 +9,15 @@ import Testing
 /// JDBC and psycopg send it, keeps working.
 @Suite(.serialized)
 struct SettingsEvasionTests {
-    static func freeSession() throws -> (org: String, proxy: TierGateProcess, session: PostgresConnection) {
-        let org = TestOrgs.unique("org_evade")
+    /// A FREE org of its own and a proxy; the caller removes the org.
+    static func freeOrg(_ prefix: String) throws -> (org: String, proxy: TierGateProcess) {
+        let org = TestOrgs.unique(prefix)
         try TestOrgs.put(org, tier: "FREE")
-        let proxy = try ConnectionCeilingTests.proxy()
+        return (org, try ConnectionCeilingTests.proxy())
+    }
+
+    static func freeSession() throws -> (org: String, proxy: TierGateProcess, session: PostgresConnection) {
+        let (org, proxy) = try freeOrg("org_evade")
         let session = try PostgresConnection(conninfo: conninfo(port: proxy.port, user: "app.\(org)"))
         return (org, proxy, session)
     }
@@ -101,10 +106,8 @@ struct SettingsEvasionTests {
     /// JDBC-style: a named statement with declared varchar parameters, bound again and again,
     /// in text and binary format; and run by SQL EXECUTE under the same name.
     @Test func namedBoundSetConfig_isJudgedAtEveryBind_andTheProtocolStaysValid() throws {
-        let org = TestOrgs.unique("org_jdbc")
-        try TestOrgs.put(org, tier: "FREE")
+        let (org, proxy) = try Self.freeOrg("org_jdbc")
         defer { TestOrgs.remove(org) }
-        let proxy = try ConnectionCeilingTests.proxy()
         let raw = try RawSession(port: proxy.port, org: org)
         let parse = Parse(statementName: "s_1", query: "select set_config($1, $2, false)", parameterTypes: [1043, 1043])
         let prepared = raw.roundTrip([parse.encoded(), Wire.describeStatement("s_1"), Wire.sync])
@@ -134,10 +137,8 @@ struct SettingsEvasionTests {
     }
 
     @Test func functionCallOfSetConfig_raising_isRefused_otherwiseAnswered() throws {
-        let org = TestOrgs.unique("org_fastpath")
-        try TestOrgs.put(org, tier: "FREE")
+        let (org, proxy) = try Self.freeOrg("org_fastpath")
         defer { TestOrgs.remove(org) }
-        let proxy = try ConnectionCeilingTests.proxy()
         let raw = try RawSession(port: proxy.port, org: org)
         func call(_ name: String, _ value: String) -> [UInt8] {
             FunctionCall(functionOID: 2078, arguments: BoundValues(formatCodes: [0, 0, 1],
@@ -167,10 +168,8 @@ struct SettingsEvasionTests {
     /// Postgres applies a startup packet's parameters after its `options`, where the tier's
     /// values are: a tier GUC sent as a parameter of its own, by any name, gets the tier's.
     @Test func tierSettingsAsStartupParameters_getTheTiersValues() throws {
-        let org = TestOrgs.unique("org_startup")
-        try TestOrgs.put(org, tier: "FREE")
+        let (org, proxy) = try Self.freeOrg("org_startup")
         defer { TestOrgs.remove(org) }
-        let proxy = try ConnectionCeilingTests.proxy()
         let direct = try RawSession(port: proxy.port, org: org, parameters: [("work_mem", "1GB"), ("statement_timeout", "0")])
         #expect(direct.value("show work_mem") == "4MB")
         #expect(direct.value("show statement_timeout") == "10s")
@@ -183,10 +182,8 @@ struct SettingsEvasionTests {
     /// Texts that are not UTF-8: LATIN1, and valid UTF-8 that SJIS splits differently ("ā"
     /// is C4 81 in UTF-8; in SJIS, 81 5C is one character, so the backslash is gone).
     @Test func textInLatin1OrSJIS_isJudgedAsTheServerReadsIt() throws {
-        let org = TestOrgs.unique("org_encoding")
-        try TestOrgs.put(org, tier: "FREE")
+        let (org, proxy) = try Self.freeOrg("org_encoding")
         defer { TestOrgs.remove(org) }
-        let proxy = try ConnectionCeilingTests.proxy()
 
         let latin1 = try RawSession(port: proxy.port, org: org, parameters: [("client_encoding", "LATIN1")])
         let cafe = Array("caf".utf8) + [0xE9]
