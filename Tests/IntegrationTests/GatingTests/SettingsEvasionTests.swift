@@ -130,6 +130,13 @@ struct SettingsEvasionTests {
         let lower = raw.roundTrip([Wire.bind("s_1", ["work_mem", "2MB"], binary: true), Wire.execute(), Wire.sync])
         #expect(RawSession.ids(lower) == "2DCZ")
         #expect(raw.value("show work_mem") == "2MB")
+        // A Parse refused outright (a raising constant) still takes the client's parameters,
+        // so its Bind fits and the refusal comes at Execute.
+        let constant = Parse(statementName: "s_2", query: "select set_config('work_mem', '1GB', false), $1::int", parameterTypes: [23])
+        let refusedParse = raw.roundTrip([constant.encoded(), Wire.bind("s_2", ["1"]), Wire.execute(), Wire.sync])
+        #expect(RawSession.ids(refusedParse) == "12EZ", "\(RawSession.errors(refusedParse))")
+        #expect(RawSession.errors(refusedParse).first?.sqlState == "42501")
+        #expect(RawSession.errors(refusedParse).first?[.context] == nil)
         // SQL EXECUTE of the protocol-level statement is judged by its arguments.
         let executed = raw.query("EXECUTE s_1('work_mem', '1GB')")
         #expect(RawSession.errors(executed).first?.sqlState == "42501")
