@@ -26,9 +26,10 @@ swift build -c release
 
 cat <<EOF_INTRO
 
-TierGate demo: connect as <user>.<orgId>; the org's tier decides what the session gets.
+TierGate demo: connect as <role>.<orgId> (each org lists its roles); the org's tier decides
+what the session gets.
 
-  psql "host=127.0.0.1 port=$LISTEN_PORT user=app.org_acme dbname=acme password=app_pw"
+  psql "host=127.0.0.1 port=$LISTEN_PORT user=acme_app.org_acme dbname=acme password=acme_pw"
 
 Sample orgs (scripts/sample-orgs.json, in dynabase.organizations at mongodb://127.0.0.1:$TIERGATE_MONGO_PORT):
 EOF_INTRO
@@ -38,9 +39,11 @@ port = sys.argv[1]
 for org in json.load(open("scripts/sample-orgs.json")):
     burst = [a for a in org.get("addons", []) if a.get("type") == "burst_scaling" and a.get("enabled")]
     extra = f"  (burst to {burst[0]['burstTier']})" if burst else ""
-    db = org["postgres"]["database"]
+    db = org["postgres"]["databases"][0]
+    role = org["postgres"]["roles"][0]
+    password = role.removesuffix("_app") + "_pw"  # scripts/stack.sh: SAMPLE_ORG_DATABASES
     print(f"  {org['orgId']:<10} {org['tier']:<11}{extra:<24}"
-          f" psql \"host=127.0.0.1 port={port} user=app.{org['orgId']} dbname={db} password=app_pw\"")
+          f" psql \"host=127.0.0.1 port={port} user={role}.{org['orgId']} dbname={db} password={password}\"")
 PY
 cat <<EOF_MORE
 
@@ -52,7 +55,7 @@ Admin socket and metrics:
 To watch org_gamma (PRO, 50 connections) burst to ENTERPRISE, hold 48 sessions for a while
 (the 46th passes 90% of its ceiling), then SHOW ORG org_gamma; BURST OFF org_gamma ends it:
 
-  PGPASSWORD=app_pw pgbench -n -c 48 -j 4 -T 20 -f <(echo 'select pg_sleep(2)') -h 127.0.0.1 -p $LISTEN_PORT -U app.org_gamma gamma
+  PGPASSWORD=gamma_pw pgbench -n -c 48 -j 4 -T 20 -f <(echo 'select pg_sleep(2)') -h 127.0.0.1 -p $LISTEN_PORT -U gamma_app.org_gamma gamma
 
 Ctrl-C stops the proxy and the stack.
 

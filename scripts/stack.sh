@@ -27,8 +27,10 @@ ALL_SERVICES=(postgres redis mongo pgbouncer)
 
 # Debian packages the stack and the Swift build need (the build links libpq, hiredis
 # and libmongoc through pkg-config).
+# libpostgresql-jdbc-java: pgjdbc, the JDBC driver the integration tests connect with.
 APT_PACKAGES=(postgresql-15 postgresql-client-15 redis-server redis-tools pgbouncer socat
-              libpq-dev libhiredis-dev libmongoc-dev pkg-config python3 python3-venv)
+              libpq-dev libhiredis-dev libmongoc-dev pkg-config python3 python3-venv
+              libpostgresql-jdbc-java)
 
 # Messages must never fail: `down` runs from EXIT traps, when a reader such as
 # `scripts/demo.sh | tee` may already be gone, and a failed write would end it halfway.
@@ -195,21 +197,40 @@ EOF
     chown postgres:postgres "$PG_DATA/tiergate.conf" "$PG_DATA/pg_hba.conf"
 }
 
+# Each sample org has a role of its own (scripts/sample-orgs.json lists it under
+# postgres.roles) that owns the org's database; `database:role:password`.
+SAMPLE_ORG_DATABASES=(acme:acme_app:acme_pw beta:beta_app:beta_pw gamma:gamma_app:gamma_pw delta:delta_app:delta_pw)
+
 # Roles and databases the tests and the demo expect; safe to run on every `up`.
+# - app / app_pw owns tiergate_test, the database of the orgs tests create for themselves;
+#   other / other_pw is a second login role.
+# - Each sample org's database is reachable by its own role only: CONNECT is revoked from
+#   PUBLIC, so another org's role cannot log in to it even straight at Postgres.
 pg_bootstrap() {
-    psql_admin -d postgres <<'SQL'
-DO $$
-BEGIN
-    IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = 'app') THEN CREATE ROLE app LOGIN; END IF;
-    IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = 'other') THEN CREATE ROLE other LOGIN; END IF;
-END $$;
+    local entry db role password sql=""
+    for entry in "${SAMPLE_ORG_DATABASES[@]}"; do
+        IFS=: read -r db role password <<<"$entry"
+        sql+="SELECT 'CREATE ROLE $role LOGIN' WHERE NOT EXISTS (SELECT FROM pg_roles WHERE rolname = '$role')
+\\gexec
+ALTER ROLE $role LOGIN PASSWORD '$password';
+SELECT 'CREATE DATABASE $db OWNER $role' WHERE NOT EXISTS (SELECT FROM pg_database WHERE datname = '$db')
+\\gexec
+ALTER DATABASE $db OWNER TO $role;
+REVOKE CONNECT, TEMPORARY ON DATABASE $db FROM PUBLIC;
+GRANT CONNECT ON DATABASE $db TO $role;
+"
+    done
+    psql_admin -d postgres <<SQL
+SELECT 'CREATE ROLE app LOGIN' WHERE NOT EXISTS (SELECT FROM pg_roles WHERE rolname = 'app')
+\\gexec
+SELECT 'CREATE ROLE other LOGIN' WHERE NOT EXISTS (SELECT FROM pg_roles WHERE rolname = 'other')
+\\gexec
 -- Reset the passwords each time so the stack is always in the documented state.
 ALTER ROLE app LOGIN PASSWORD 'app_pw';
 ALTER ROLE other LOGIN PASSWORD 'other_pw';
-SELECT format('CREATE DATABASE %I OWNER app', d)
-FROM unnest(ARRAY['acme', 'beta', 'gamma', 'delta', 'tiergate_test']) AS d
-WHERE NOT EXISTS (SELECT FROM pg_database WHERE datname = d)
-\gexec
+SELECT 'CREATE DATABASE tiergate_test OWNER app' WHERE NOT EXISTS (SELECT FROM pg_database WHERE datname = 'tiergate_test')
+\\gexec
+$sql
 SQL
 }
 
@@ -307,7 +328,7 @@ PGB_PID="$PGB_DIR/pgbouncer.pid"
 pgbouncer_ready() { psql -X -q -h 127.0.0.1 -p "$PGBOUNCER_PORT" -U postgres -d pgbouncer -c 'SHOW VERSION' ; }
 
 pgbouncer_reaches_postgres() {
-    PGPASSWORD=app_pw PGCONNECT_TIMEOUT=5 psql -X -q -h 127.0.0.1 -p "$PGBOUNCER_PORT" -U app -d acme -c 'select 1'
+    PGPASSWORD=app_pw PGCONNECT_TIMEOUT=5 psql -X -q -h 127.0.0.1 -p "$PGBOUNCER_PORT" -U app -d tiergate_test -c 'select 1'
 }
 
 pgbouncer_write_config() {
@@ -326,11 +347,16 @@ EOF
     fi
     # Plain-text passwords: PgBouncer needs them to log in to Postgres with SCRAM.
     # postgres is let in by pgbouncer_hba.conf without one; it must still be listed.
-    cat >"$PGB_DIR/userlist.txt" <<'EOF'
-"app" "app_pw"
-"other" "other_pw"
-"postgres" ""
-EOF
+    {
+        echo '"app" "app_pw"'
+        echo '"other" "other_pw"'
+        local entry db role password
+        for entry in "${SAMPLE_ORG_DATABASES[@]}"; do
+            IFS=: read -r db role password <<<"$entry"
+            echo "\"$role\" \"$password\""
+        done
+        echo '"postgres" ""'
+    } >"$PGB_DIR/userlist.txt"
     cat >"$PGB_DIR/pgbouncer_hba.conf" <<'EOF'
 # TYPE  DATABASE  USER      ADDRESS        METHOD
 local   all       postgres                 trust
@@ -357,7 +383,7 @@ up_pgbouncer() {
     # Retried: after Postgres was down, PgBouncer waits server_login_retry before logging in again.
     if pg_ready 2>/dev/null; then
         wait_until 15 "pgbouncer to postgres" pgbouncer_reaches_postgres \
-            || die "app cannot reach acme through pgbouncer (log: $PGB_DIR/pgbouncer.log)"
+            || die "app cannot reach tiergate_test through pgbouncer (log: $PGB_DIR/pgbouncer.log)"
     fi
 }
 
@@ -373,8 +399,8 @@ print_urls() {
     local s
     for s in "$@"; do
         case $s in
-        postgres)  echo "postgres   postgresql://app:app_pw@127.0.0.1:$PG_PORT/acme   (superuser: postgres, no password)";;
-        pgbouncer) echo "pgbouncer  postgresql://app:app_pw@127.0.0.1:$PGBOUNCER_PORT/acme   (admin: psql -h 127.0.0.1 -p $PGBOUNCER_PORT -U postgres pgbouncer)";;
+        postgres)  echo "postgres   postgresql://acme_app:acme_pw@127.0.0.1:$PG_PORT/acme   (superuser: postgres, no password)";;
+        pgbouncer) echo "pgbouncer  postgresql://acme_app:acme_pw@127.0.0.1:$PGBOUNCER_PORT/acme   (admin: psql -h 127.0.0.1 -p $PGBOUNCER_PORT -U postgres pgbouncer)";;
         redis)     echo "redis      redis://127.0.0.1:$REDIS_PORT";;
         mongo)     echo "mongo      mongodb://127.0.0.1:$MONGO_PORT   (SecantusDB; orgs in dynabase.organizations)";;
         esac

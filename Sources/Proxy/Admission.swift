@@ -30,8 +30,10 @@ public struct AdmittedSession: Sendable {
     public var startup: StartupMessage
     /// Deadline for the upstream authentication to finish; nil keeps the login timeout.
     public var authenticationTimeout: Duration?
-    /// Close the session after this long without traffic; nil means never.
+    /// Close the session after this long without a client statement; nil means never.
     public var idleTimeout: IdleTimeout?
+    /// Cancel a statement that runs longer than this, whatever the session's settings; nil: never.
+    public var statementTimeout: StatementTimeout?
     /// Per-message rules applied while relaying.
     public var rules: (any SessionRules)?
     /// Extra fields for the session's log lines (org, tier).
@@ -48,20 +50,26 @@ public struct AdmittedSession: Sendable {
     /// ends it there. What lets an admitter count only authenticated sessions against a
     /// ceiling. Must be quick and must not block (bookkeeping under a lock).
     public var confirmLogin: (@Sendable () -> ErrorResponse?)?
+    /// Called when a settings check found settings raised and restored them (their names).
+    public var onSettingsRestored: (@Sendable ([String]) -> Void)?
 
     public init(upstream: Endpoint, startup: StartupMessage, authenticationTimeout: Duration? = nil,
-                idleTimeout: IdleTimeout? = nil, rules: (any SessionRules)? = nil,
+                idleTimeout: IdleTimeout? = nil, statementTimeout: StatementTimeout? = nil,
+                rules: (any SessionRules)? = nil,
                 logMetadata: [String: String] = [:], mailbox: SessionMailbox? = nil,
                 onUpstreamFailure: (@Sendable (UpstreamFailure) -> Void)? = nil,
                 confirmLogin: (@Sendable () -> ErrorResponse?)? = nil,
+                onSettingsRestored: (@Sendable ([String]) -> Void)? = nil,
                 onEnd: @escaping @Sendable () -> Void = {}) {
         self.mailbox = mailbox
         self.confirmLogin = confirmLogin
+        self.onSettingsRestored = onSettingsRestored
         self.onUpstreamFailure = onUpstreamFailure
         self.upstream = upstream
         self.startup = startup
         self.authenticationTimeout = authenticationTimeout
         self.idleTimeout = idleTimeout
+        self.statementTimeout = statementTimeout
         self.rules = rules
         self.logMetadata = logMetadata
         self.onEnd = onEnd
@@ -77,6 +85,27 @@ public protocol SessionRules: Sendable {
     func filterFrontend(id: UInt8, payload: ArraySlice<UInt8>) -> FrontendVerdict
     /// An ErrorResponse from the server, possibly rewritten (e.g. an upgrade hint added).
     func decorate(error: ErrorResponse) -> ErrorResponse
+    /// Whether a client message may change settings in ways its text does not show (a DO
+    /// block, a function call, text the rules cannot read): the proxy then checks the
+    /// settings at the session's next idle point with `settingsCheck`.
+    func mayChangeSettingsUnseen(id: UInt8, payload: ArraySlice<UInt8>) -> Bool
+    /// The check; nil: these rules check nothing.
+    var settingsCheck: SettingsCheck? { get }
+}
+
+extension SessionRules {
+    public func mayChangeSettingsUnseen(id: UInt8, payload: ArraySlice<UInt8>) -> Bool { false }
+    public var settingsCheck: SettingsCheck? { nil }
+}
+
+/// How a session's settings are checked at an idle point: one statement the proxy runs
+/// itself (its replies never reach the client) that puts back every setting above the
+/// session's value and returns one row per setting it put back (its name first). One
+/// statement, so no client query can run between the check and the restore.
+public struct SettingsCheck: Sendable, Equatable {
+    public var statement: String
+
+    public init(statement: String) { self.statement = statement }
 }
 
 public enum FrontendVerdict: Sendable {

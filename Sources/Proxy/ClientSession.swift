@@ -135,6 +135,8 @@ final class ClientSession: SocketChannelDelegate, TimerOwner, @unchecked Sendabl
             connect(to: endpoint)
         case .forwardCancel(let request):
             forwardCancel(request)
+        case .cancelUpstream(let key, let upstream):
+            CancelForwarder.send(CancelRequest(key: key), to: upstream, logger: context.logger)
         case .registerCancelKey(let key, let upstream):
             context.cancelRegistry.register(key, upstream: upstream)
         case .attachMailbox(let mailbox):
@@ -160,11 +162,13 @@ final class ClientSession: SocketChannelDelegate, TimerOwner, @unchecked Sendabl
     /// Flushes both sockets and sets reading as the machine wants it. A socket that cannot
     /// take bytes because its peer is gone ends the session now.
     private func settle() {
-        if client.flush() == .failed {
-            return run(machine.clientHungUp(error: true))
-        }
+        // Upstream first: a statement of the proxy's own queued with a reply to the client
+        // reaches the server before anything the client sends in answer to that reply.
         if let upstream, upstream.flush() == .failed {
             return run(machine.upstreamHungUp(error: true))
+        }
+        if client.flush() == .failed {
+            return run(machine.clientHungUp(error: true))
         }
         client.setReading(machine.readsClient(upstreamBlocked: upstream?.hasPendingWrites ?? false))
         upstream?.setReading(machine.readsUpstream(clientBlocked: client.hasPendingWrites))
@@ -237,6 +241,7 @@ final class ClientSession: SocketChannelDelegate, TimerOwner, @unchecked Sendabl
         switch observation {
         case .refusedBeforeAdmission(let refusal): context.observer?.refusedBeforeAdmission(refusal)
         case .upstreamFailed(let failure, let admission): admission.onUpstreamFailure?(failure)
+        case .settingsRestored(let names): machine.admitted?.onSettingsRestored?(names)
         }
     }
 
@@ -256,6 +261,11 @@ final class ClientSession: SocketChannelDelegate, TimerOwner, @unchecked Sendabl
                 "user": "\(user)", "database": "\(database)", "upstream": "\(upstream)"])
         case .settingsSent(let statement):
             logger.info("tier settings sent at idle point", metadata: ["statement": "\(statement)"])
+        case .settingsRestored(let names):
+            logger.warning("settings raised unseen were restored", metadata: ["settings": "\(names.joined(separator: ","))"])
+        case .statementCancelled(let after):
+            logger.notice("statement cancelled by TierGate: it outlived its timeout", metadata: [
+                "running_ms": "\(Int(after.seconds * 1000))"])
         case .settingsRefusedByServer(let sqlState, let reason):
             logger.error("tier settings refused by the server", metadata: ["sqlstate": "\(sqlState)", "reason": "\(reason)"])
         case .serverProtocolViolation(let reason):

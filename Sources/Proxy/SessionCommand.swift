@@ -15,16 +15,19 @@ public enum SessionCommand: Sendable {
 public struct SessionUpdate: Sendable {
     public var rules: (any SessionRules)?
     public var idleTimeout: IdleTimeout?
+    /// For statements that start from now on (a running one keeps the timeout it began with).
+    public var statementTimeout: StatementTimeout?
     /// Fields added to, or replacing, the session's log metadata.
     public var logMetadata: [String: String]
     /// A statement the proxy runs itself at the next idle point, its replies kept from the
     /// client (`SET work_mem = ...; SET ...`); nil: none.
     public var settingsStatement: String?
 
-    public init(rules: (any SessionRules)?, idleTimeout: IdleTimeout?, logMetadata: [String: String] = [:],
-                settingsStatement: String? = nil) {
+    public init(rules: (any SessionRules)?, idleTimeout: IdleTimeout?, statementTimeout: StatementTimeout? = nil,
+                logMetadata: [String: String] = [:], settingsStatement: String? = nil) {
         self.rules = rules
         self.idleTimeout = idleTimeout
+        self.statementTimeout = statementTimeout
         self.logMetadata = logMetadata
         self.settingsStatement = settingsStatement
     }

@@ -51,6 +51,8 @@ struct SessionStateMachine {
         /// `upstreamUnreachable`.
         case connect(Endpoint)
         case forwardCancel(CancelRequest)
+        /// Cancel what the session's backend runs now, with a CancelRequest of the proxy's own.
+        case cancelUpstream(BackendKeyData, Endpoint)
         case registerCancelKey(BackendKeyData, Endpoint)
         /// Start taking commands (new rules, termination) from the admission's mailbox.
         case attachMailbox(SessionMailbox)
@@ -68,12 +70,18 @@ struct SessionStateMachine {
     enum Observation {
         case refusedBeforeAdmission(StartupRefusal)
         case upstreamFailed(UpstreamFailure, AdmittedSession)
+        /// Settings a client had raised unseen, now back at the session's values.
+        case settingsRestored([String])
     }
 
     enum LogEvent: Equatable {
         case established(user: String, database: String, upstream: String)
         case settingsSent(statement: String)
         case settingsRefusedByServer(sqlState: String, reason: String)
+        /// The proxy cancelled a statement that outlived its timeout.
+        case statementCancelled(after: Duration)
+        /// A settings check found these raised and the proxy put them back.
+        case settingsRestored([String])
         case serverProtocolViolation(reason: String)
     }
 
@@ -99,10 +107,18 @@ struct SessionStateMachine {
     private var clientFramer: MessageFramer
     private var serverFramer: MessageFramer
     private var backendKey: BackendKeyData?
+    /// When the client last asked for work (a whole Query, Execute, FunctionCall or Sync):
+    /// the idle clock. Half a message, a Flush or server traffic is no activity.
     private var lastActivity: ContinuousClock.Instant?
-    /// True from a client message until the server's next ReadyForQuery: a session with a
-    /// query in flight is busy, not idle, however long the query runs.
-    private(set) var awaitingServer = false
+    /// What the server still owes the client: a session with a statement in flight is busy,
+    /// not idle, however long it runs, and its statement has the proxy's own timeout.
+    private var statements = StatementTracker()
+    /// The statement (by `StatementTracker.statementNumber`) the proxy cancelled, and when.
+    private var cancelled: (statement: Int, at: ContinuousClock.Instant)?
+    /// The deadline the session's timer is armed for while relaying.
+    private var armedDeadline: ContinuousClock.Instant?
+    /// A statement timeout that arrived while statements ran: in force once they are done.
+    private var laterStatementTimeout: StatementTimeout??
     private(set) var requestedUser = "?"
     private(set) var requestedDatabase = "?"
     /// Tier changes applied at idle points: see `SettingsInjection`.
@@ -110,6 +126,17 @@ struct SessionStateMachine {
     /// The last settings statement injected mid-session; sent again after a client
     /// RESET/DISCARD, which would otherwise return to the startup (old tier's) values.
     private var injectedSettings: String?
+    /// What the proxy's statement waiting for the next idle point, and the one being
+    /// answered, are: settings of a tier change, a settings check, or a restore after one.
+    private var pendingProxyStatement: ProxyStatement?
+    private var answeredProxyStatement: ProxyStatement?
+    /// Settings the check being answered put back.
+    private var restoredSettings: [String] = []
+
+    enum ProxyStatement: Equatable {
+        case settings
+        case check
+    }
 
     init(configuration: Configuration) {
         self.configuration = configuration
@@ -161,13 +188,13 @@ struct SessionStateMachine {
 
     /// The client's socket reached its end (`error` nil) or failed.
     mutating func clientEnded(error: Int32?) -> [Action] {
-        if let error { return close("client socket error \(error)") }
-        return close(phase == .relaying ? "client closed" : "client left during \(phase)")
+        if let error { return cancelRunningStatement() + close("client socket error \(error)") }
+        return cancelRunningStatement() + close(phase == .relaying ? "client closed" : "client left during \(phase)")
     }
 
     /// The client reset, failed, or closed its side while it was not being read.
     mutating func clientHungUp(error: Bool) -> [Action] {
-        close(error ? "client connection reset during \(phase)" : "client hung up during \(phase)")
+        cancelRunningStatement() + close(error ? "client connection reset during \(phase)" : "client hung up during \(phase)")
     }
 
     mutating func admissionDecided(_ outcome: AdmissionOutcome) -> [Action] {
@@ -195,6 +222,9 @@ struct SessionStateMachine {
         phase = .authenticating
         var inspected = MessageTypeSet(admitted.rules?.inspectedFrontendMessages ?? [])
         inspected.insert(FrontendMessageID.terminate.rawValue)
+        if tracksStatements {
+            for id in StatementTracker.trackedClientMessages { inspected.insert(id) }
+        }
         if admitted.mailbox != nil {
             // The messages each answered by one ReadyForQuery, counted by `injection`.
             for id in SettingsInjection.syncPointMessages { inspected.insert(id) }
@@ -242,11 +272,8 @@ struct SessionStateMachine {
             return (admitted.map { [.observe(.upstreamFailed(.authenticationTimeout, $0))] } ?? [])
                 + fail(ClientError.authenticationTimeout(seconds: timeout.seconds).errorResponse)
         case .relaying:
-            guard let idle = admitted?.idleTimeout else { return [.cancelTimeout] }
-            if awaitingServer { return [.scheduleTimeout(idle.duration)] }
-            let quiet = lastActivity.map { now - $0 } ?? idle.duration
-            if quiet < idle.duration { return [.scheduleTimeout(idle.duration - quiet)] }
-            return fail(idle.error)
+            armedDeadline = nil
+            return relayingTimeouts(now: now)
         case .closed:
             return []
         }
@@ -262,10 +289,16 @@ struct SessionStateMachine {
             // the next idle point, so a running query keeps its limits.
             admitted?.rules = update.rules
             admitted?.idleTimeout = update.idleTimeout
+            if statements.isBusy {
+                laterStatementTimeout = update.statementTimeout  // the running one keeps its own
+            } else {
+                admitted?.statementTimeout = update.statementTimeout
+            }
             for (key, value) in update.logMetadata { admitted?.logMetadata[key] = value }
             guard let statement = update.settingsStatement else { return [] }
             injectedSettings = statement
-            return injectionAction(injection.request(statement))
+            // The tier's settings set every enforced value: a check waiting would find nothing.
+            return requestProxyStatement(statement, .settings)
         }
     }
 
@@ -301,15 +334,15 @@ struct SessionStateMachine {
     // MARK: Relay
 
     private mutating func relayFromClient(_ bytes: ArraySlice<UInt8>, now: ContinuousClock.Instant) -> [Action] {
-        lastActivity = now
-        awaitingServer = true
         let rules = admitted?.rules
         var actions: [Action] = []
         var terminated = false
         var syncPoints = 0
         var endsAtSyncPoint = false
         var resetsSettings = false
+        var started: [UInt8] = []
         let tracksInjection = injectedSettings != nil
+        var checkSettings = false
         let violation = clientFramer.feed(bytes) { event in
             switch event {
             case .forward(let slice):
@@ -329,27 +362,41 @@ struct SessionStateMachine {
                 if tracksInjection, SettingsInjection.mayResetSettings(id: id, payload: payload) {
                     resetsSettings = true
                 }
+                if let rules, rules.mayChangeSettingsUnseen(id: id, payload: payload) { checkSettings = true }
                 switch verdict {
                 case .forward: actions.append(.sendUpstream(frame))
                 case .replace(let message): actions.append(.sendUpstream(message[...]))
                 case .answer(let reply): actions.append(.sendToClient(reply[...]))
                 }
+                if case .answer = verdict {} else if StatementTracker.trackedClientMessages.contains(id) {
+                    started.append(id)
+                }
             }
+        }
+        if !started.isEmpty {
+            lastActivity = now
+            for id in started { statements.clientSent(id, now: now) }
         }
         if phase == .relaying {
             injection.clientSent(syncPoints: syncPoints, endsAtSyncPoint: endsAtSyncPoint && clientFramer.isAtMessageBoundary)
-            if resetsSettings, let injectedSettings { actions += injectionAction(injection.request(injectedSettings)) }
+            if resetsSettings, let injectedSettings {
+                actions += requestProxyStatement(injectedSettings, .settings)
+            } else if checkSettings, let check = rules?.settingsCheck, pendingProxyStatement == nil {
+                actions += requestProxyStatement(check.statement, .check)
+            }
         }
         if let violation {
             actions += fail(violation.errorResponse)
         } else if terminated {
             actions += close("client terminated")
+        } else if phase == .relaying {
+            actions += armRelayingTimer(now: now)
         }
         return actions
     }
 
     private mutating func relayFromUpstream(_ bytes: ArraySlice<UInt8>, now: ContinuousClock.Instant) -> [Action] {
-        lastActivity = now
+        let wasBusy = statements.isBusy
         var actions: [Action] = []
         // Taken out while it calls back (the callbacks change `self`); swapped, not copied, so
         // a message it is assembling stays uniquely referenced and grows in place.
@@ -363,7 +410,7 @@ struct SessionStateMachine {
             case .forward(let slice):
                 actions.append(.sendToClient(slice))
             case .message(let id, let frame):
-                loginRefusal = serverMessage(id, frame: frame, into: &actions)
+                loginRefusal = serverMessage(id, frame: frame, now: now, into: &actions)
             }
         }
         swap(&framer, &serverFramer)
@@ -379,13 +426,23 @@ struct SessionStateMachine {
         // While the proxy's own statement is answered, every reply is seen whole so it can be
         // swallowed; otherwise only what the proxy acts on.
         serverFramer.inspected = phase == .relaying && !injection.hasProxyStatementInFlight
-            ? Self.inspectedWhileRelaying : .all
+            ? inspectedWhileRelaying : .all
+        // Idleness counts from when the server last finished what the client asked for.
+        if wasBusy && !statements.isBusy {
+            lastActivity = now
+            if let later = laterStatementTimeout {
+                admitted?.statementTimeout = later
+                laterStatementTimeout = nil
+            }
+        }
+        if phase == .relaying { actions += armRelayingTimer(now: now) }
         return actions
     }
 
     /// Handles one whole server message; returns the admission's refusal when this message
     /// is the AuthenticationOk of a login the admission does not confirm.
-    private mutating func serverMessage(_ id: UInt8, frame: ArraySlice<UInt8>, into actions: inout [Action]) -> ErrorResponse? {
+    private mutating func serverMessage(_ id: UInt8, frame: ArraySlice<UInt8>, now: ContinuousClock.Instant,
+                                        into actions: inout [Action]) -> ErrorResponse? {
         let payload = MessageFramer.payload(of: frame)
         if phase == .relaying {
             let answeringProxy = injection.isAnsweringProxy
@@ -396,9 +453,15 @@ struct SessionStateMachine {
                 if answeringProxy, id == BackendMessageID.errorResponse.rawValue, let error = ErrorResponse.decode(payload: payload) {
                     actions.append(.log(.settingsRefusedByServer(sqlState: error.sqlState ?? "?", reason: error.message ?? "")))
                 }
+                if answeringProxy, answeredProxyStatement == .check, id == BackendMessageID.dataRow.rawValue,
+                   let name = DataRow.decode(payload: payload)?.text(0) {
+                    restoredSettings.append(name)
+                }
+                if answeringProxy, isReady { actions += proxyStatementAnswered() }
                 return nil
             }
         }
+        if phase == .relaying { statements.serverSent(id, now: now) }
         switch BackendMessageID(rawValue: id) {
         case .authentication:
             // AuthenticationOk (an Int32 zero; other codes are password or SASL requests): the
@@ -414,14 +477,25 @@ struct SessionStateMachine {
                 actions.append(.registerCancelKey(key, admitted.upstream))
             }
         case .readyForQuery:
-            awaitingServer = false
             if phase == .authenticating {
                 actions.append(.sendToClient(frame))
-                actions += established()
+                actions += established(now: now)
                 actions += injectionAction(injection.sessionEstablished(status: payload.first))
                 return nil
             }
         case .errorResponse:
+            if cancelled != nil, var error = ErrorResponse.decode(payload: payload),
+               error.sqlState == "57014", error.message == Self.userCancelMessage {
+                // The proxy's own cancel of a statement past its timeout: it reads as the
+                // timeout it is, and the rules add what they add to one.
+                cancelled = nil
+                error[.message] = Self.statementTimeoutMessage
+                if let timeout = admitted?.statementTimeout {
+                    error[.detail] = "The statement ran past its timeout of \(Self.format(timeout.duration)) s; TierGate cancelled it."
+                }
+                actions.append(.sendToClient((admitted?.rules?.decorate(error: error) ?? error).encoded()[...]))
+                return nil
+            }
             if let rules = admitted?.rules, let error = ErrorResponse.decode(payload: payload) {
                 let decorated = rules.decorate(error: error)
                 if decorated != error {
@@ -436,15 +510,13 @@ struct SessionStateMachine {
         return nil
     }
 
-    private mutating func established() -> [Action] {
+    private mutating func established(now: ContinuousClock.Instant) -> [Action] {
         phase = .relaying
+        lastActivity = now
+        armedDeadline = nil
         var actions: [Action] = [.log(.established(user: requestedUser, database: requestedDatabase,
-                                                   upstream: admitted?.upstream.description ?? "?"))]
-        if let idle = admitted?.idleTimeout {
-            actions.append(.scheduleTimeout(idle.duration))
-        } else {
-            actions.append(.cancelTimeout)
-        }
+                                                   upstream: admitted?.upstream.description ?? "?")), .cancelTimeout]
+        actions += armRelayingTimer(now: now)
         return actions
     }
 
@@ -452,12 +524,108 @@ struct SessionStateMachine {
         guard case .send(let statement) = action else { return [] }
         // Every reply is seen whole from here on, so the statement's can be swallowed.
         serverFramer.inspected = .all
-        return [.sendUpstream(Query(text: statement).encoded()[...]), .log(.settingsSent(statement: statement))]
+        answeredProxyStatement = pendingProxyStatement
+        pendingProxyStatement = nil
+        restoredSettings = []
+        var actions: [Action] = [.sendUpstream(Query(text: statement).encoded()[...])]
+        if answeredProxyStatement == .settings { actions.append(.log(.settingsSent(statement: statement))) }
+        return actions
+    }
+
+    /// Queues one of the proxy's own statements for the next idle point (sent now if idle).
+    private mutating func requestProxyStatement(_ statement: String, _ kind: ProxyStatement) -> [Action] {
+        pendingProxyStatement = kind
+        return injectionAction(injection.request(statement))
+    }
+
+    /// The proxy's statement got its ReadyForQuery: a check that put settings back says so.
+    private mutating func proxyStatementAnswered() -> [Action] {
+        defer {
+            answeredProxyStatement = nil
+            restoredSettings = []
+        }
+        guard answeredProxyStatement == .check, !restoredSettings.isEmpty else { return [] }
+        return [.log(.settingsRestored(restoredSettings)), .observe(.settingsRestored(restoredSettings))]
     }
 
     /// Once authenticated, only these server messages need a look; the rest streams through.
-    static let inspectedWhileRelaying = MessageTypeSet([BackendMessageID.errorResponse.rawValue,
-                                                        BackendMessageID.readyForQuery.rawValue])
+    /// With timeouts, also the ends of statements (`StatementTracker`).
+    private var inspectedWhileRelaying: MessageTypeSet {
+        tracksStatements ? Self.inspectedForStatements : Self.inspectedForErrors
+    }
+
+    static let inspectedForErrors = MessageTypeSet([BackendMessageID.errorResponse.rawValue,
+                                                    BackendMessageID.readyForQuery.rawValue])
+    static let inspectedForStatements = MessageTypeSet([
+        BackendMessageID.errorResponse.rawValue, BackendMessageID.readyForQuery.rawValue,
+        BackendMessageID.commandComplete.rawValue, StatementTracker.emptyQueryResponse, StatementTracker.portalSuspended,
+    ])
+
+    /// Statements and idleness are tracked only for sessions with a timeout to enforce.
+    private var tracksStatements: Bool {
+        admitted?.statementTimeout != nil || admitted?.idleTimeout != nil
+    }
+
+    // MARK: Statement and idle timeouts
+
+    static let userCancelMessage = "canceling statement due to user request"
+    static let statementTimeoutMessage = "canceling statement due to statement timeout"
+
+    private static func format(_ duration: Duration) -> String {
+        let seconds = duration.seconds
+        return seconds == seconds.rounded() ? String(Int(seconds)) : String(Double(Int(seconds * 10)) / 10)
+    }
+
+    /// When the session's timer must next fire while relaying: the running statement's
+    /// cancel deadline (or, once cancelled, the deadline for the server to end it), else the
+    /// idle deadline of a session that owes nothing.
+    private func relayingDeadline() -> ContinuousClock.Instant? {
+        if statements.isBusy {
+            guard let start = statements.runningSince, let timeout = admitted?.statementTimeout else { return nil }
+            if let cancelled, cancelled.statement == statements.statementNumber {
+                return cancelled.at + timeout.cancelGrace
+            }
+            return timeout.cancelDeadline(start: start)
+        }
+        guard let idle = admitted?.idleTimeout, let lastActivity else { return nil }
+        return lastActivity + idle.duration
+    }
+
+    /// Arms the timer when the next deadline is sooner than the one it is armed for. A later
+    /// deadline (the usual case: activity pushes the idle deadline on) is found when the timer
+    /// fires, so the timer is not re-armed on every message.
+    private mutating func armRelayingTimer(now: ContinuousClock.Instant) -> [Action] {
+        guard let deadline = relayingDeadline() else { return [] }
+        if let armedDeadline, armedDeadline <= deadline { return [] }
+        armedDeadline = deadline
+        return [.scheduleTimeout(max(.zero, deadline - now))]
+    }
+
+    /// The timer fired while relaying: cancel a statement past its timeout, close a session
+    /// whose cancelled statement did not end, or close an idle one; else re-arm.
+    private mutating func relayingTimeouts(now: ContinuousClock.Instant) -> [Action] {
+        guard let deadline = relayingDeadline(), deadline <= now else { return armRelayingTimer(now: now) }
+        if statements.isBusy, let timeout = admitted?.statementTimeout, let start = statements.runningSince {
+            if let cancelled, cancelled.statement == statements.statementNumber {
+                return fail(ErrorResponse(
+                    severity: .fatal, sqlState: "57014",
+                    message: "terminating connection: the statement did not end after it was cancelled",
+                    detail: "The statement ran past its timeout of \(Self.format(timeout.duration)) s and was cancelled \(Self.format(now - cancelled.at)) s ago."))
+            }
+            cancelled = (statements.statementNumber, now)
+            var actions: [Action] = [.log(.statementCancelled(after: now - start))]
+            if let backendKey, let admitted { actions.append(.cancelUpstream(backendKey, admitted.upstream)) }
+            return actions + armRelayingTimer(now: now)
+        }
+        guard let idle = admitted?.idleTimeout else { return [] }
+        return fail(idle.error)
+    }
+
+    /// A client gone while its statement runs: Postgres alone would run it to the end.
+    private func cancelRunningStatement() -> [Action] {
+        guard phase == .relaying, statements.runningSince != nil, let backendKey, let admitted else { return [] }
+        return [.cancelUpstream(backendKey, admitted.upstream)]
+    }
 
     // MARK: Ending
 

@@ -95,7 +95,7 @@ extension SettingsInjection {
     ]
 
     /// Whether a client statement may return tier GUCs to their reset values (RESET,
-    /// SET ... TO DEFAULT, DISCARD ALL). After a mid-session change the reset values are
+    /// SET ... TO DEFAULT, DISCARD ALL, set_config with NULL). After a mid-session change the reset values are
     /// still the old tier's (they come from the startup packet and SQL cannot change
     /// them), so the proxy sends the tier's settings again at the next idle point. A
     /// textual check: a false alarm costs one extra SET, a miss cannot happen for these
@@ -109,5 +109,7 @@ extension SettingsInjection {
         }
         let lowered = text.lowercased()
         return lowered.contains("reset") || lowered.contains("discard") || lowered.contains("default")
+            // set_config(name, NULL, ...) also returns a setting to its reset value.
+            || (lowered.contains("set_config") && lowered.contains("null"))
     }
 }

@@ -5,7 +5,7 @@ import PostgresWire
 ///
 /// Order of events follows the protocol docs ("Start-up"): zero or more encryption
 /// requests, each answered with a single byte, then either a CancelRequest (the connection's
-/// only purpose) or a StartupMessage.
+/// only purpose) or a StartupMessage, whose parameters must pass `StartupAllowlist`.
 struct StartupPhase {
     private var buffer: [UInt8] = []
     private var encryptionRequestsDeclined = 0
@@ -57,9 +57,15 @@ struct StartupPhase {
                 guard let user = message.user, !user.isEmpty else {
                     return finish(.fail(ClientError.noUserName.errorResponse))
                 }
-                let leftover = buffer
-                buffer = []
-                return finish(.startSession(message, leftover: leftover))
+                // What goes upstream is rebuilt from the checked parameters only.
+                switch StartupAllowlist.check(message) {
+                case .failure(let violation):
+                    return finish(.fail(violation.errorResponse))
+                case .success(let checked):
+                    let leftover = buffer
+                    buffer = []
+                    return finish(.startSession(checked, leftover: leftover))
+                }
             }
         }
     }

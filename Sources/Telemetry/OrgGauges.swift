@@ -12,7 +12,7 @@ import TierModel
 ///
 /// So the gauge never has more than `cap + 1` series, however many orgs come and go over
 /// the process' life. The org id is formatted into a label once per series, never per
-/// connection.
+/// connection, as `labels` says (plain, hashed); with `.off` there are no series at all.
 final class OrgGauges: Sendable {
     static let otherOrg = "_other"
 
@@ -30,17 +30,20 @@ final class OrgGauges: Sendable {
     private let label: String
     private let factory: any MetricsFactory
     private let cap: Int
-    private let other: Meter
+    private let labels: OrgLabelMode
+    private let other: Meter?
     private let state = Mutex(State())
 
-    init(label: String, factory: any MetricsFactory, cap: Int) {
+    init(label: String, factory: any MetricsFactory, cap: Int, labels: OrgLabelMode = .plain) {
         self.label = label
         self.factory = factory
         self.cap = cap
-        other = Meter(label: label, dimensions: [("org", Self.otherOrg)], factory: factory)
+        self.labels = labels
+        other = labels == .off ? nil : Meter(label: label, dimensions: [("org", Self.otherOrg)], factory: factory)
     }
 
     func opened(_ org: OrgId) {
+        guard let other else { return }
         // The meter is moved under the lock so an open and the close that destroys the
         // series cannot interleave.
         state.withLock { state in
@@ -51,8 +54,8 @@ final class OrgGauges: Sendable {
                 return
             }
             var meter: Meter?
-            if state.series < cap {
-                meter = Meter(label: label, dimensions: [("org", org.rawValue)], factory: factory)
+            if state.series < cap, let value = labels.label(for: org) {
+                meter = Meter(label: label, dimensions: [("org", value)], factory: factory)
                 state.series += 1
             }
             state.entries[org] = Entry(open: 1, meter: meter)
@@ -61,6 +64,7 @@ final class OrgGauges: Sendable {
     }
 
     func closed(_ org: OrgId) {
+        guard let other else { return }
         state.withLock { state in
             guard var entry = state.entries[org] else { return }
             entry.open -= 1

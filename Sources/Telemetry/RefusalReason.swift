@@ -13,6 +13,10 @@ public enum RefusalReason: String, Sendable, CaseIterable {
     case tierUnavailable = "tier_unavailable"
     /// The startup user names no org (28000).
     case noOrg = "no_org"
+    /// The org's document does not list the role among those that may connect for it (28000).
+    case roleNotAllowed = "role_not_allowed"
+    /// The client asked for a database the org's document does not list (3D000).
+    case unknownDatabase = "unknown_database"
     /// The startup packet broke the protocol (08P01).
     case `protocol` = "protocol"
     /// No startup packet within the login timeout (08P01).

@@ -9,7 +9,8 @@ import TierModel
 ///   (`Tier`, `RefusalReason`, `LookupEvent`, `AdminCommandName`), looked up in tables
 ///   built here. The one exception is `tiergate_org_open_sessions`, created once per org
 ///   when its first session opens, and `tiergate_burst_active`, created when an org's burst
-///   is first seen (see `OrgGauges` for the cardinality bound of both).
+///   is first seen (see `OrgGauges` for the cardinality bound of both), unless
+///   `orgLabels` is `.off`; `.hashed` writes a digest of the org id instead of the id.
 /// - This type never bootstraps `MetricsSystem`. Pass the factory (the executable's
 ///   Prometheus factory, or MetricsTestKit's `TestMetrics` in tests); the default is
 ///   whatever `MetricsSystem` was bootstrapped with, so libraries that are not given one
@@ -41,6 +42,7 @@ public final class TierGateMetrics: Sendable {
         public static let settingsRefusals = "tiergate_settings_refusals_total"
         public static let adminCommands = "tiergate_admin_commands_total"
         public static let thrashing = "tiergate_thrashing_events_total"
+        public static let settingsRestored = "tiergate_settings_restored_total"
         public static let loopWakeups = "tiergate_event_loop_wakeups_total"
         public static let loopEvents = "tiergate_event_loop_events_total"
     }
@@ -55,6 +57,7 @@ public final class TierGateMetrics: Sendable {
     private let lookupTimer: Timer
     private let statementTimeoutsByTier: [Tier: Counter]
     private let settingsRefusalsByTier: [Tier: Counter]
+    private let settingsRestoredByTier: [Tier: Counter]
     private let adminByCommand: [AdminCommandName: Counter]
     private let thrashingByTier: [Tier: Counter]
     private let orgs: OrgGauges
@@ -64,9 +67,13 @@ public final class TierGateMetrics: Sendable {
     private let bursting: OrgGauges
     private let burstActivationTimer: Timer
     private let loopWakeups: Counter
+    /// How the per-org series name orgs.
+    public let orgLabels: OrgLabelMode
     private let loopEvents: Counter
 
-    public init(factory: any MetricsFactory = MetricsSystem.factory, orgSeriesCap: Int = TierGateMetrics.defaultOrgSeriesCap) {
+    /// - Parameter orgLabels: how the per-org series name orgs (`OrgLabelMode`).
+    public init(factory: any MetricsFactory = MetricsSystem.factory, orgSeriesCap: Int = TierGateMetrics.defaultOrgSeriesCap,
+                orgLabels: OrgLabelMode = .plain) {
         func perTier<M>(_ make: (Tier) -> M) -> [Tier: M] {
             Dictionary(uniqueKeysWithValues: Tier.allCases.map { ($0, make($0)) })
         }
@@ -95,15 +102,17 @@ public final class TierGateMetrics: Sendable {
         lookupTimer = Timer(label: Name.lookupDuration, dimensions: [], factory: factory)
         statementTimeoutsByTier = perTier { counter(Name.statementTimeouts, [("tier", $0.rawValue)]) }
         settingsRefusalsByTier = perTier { counter(Name.settingsRefusals, [("tier", $0.rawValue)]) }
+        settingsRestoredByTier = perTier { counter(Name.settingsRestored, [("tier", $0.rawValue)]) }
         adminByCommand = Dictionary(uniqueKeysWithValues: AdminCommandName.allCases.map {
             ($0, counter(Name.adminCommands, [("command", $0.rawValue)]))
         })
         thrashingByTier = perTier { counter(Name.thrashing, [("tier", $0.rawValue)]) }
-        orgs = OrgGauges(label: Name.orgOpenSessions, factory: factory, cap: orgSeriesCap)
+        self.orgLabels = orgLabels
+        orgs = OrgGauges(label: Name.orgOpenSessions, factory: factory, cap: orgSeriesCap, labels: orgLabels)
         burstsStartedByTier = perTier { counter(Name.burstsStarted, [("tier", $0.rawValue)]) }
         burstSecondsByTier = perTier { counter(Name.burstSeconds, [("tier", $0.rawValue)]) }
         burstMinutesByTier = perTier { counter(Name.burstMinutesBilled, [("tier", $0.rawValue)]) }
-        bursting = OrgGauges(label: Name.burstActive, factory: factory, cap: orgSeriesCap)
+        bursting = OrgGauges(label: Name.burstActive, factory: factory, cap: orgSeriesCap, labels: orgLabels)
         burstActivationTimer = Timer(label: Name.burstActivation, dimensions: [], factory: factory)
         loopWakeups = counter(Name.loopWakeups, [])
         loopEvents = counter(Name.loopEvents, [])
@@ -168,6 +177,11 @@ public final class TierGateMetrics: Sendable {
     }
 
     /// A client tried to raise a tier setting (42501).
+    /// A settings check found settings a client had raised unseen and put them back.
+    public func settingsRestored(tier: Tier) {
+        settingsRestoredByTier[tier]?.increment()
+    }
+
     public func settingsRefused(tier: Tier) {
         settingsRefusalsByTier[tier]?.increment()
     }

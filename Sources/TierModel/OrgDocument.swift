@@ -34,7 +34,8 @@ public struct OrgDocument: Sendable, Equatable {
         self.postgres = postgres
     }
 
-    /// Billing state (seed 2.1), kept for the admin views; TierGate enforces `tier` only.
+    /// Billing state (seed 2.1): an org whose subscription is not active or trialing, or whose
+    /// period ended more than a grace ago, is served as FREE (`SubscriptionLapse`).
     public struct Subscription: Sendable, Equatable {
         public var stripeSubscriptionId: String?
         public var plan: String?
@@ -218,24 +219,73 @@ public struct OrgDocument: Sendable, Equatable {
     }
 }
 
-/// Where an org's Postgres database is. Routing is never guessed: a document without
-/// `postgres.database` is refused rather than sent to a database named like the org.
+/// Where an org's Postgres databases are and which roles may connect for it. Routing is
+/// never guessed: a document without `postgres.databases` (or the older one-database form
+/// `postgres.database`) is refused rather than sent to a database named like the org, and
+/// one without `postgres.roles` admits no role (its connections are refused as an invalid
+/// org record).
 public struct PostgresRoute: Sendable, Hashable {
-    public var database: String
+    /// The org's databases, the first its default; never empty.
+    public var databases: [String]
+    /// The Postgres roles that may connect for the org; empty when the document names none,
+    /// and then none may.
+    public var roles: [String]
     /// nil: the proxy's configured upstream host.
     public var host: String?
     /// nil: the proxy's configured upstream port.
     public var port: Int?
 
-    public init(database: String, host: String? = nil, port: Int? = nil) {
-        self.database = database
+    /// The default database: where a client goes that names none.
+    public var database: String { databases[0] }
+
+    /// - Precondition: `databases` is not empty.
+    public init(databases: [String], roles: [String] = [], host: String? = nil, port: Int? = nil) {
+        precondition(!databases.isEmpty, "an org route needs a database")
+        self.databases = databases
+        self.roles = roles
         self.host = host
         self.port = port
     }
 
+    public init(database: String, roles: [String] = [], host: String? = nil, port: Int? = nil) {
+        self.init(databases: [database], roles: roles, host: host, port: port)
+    }
+
+    /// Whether `role` may connect for the org (exact match: Postgres role names are
+    /// case-sensitive once past the client's quoting).
+    public func admits(role: String) -> Bool {
+        roles.contains(role)
+    }
+
+    /// The database a client reaches when it asks for `requested`: the default when it names
+    /// none, or names its role or its whole startup user (libpq and most drivers default the
+    /// database to the user name, here `<role>.<orgId>`); a listed database as named; nil for
+    /// any other, which does not exist as far as this org is concerned.
+    public func database(requested: String?, startupUser: String, role: String) -> String? {
+        guard let requested, !requested.isEmpty, requested != startupUser, requested != role else { return database }
+        return databases.contains(requested) ? requested : nil
+    }
+
     init(reading route: FieldReader) throws(FieldFailure) {
-        database = try route.string("database")
-        guard !database.isEmpty else { throw FieldFailure(field: route.field("database"), problem: .invalid("empty")) }
+        let single = try route.optionalString("database")
+        let list = try Self.names(route, "databases")
+        if let single, single.isEmpty { throw FieldFailure(field: route.field("database"), problem: .invalid("empty")) }
+        switch (single, list) {
+        case (nil, nil):
+            throw FieldFailure(field: route.field("database"), problem: .missing)
+        case (let single?, nil):
+            databases = [single]
+        case (let single, let list?):
+            guard !list.isEmpty else {
+                throw FieldFailure(field: route.field("databases"), problem: .invalid("empty: list at least one database"))
+            }
+            if let single, single != list[0] {
+                throw FieldFailure(field: route.field("database"), problem: .invalid(
+                    "\"\(single)\" is not the first of postgres.databases (the default); give one of the two"))
+            }
+            databases = list
+        }
+        roles = try Self.names(route, "roles") ?? []
         host = try route.optionalString("host")
         if host?.isEmpty == true { throw FieldFailure(field: route.field("host"), problem: .invalid("empty")) }
         port = try route.optionalInteger("port")
@@ -244,8 +294,29 @@ public struct PostgresRoute: Sendable, Hashable {
         }
     }
 
+    /// An optional array of distinct, non-empty strings.
+    private static func names(_ route: FieldReader, _ key: String) throws(FieldFailure) -> [String]? {
+        guard let value = route.optionalValue(key) else { return nil }
+        guard case .array(let items) = value else {
+            throw FieldFailure(field: route.field(key), problem: .wrongType(expected: "an array of names", found: value.kindDescription))
+        }
+        var names: [String] = []
+        for (i, item) in items.enumerated() {
+            guard case .string(let name) = item else {
+                throw FieldFailure(field: "\(route.field(key))[\(i)]", problem: .wrongType(expected: "a string", found: item.kindDescription))
+            }
+            guard !name.isEmpty else { throw FieldFailure(field: "\(route.field(key))[\(i)]", problem: .invalid("empty")) }
+            guard !names.contains(name) else {
+                throw FieldFailure(field: "\(route.field(key))[\(i)]", problem: .invalid("\"\(name)\" is listed twice"))
+            }
+            names.append(name)
+        }
+        return names
+    }
+
     var jsonValue: JSONValue {
-        var object: JSONObject = ["database": .string(database)]
+        var object: JSONObject = ["databases": .array(databases.map(JSONValue.string)),
+                                  "roles": .array(roles.map(JSONValue.string))]
         if let host { object["host"] = .string(host) }
         if let port { object["port"] = .integer(port) }
         return .object(object)

@@ -21,8 +21,19 @@ public struct OrgTier: Sendable, Equatable {
     /// are the burst tier's (seed 5.1). Nil outside a burst.
     public let burstingFrom: Tier?
 
-    /// The tier the org pays for, bursting or not.
+    /// Billing state from the document (status, period end), from which the effective tier
+    /// is worked out at each use (`effective(at:grace:matrix:)`); nil when the document has none.
+    public let subscription: OrgDocument.Subscription?
+    /// Set when billing no longer pays for the document's tier and this value is FREE's
+    /// instead: the tier paid for and why. Nil for the tier as the document names it.
+    public let lapse: SubscriptionLapse?
+
+    /// The tier the org is served at outside a burst: the document's tier, or FREE while its
+    /// subscription has lapsed.
     public var baseTier: Tier { burstingFrom ?? tier }
+
+    /// The tier the document names, whether or not billing still pays for it.
+    public var paidTier: Tier { lapse?.paidTier ?? baseTier }
 
     /// Seed 6.1: a cached value older than 5 minutes is refreshed from MongoDB.
     public static let staleAfterMilliseconds = 5 * 60 * 1000
@@ -30,8 +41,11 @@ public struct OrgTier: Sendable, Equatable {
     public static let cacheTTLSeconds = RedisKey.tierTTLSeconds
 
     public init(orgId: OrgId, tier: Tier, limits: TierLimits, burst: BurstConfig?, route: PostgresRoute,
-                tierUpdatedAt: Int, cachedAt: Int, burstingFrom: Tier? = nil) {
+                tierUpdatedAt: Int, cachedAt: Int, burstingFrom: Tier? = nil,
+                subscription: OrgDocument.Subscription? = nil, lapse: SubscriptionLapse? = nil) {
         self.burstingFrom = burstingFrom
+        self.subscription = subscription
+        self.lapse = lapse
         self.orgId = orgId
         self.tier = tier
         self.limits = limits
@@ -114,7 +128,23 @@ public struct OrgTier: Sendable, Equatable {
             break
         }
         return OrgTier(orgId: org, tier: tier, limits: matrix[tier], burst: burst, route: document.postgres,
-                       tierUpdatedAt: document.tierUpdatedAt ?? 0, cachedAt: now.epochMilliseconds)
+                       tierUpdatedAt: document.tierUpdatedAt ?? 0, cachedAt: now.epochMilliseconds,
+                       subscription: document.subscription)
+    }
+
+    /// The org as served at `now`: itself while billing pays for its tier, else FREE with
+    /// FREE's limits and no burst add-on, `lapse` saying why (`SubscriptionLapse`). Computed
+    /// from the value whichever cache it came from, so it follows the clock, not the cache.
+    /// A value already served as FREE is returned as it is.
+    public func effective(at now: Date, graceMilliseconds: Int, matrix: TierMatrix) -> OrgTier {
+        guard lapse == nil, burstingFrom == nil,
+              let cause = SubscriptionLapse.cause(of: subscription, nowMilliseconds: now.epochMilliseconds,
+                                                  graceMilliseconds: graceMilliseconds),
+              tier != .free || burst != nil
+        else { return self }
+        return OrgTier(orgId: orgId, tier: .free, limits: matrix[.free], burst: nil, route: route,
+                       tierUpdatedAt: tierUpdatedAt, cachedAt: cachedAt, subscription: subscription,
+                       lapse: SubscriptionLapse(paidTier: tier, cause: cause))
     }
 
     /// Seed 6.1: older than 5 minutes by `cachedAt` (strictly, as the seed's `>`).
@@ -133,21 +163,25 @@ public struct OrgTier: Sendable, Equatable {
     /// proxy with a different matrix file is enforced with this proxy's limits.
     public func applying(_ matrix: TierMatrix) -> OrgTier {
         OrgTier(orgId: orgId, tier: tier, limits: matrix[tier], burst: burst, route: route,
-                tierUpdatedAt: tierUpdatedAt, cachedAt: cachedAt, burstingFrom: burstingFrom)
+                tierUpdatedAt: tierUpdatedAt, cachedAt: cachedAt, burstingFrom: burstingFrom,
+                subscription: subscription, lapse: lapse)
     }
 
     /// The org during a burst to `burstTier`: that tier's ceiling and settings, the same
     /// routing and freshness. Bursting an org that is already bursting changes nothing.
     public func bursting(to burstTier: Tier, matrix: TierMatrix) -> OrgTier {
         OrgTier(orgId: orgId, tier: burstTier, limits: matrix[burstTier], burst: burst, route: route,
-                tierUpdatedAt: tierUpdatedAt, cachedAt: cachedAt, burstingFrom: baseTier)
+                tierUpdatedAt: tierUpdatedAt, cachedAt: cachedAt, burstingFrom: baseTier,
+                subscription: subscription, lapse: lapse)
     }
 
     // MARK: - The Redis value
 
     /// The JSON stored at `tier:<orgId>`: seed 2.1's fields first, in its order
     /// (`tier`, `maxConnections`, `queryTimeout`, `addons`, `cachedAt`), then what the proxy
-    /// needs to work from the cache alone (`orgId`, `tierUpdatedAt`, `limits`, `postgres`).
+    /// needs to work from the cache alone (`orgId`, `tierUpdatedAt`, `limits`, `postgres`,
+    /// `subscription`). The value is the tier the document names: the effective tier depends
+    /// on the clock and is worked out by each reader.
     public var redisValue: String {
         var addons: JSONObject = ["burstScaling": .bool(burst != nil)]
         if let burst {
@@ -168,8 +202,18 @@ public struct OrgTier: Sendable, Equatable {
             "tierUpdatedAt": .integer(tierUpdatedAt),
             "limits": limits.jsonValue,
             "postgres": route.jsonValue,
+            "subscription": subscription.map(Self.json) ?? .null,
         ]
         return JSONValue.object(value).serialized
+    }
+
+    private static func json(_ subscription: OrgDocument.Subscription) -> JSONValue {
+        var object: JSONObject = [:]
+        object["stripeSubscriptionId"] = subscription.stripeSubscriptionId.map(JSONValue.string) ?? .null
+        object["plan"] = subscription.plan.map(JSONValue.string) ?? .null
+        object["status"] = subscription.status.map(JSONValue.string) ?? .null
+        object["currentPeriodEnd"] = subscription.currentPeriodEnd.map(JSONValue.integer) ?? .null
+        return .object(object)
     }
 
     /// Reads a value from `tier:<org>`. Anything unexpected (another org's id, a summary
@@ -216,10 +260,20 @@ public struct OrgTier: Sendable, Equatable {
                                     autoTrigger: try addons.bool("autoTrigger"),
                                     notifyOnBurst: try addons.bool("notifyOnBurst"))
             }
+            let postgres = try root.nested("postgres")
+            // Written by every TierGate that binds roles; a value without it predates that
+            // and would refuse every role, so it is read as a miss.
+            _ = try postgres.value("roles")
+            var subscription: OrgDocument.Subscription?
+            if let sub = try root.optionalNested("subscription") {
+                subscription = OrgDocument.Subscription(
+                    stripeSubscriptionId: try sub.optionalString("stripeSubscriptionId"), plan: try sub.optionalString("plan"),
+                    status: try sub.optionalString("status"), currentPeriodEnd: try sub.optionalDate("currentPeriodEnd"))
+            }
             self.init(orgId: org, tier: tier, limits: limits, burst: burst,
-                      route: try PostgresRoute(reading: try root.nested("postgres")),
+                      route: try PostgresRoute(reading: postgres),
                       tierUpdatedAt: try root.integer("tierUpdatedAt"),
-                      cachedAt: try root.integer("cachedAt"))
+                      cachedAt: try root.integer("cachedAt"), subscription: subscription)
         } catch {
             throw CachedOrgTierError(org: org, field: error.field, problem: error.problem)
         }

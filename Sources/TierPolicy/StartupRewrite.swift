@@ -2,7 +2,9 @@ import PostgresWire
 import TierModel
 
 /// The startup message as it goes upstream for an admitted org: the role without the org
-/// suffix, the org's own database, and the tier's session settings in `options`.
+/// suffix, the org database the client asked for (or the org's default), and the tier's
+/// session settings in `options`. Its input is the proxy's checked startup message
+/// (`StartupAllowlist`): `options` holds only `-c name=value` settings of allowed parameters.
 ///
 /// Why `options` and not a `SET` after authentication: values from the startup packet are
 /// the session's reset values (source "client"), so `RESET ALL`, `RESET work_mem`,
@@ -14,17 +16,9 @@ enum StartupRewrite {
                         settings: SessionSettings) -> StartupMessage {
         var message = startup
         message["user"] = identity.role
-        message["database"] = route.database
+        message["database"] = route.database(requested: startup["database"], startupUser: startup.user ?? "",
+                                             role: identity.role) ?? route.database
         message["options"] = options(client: startup["options"], settings: settings)
-        // Postgres applies the startup packet's other parameters after `options` (postinit.c,
-        // `process_startup_options`), so a tier GUC sent as a parameter of its own
-        // (`work_mem=1GB`, `sort_mem=1GB`) would override the tier's value: one the tier does
-        // not allow becomes the tier's.
-        for (i, parameter) in message.parameters.enumerated() where !["user", "database", "options"].contains(parameter.name) {
-            guard let guc = SessionSettings.Parameter(gucName: parameter.name),
-                  settings[guc].limit.allows(clientValue: parameter.value) != true else { continue }
-            message.parameters[i].value = settings[guc].value
-        }
         return message
     }
 
@@ -39,43 +33,24 @@ enum StartupRewrite {
         return message
     }
 
-    /// The client's own options with the tier's settings after them. Postgres applies
-    /// `-c` options in order, so the last value of a GUC wins; a client's value for a
-    /// tier-controlled GUC is kept only if it is within the tier (a lower work_mem, say).
+    /// The client's own settings with the tier's after them. Postgres applies `-c` options in
+    /// order, so the last value of a parameter wins; a client's value for a tier-controlled
+    /// parameter is kept only if it is within the tier (a lower work_mem, say).
     static func options(client: String?, settings: SessionSettings) -> String {
-        var kept: [String] = []
+        // Checked by the proxy already; anything unreadable is dropped, never forwarded.
+        let given = (try? StartupOptions.parse(client ?? "").get()) ?? []
+        var kept: [StartupOptions.Setting] = []
         var lowered: [SessionSettings.Parameter: String] = [:]
-        let words = OptionWords.split(client ?? "")
-        var i = 0
-        while i < words.count {
-            let word = words[i]
-            var assignment: String?
-            if word == "-c", i + 1 < words.count {
-                assignment = words[i + 1]
-                i += 2
-            } else if word.hasPrefix("-c") && word.count > 2 {
-                assignment = String(word.dropFirst(2))
-                i += 1
-            } else if word.hasPrefix("--"), word.contains("=") {
-                assignment = String(word.dropFirst(2))
-                i += 1
+        for setting in given {
+            if let parameter = SessionSettings.Parameter(gucName: setting.name) {
+                if settings[parameter].limit.allows(clientValue: setting.value) == true { lowered[parameter] = setting.value }
             } else {
-                kept.append(word)
-                i += 1
-                continue
-            }
-            guard let assignment, let eq = assignment.firstIndex(of: "=") else { continue }
-            let name = String(assignment[..<eq]).replacingOccurrences(of: "-", with: "_")
-            let value = String(assignment[assignment.index(after: eq)...])
-            if let parameter = SessionSettings.Parameter(gucName: name) {
-                if settings[parameter].limit.allows(clientValue: value) == true { lowered[parameter] = value }
-            } else {
-                kept += ["-c", "\(name)=\(value)"]
+                kept.append(setting)
             }
         }
         for setting in settings.settings {
-            kept += ["-c", "\(setting.name)=\(lowered[setting.parameter] ?? setting.value)"]
+            kept.append(.init(name: setting.name, value: lowered[setting.parameter] ?? setting.value))
         }
-        return kept.map(OptionWords.escape).joined(separator: " ")
+        return StartupOptions.encode(kept)
     }
 }

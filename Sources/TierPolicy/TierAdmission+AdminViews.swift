@@ -5,16 +5,29 @@ import TierStore
 /// What the admin socket shows of tier policy: SHOW ORG, SHOW ORGS, SHOW STATS, and the
 /// burst commands (BURST START / OFF / ON).
 extension TierAdmission {
-    /// SHOW ORG: the tier in force, its limits, open sessions, burst add-on and state,
+    /// SHOW ORG: the tier in force, the tier paid for and, when they differ, why (a lapsed
+    /// subscription), its limits, roles and databases, open sessions, burst add-on and state,
     /// pending enforcement. Blocking (the burst state is read from Redis).
     public func orgStatus(_ org: OrgId) -> JSONObject {
         let (told, pending) = orgSessions.state.withLock { ($0.tiers[org], $0.pending[org]) }
         // What the ceiling counts (authenticated sessions), and the logins still in progress.
         let (open, logins) = gate.withLock { ($0.count(for: org), $0.loginsInProgress(for: org)) }
-        let resolved = (told ?? resolver.cachedValue(org)).map { bursts?.overlay($0, matrix: resolver.matrix) ?? $0 }
+        // As served now: a subscription may have lapsed since the open sessions were told.
+        let resolved = (told.map(resolver.servedNow) ?? resolver.cachedValue(org))
+            .map { bursts?.overlay($0, matrix: resolver.matrix) ?? $0 }
         var object: JSONObject = ["org": .string(org.rawValue)]
         if let resolved {
             object["tier"] = .string(resolved.baseTier.rawValue)
+            object["paidTier"] = .string(resolved.paidTier.rawValue)
+            object["effectiveTier"] = .string(resolved.baseTier.rawValue)
+            object["effectiveTierReason"] = resolved.lapse.map { .string($0.description) } ?? .null
+            object["subscription"] = resolved.subscription.map { subscription in
+                .object(["status": subscription.status.map(JSONValue.string) ?? .null,
+                         "currentPeriodEnd": subscription.currentPeriodEnd.map {
+                             .string(ISO8601Text.format(Date(timeIntervalSince1970: Double($0) / 1000))) } ?? .null])
+            } ?? .null
+            object["roles"] = .array(resolved.route.roles.map(JSONValue.string))
+            object["databases"] = .array(resolved.route.databases.map(JSONValue.string))
             object["burstingTo"] = resolved.burstingFrom == nil ? .null : .string(resolved.tier.rawValue)
             object["tierUpdatedAt"] = .integer(resolved.tierUpdatedAt)
             if let limits = (try? JSONValue(parsing: resolved.redisValue))?.objectValue?["limits"] {
@@ -28,6 +41,8 @@ extension TierAdmission {
         object["burst"] = burstStatus(org, addon: resolved?.burst)
         object["openSessions"] = .integer(open)
         object["loginsInProgress"] = .integer(logins)
+        // The org's label in the per-org /metrics series (null when they are off).
+        object["metricsLabel"] = metrics.orgLabels.label(for: org).map(JSONValue.string) ?? .null
         object["pendingEnforcement"] = pending.map { pending in
             .object(["tier": .string(pending.tier.rawValue), "ceiling": .integer(pending.ceiling),
                      "openAtChange": .integer(pending.openAtChange), "excess": .integer(max(0, open - pending.ceiling)),

@@ -65,7 +65,8 @@ public final class TierAdmission: SessionAdmitter {
         bursts?.onChange { [weak self] org in self?.burstChanged(org) }
     }
 
-    public func admit(_ request: AdmissionRequest, completion: @escaping @Sendable (AdmissionOutcome) -> Void) {
+    public func admit(_ request: AdmissionRequest, completion answer: @escaping @Sendable (AdmissionOutcome) -> Void) {
+        let completion = Self.auditing(answer)
         let user = request.startup.user ?? ""
         let identity: OrgIdentity
         do {
@@ -82,6 +83,9 @@ public final class TierAdmission: SessionAdmitter {
             metrics.lookupCompleted(after: .now - lookupStarted)
             switch result {
             case .success(let org):
+                if let refusal = accessRefusal(request, identity: identity, org: org) {
+                    return completion(.refused(refusal))
+                }
                 decide(request, identity: identity, org: org, completion: completion)
             case .failure(let error):
                 orgSessions.countRefusal(error.statsReason)
@@ -159,6 +163,7 @@ public final class TierAdmission: SessionAdmitter {
                 startup: startup,
                 authenticationTimeout: .milliseconds(org.limits.postgres.connectionTimeout),
                 idleTimeout: IdleTimeout(tier: org),
+                statementTimeout: StatementTimeout(tier: org),
                 rules: TierSessionRules(org: org, matrix: resolver.matrix, pooled: pgbouncer != nil, metrics: metrics,
                                         memory: control.guardMemory),
                 logMetadata: org.burstingFrom.map { ["org": org.orgId.rawValue, "tier": org.tier.rawValue, "burst_from": $0.rawValue] }
@@ -166,6 +171,7 @@ public final class TierAdmission: SessionAdmitter {
                 mailbox: control.mailbox,
                 onUpstreamFailure: { [metrics] failure in metrics.upstreamFailed(failure.reason, tier: admittedTier) },
                 confirmLogin: { [self] in confirmLogin(ticket, org: org) },
+                onSettingsRestored: { [metrics] _ in metrics.settingsRestored(tier: admittedTier) },
                 onEnd: { [self] in
                     if gate.withLock({ $0.release(ticket) }) == .slot {
                         metrics.sessionClosed(org: ticket.org, tier: admittedTier)

@@ -10,6 +10,11 @@ public enum TierClientError: Error, Sendable, Equatable {
     case unknownOrg(String)
     /// The org's record cannot be used: nothing the client can fix, so it says whom to ask.
     case invalidOrg(String, reason: String)
+    /// The org's document does not list this role among those that may connect for it:
+    /// refused before any backend starts, as Postgres refuses a role it does not know.
+    case roleNotAllowed(role: String, org: String)
+    /// A database the org's document does not list, in Postgres' own words.
+    case databaseDoesNotExist(String)
     /// MongoDB is down and no cache knows the org (57P03 cannot_connect_now: retry).
     case tierUnavailable(String)
     /// After a downgrade below current use and its grace period, the newest excess sessions
@@ -26,7 +31,8 @@ public enum TierClientError: Error, Sendable, Equatable {
 
     public var sqlState: String {
         switch self {
-        case .orgMissing, .unknownOrg, .invalidOrg: "28000"  // invalid_authorization_specification
+        case .orgMissing, .unknownOrg, .invalidOrg, .roleNotAllowed: "28000"  // invalid_authorization_specification
+        case .databaseDoesNotExist: "3D000"                 // invalid_catalog_name
         case .tierUnavailable: "57P03"                      // cannot_connect_now
         case .downgradeExcess, .loginDisplaced: "53300"     // too_many_connections
         case .idleSessionTimeout: "57P05"                   // idle_session_timeout
@@ -43,6 +49,11 @@ public enum TierClientError: Error, Sendable, Equatable {
         case .invalidOrg(let org, let reason):
             return fatal("org \"\(org)\" cannot be admitted: its tier record is invalid",
                          detail: reason, hint: "Contact support: the org's billing record needs fixing.")
+        case .roleNotAllowed(let role, let org):
+            return fatal("role \"\(role)\" may not connect for org \"\(org)\"",
+                         hint: "Connect as one of the org's roles: <role>.\(org).")
+        case .databaseDoesNotExist(let database):
+            return fatal("database \"\(database)\" does not exist")
         case .tierUnavailable(let org):
             return fatal("the tier of org \"\(org)\" cannot be determined right now", hint: "Retry in a few seconds.")
         case .downgradeExcess(let org, let tier, let ceiling, let open, let graceSeconds, let burstEndedFrom):

@@ -27,6 +27,9 @@ struct TierSessionRules: SessionRules {
     let timeoutHint: String
     /// Counts settings refusals and statement timeouts; nil: not counted.
     let metrics: TierGateMetrics?
+    /// The tier's settings the proxy checks after statements it cannot judge; nil through
+    /// PgBouncer, whose transaction pool may run the check on another server connection.
+    let checkedSettings: SessionSettings?
     let memory: SessionGuardMemory
 
     /// `pooled`: the session goes through PgBouncer's transaction pool (`SettingsGuard.pooled`).
@@ -37,6 +40,7 @@ struct TierSessionRules: SessionRules {
         tier = org.tier
         settingsGuard = SettingsGuard(tier: org.tier, settings: org.sessionSettings, matrix: matrix, pooled: pooled)
         timeoutHint = UpgradeHint.queryTimeout(tier: org.tier, matrix: matrix).text
+        checkedSettings = pooled ? nil : org.sessionSettings
     }
 
     private init(_ rules: TierSessionRules, memory: SessionGuardMemory) {
@@ -44,6 +48,7 @@ struct TierSessionRules: SessionRules {
         settingsGuard = rules.settingsGuard
         timeoutHint = rules.timeoutHint
         metrics = rules.metrics
+        checkedSettings = rules.checkedSettings
         self.memory = memory
     }
 

@@ -16,6 +16,10 @@ import TierModel
 /// - Blocking calls (hiredis, libmongoc) run on the resolver's own queue, never the caller's.
 /// - When the source is down, an org some cache still knows keeps its (stale) tier; an org
 ///   nobody knows gets `.unavailable`. No tier is ever guessed.
+/// - Every answer is the effective tier at the moment of answering (`OrgTier.effective`):
+///   caches hold the tier the document names with its subscription, so an org whose
+///   subscription lapses or whose period end passes beyond the grace is served as FREE from
+///   its next resolution, however long a cache keeps it.
 public final class TierResolver: Sendable {
     public typealias Completion = @Sendable (Result<OrgTier, TierLookupError>) -> Void
 
@@ -33,6 +37,8 @@ public final class TierResolver: Sendable {
         /// Where lookups are counted by layer (issue 8); nil: the factory `MetricsSystem` was
         /// bootstrapped with (the no-op one unless the executable bootstrapped it).
         public var metrics: TierGateMetrics?
+        /// How long past `subscription.currentPeriodEnd` an org keeps its paid tier.
+        public var subscriptionGrace: Duration = .seconds(SubscriptionLapse.defaultGraceSeconds)
 
         public init(redis: RedisURL? = nil) { self.redis = redis }
     }
@@ -53,6 +59,7 @@ public final class TierResolver: Sendable {
     private let queue = DispatchQueue(label: "tiergate.tier-lookup", attributes: .concurrent)
     private let sourceOutage: OutageLog
     private let logger: Logger
+    private let subscriptionGraceMilliseconds: Int
 
     public init(source: any OrgSource, matrix: TierMatrix, configuration: Configuration, logger: Logger) {
         self.source = source
@@ -62,6 +69,7 @@ public final class TierResolver: Sendable {
         let counters = LookupCounters(metrics: configuration.metrics ?? TierGateMetrics())
         self.counters = counters
         sourceRetryInterval = configuration.sourceRetryInterval
+        subscriptionGraceMilliseconds = Int((configuration.subscriptionGrace / .milliseconds(1)).rounded())
         afterSourceRead = configuration.afterSourceRead
         redis = configuration.redis.map {
             RedisTierCache(url: $0, timeout: configuration.redisTimeout, counters: counters, logger: logger)
@@ -89,7 +97,7 @@ public final class TierResolver: Sendable {
     public func resolve(_ org: OrgId, completion: @escaping Completion) {
         if let value = local.fresh(org) {
             counters.bump(\.inProcessHits)
-            completion(.success(value))
+            completion(.success(inForce(value)))
             return
         }
         counters.bump(\.inProcessMisses)
@@ -116,7 +124,8 @@ public final class TierResolver: Sendable {
                 if waiting[org] === batch { waiting[org] = nil }
                 return batch.waiters
             }
-            for waiter in waiters { waiter(result) }
+            let answer = result.map(inForce)
+            for waiter in waiters { waiter(answer) }
         }
     }
 
@@ -168,7 +177,7 @@ public final class TierResolver: Sendable {
         sourceRetryAfter.withLock { $0 = nil }
         let result = fetch(org, readCache: false, redisGeneration: generation)
         if case .success(let value) = result { local.store(value, ifGeneration: localGeneration) }
-        return Reload(org: org, old: old, new: result, redisReached: redis == nil || generation != nil)
+        return Reload(org: org, old: old.map(inForce), new: result.map(inForce), redisReached: redis == nil || generation != nil)
     }
 
     /// Forgets the in-process entry (an invalidation announced by another instance): the
@@ -210,7 +219,17 @@ public final class TierResolver: Sendable {
 
     public var cachedOrgs: [OrgId] { local.orgs }
 
-    public func cachedValue(_ org: OrgId) -> OrgTier? { local.any(org) }
+    /// The in-process entry, fresh or not, as served now.
+    public func cachedValue(_ org: OrgId) -> OrgTier? { local.any(org).map(inForce) }
+
+    /// `value` as it would be served now (an org's subscription may have lapsed since).
+    public func servedNow(_ value: OrgTier) -> OrgTier { inForce(value) }
+
+    /// The tier as served now: the cached or fetched value (the tier the document names)
+    /// with the subscription rules applied at this moment.
+    private func inForce(_ value: OrgTier) -> OrgTier {
+        value.effective(at: Date(), graceMilliseconds: subscriptionGraceMilliseconds, matrix: matrix)
+    }
 
     private func fetch(_ org: OrgId, readCache: Bool = true, redisGeneration: String? = nil) -> Result<OrgTier, TierLookupError> {
         let matrix = self.matrix

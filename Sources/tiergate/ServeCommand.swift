@@ -5,6 +5,7 @@ import Foundation
 import Logging
 import Proxy
 import SocketIO
+import Telemetry
 import TierModel
 import TierPolicy
 import TierStore
@@ -65,6 +66,12 @@ struct ServeCommand: ParsableCommand {
     @Option(help: "Serve Prometheus metrics at http://HOST:PORT/metrics. Env: TIERGATE_METRICS.")
     var metrics: String?
 
+    @Option(help: "How per-org metric series name orgs: off, plain or hashed. Default: off when --metrics binds a non-loopback address, plain otherwise. Env: TIERGATE_METRICS_ORG_LABELS.")
+    var metricsOrgLabels: String?
+
+    @Option(help: "Seconds past a subscription's currentPeriodEnd an org keeps its paid tier before it is served as FREE. Env: TIERGATE_SUBSCRIPTION_GRACE.")
+    var subscriptionGrace: Double = Double(SubscriptionLapse.defaultGraceSeconds)
+
     func validate() throws {
         if redis != nil && !orgSource.hasSource { throw ValidationError("--redis needs an org source: --mongo or --orgs") }
         guard Endpoint(listen) != nil else { throw ValidationError("--listen: expected HOST:PORT, got '\(listen)'") }
@@ -80,13 +87,18 @@ struct ServeCommand: ParsableCommand {
         guard maxMessageSize >= 1024 else { throw ValidationError("--max-message-size: at least 1024 bytes") }
         guard downgradeGrace >= 0 else { throw ValidationError("--downgrade-grace: seconds, at least 0") }
         if let metrics, Endpoint(metrics) == nil { throw ValidationError("--metrics: expected HOST:PORT, got '\(metrics)'") }
+        if let metricsOrgLabels, OrgLabelMode(rawValue: metricsOrgLabels) == nil {
+            throw ValidationError("--metrics-org-labels: off, plain or hashed, got '\(metricsOrgLabels)'")
+        }
+        guard subscriptionGrace >= 0 else { throw ValidationError("--subscription-grace: seconds, at least 0") }
     }
 
     func run() throws {
         let level = Logger.Level(rawValue: logLevel) ?? .info
         Allocator.useSingleArena()
+        // Every value in a log line is escaped: clients choose user names, databases, ...
         LoggingSystem.bootstrap { label in
-            var handler = StreamLogHandler.standardError(label: label)
+            var handler = EscapingLogHandler(StreamLogHandler.standardError(label: label))
             handler.logLevel = level
             return handler
         }
@@ -104,11 +116,14 @@ struct ServeCommand: ParsableCommand {
             // Before anything creates a metric: libraries use the bootstrapped factory.
             let loopExport = LoopStatisticsExport()
             let telemetry = try metrics.map {
-                try ServeMetrics.bootstrap(listen: Endpoint($0)!, logger: logger, scraped: loopExport.update)
+                let endpoint = Endpoint($0)!
+                let labels = metricsOrgLabels.flatMap(OrgLabelMode.init(rawValue:)) ?? ServeMetrics.defaultOrgLabels(for: endpoint)
+                logger.info("metrics", metadata: ["listen": "\(endpoint)", "org_labels": "\(labels.rawValue)"])
+                return try ServeMetrics.bootstrap(listen: endpoint, orgLabels: labels, logger: logger, scraped: loopExport.update)
             }
             configuration.observer = telemetry.map { SessionMetrics($0.0) }
             metricsServer = telemetry?.1
-            let (admitter, pgbouncer) = try makeAdmitter(logger: logger)
+            let (admitter, pgbouncer) = try makeAdmitter(logger: logger, metrics: telemetry?.0)
             let tiered = admitter as? TierAdmission
             tiered?.downgradeGrace = .milliseconds(Int(downgradeGrace * 1000))
             admin = try adminSocket.map { path in
@@ -144,7 +159,8 @@ struct ServeCommand: ParsableCommand {
     }
 
     /// Without an org source TierGate is a transparent relay; with one, it gates by tier.
-    private func makeAdmitter(logger: Logger) throws -> (any SessionAdmitter, PgBouncerUpkeep?) {
+    /// - Parameter metrics: the bootstrapped metrics (their org labels), nil without --metrics.
+    private func makeAdmitter(logger: Logger, metrics: TierGateMetrics?) throws -> (any SessionAdmitter, PgBouncerUpkeep?) {
         let upstream = Endpoint(upstream)!
         guard let (source, sourceName) = try orgSource.makeSource() else {
             logger.notice("no org source (--mongo or --orgs): relaying without tier gating")
@@ -153,12 +169,15 @@ struct ServeCommand: ParsableCommand {
         let matrix = try orgSource.loadMatrix()
         var configuration = TierResolver.Configuration(redis: try redis.map { try RedisURL(parsing: $0) })
         configuration.inProcessFreshness = .milliseconds(Int(localCacheTtl * 1000))
+        configuration.subscriptionGrace = .milliseconds(Int(subscriptionGrace * 1000))
+        configuration.metrics = metrics
         let resolver = TierResolver(source: source, matrix: matrix, configuration: configuration, logger: logger)
         logger.info("gating by tier", metadata: [
             "org_source": "\(source.name)", "redis": "\(redis ?? "none")", "tiers": "\(orgSource.tiers ?? "built-in")"])
         if let upstreamPgbouncer { logger.info("routing through PgBouncer", metadata: ["pgbouncer": "\(upstreamPgbouncer)"]) }
         let admission = TierAdmission(resolver: resolver, defaultUpstream: upstream,
-                                      pgbouncer: upstreamPgbouncer.flatMap(Endpoint.init), logger: logger)
+                                      pgbouncer: upstreamPgbouncer.flatMap(Endpoint.init), logger: logger,
+                                      metrics: metrics ?? TierGateMetrics())
         guard let pgbouncerOutput else { return (admission, nil) }
         let output = PgBouncerOutput(output: pgbouncerOutput, upstream: self.upstream, catchAll: pgbouncerCatchAll,
                                      reloadAdmin: pgbouncerReloadAdmin)

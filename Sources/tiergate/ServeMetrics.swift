@@ -21,7 +21,7 @@ enum ServeMetrics {
 
     /// Bootstraps the Prometheus backend and binds the endpoint (started by `start()`).
     /// `scraped` runs before each scrape renders (to bring pulled figures up to date).
-    static func bootstrap(listen endpoint: Endpoint, logger: Logger,
+    static func bootstrap(listen endpoint: Endpoint, orgLabels: OrgLabelMode, logger: Logger,
                           scraped: @escaping @Sendable () -> Void) throws -> (TierGateMetrics, MetricsHTTPServer) {
         let registry = PrometheusCollectorRegistry()
         var factory = PrometheusMetricsFactory(registry: registry)
@@ -32,7 +32,19 @@ enum ServeMetrics {
             scraped()
             return registry.emitToBuffer()
         }
-        return (TierGateMetrics(factory: factory), server)
+        return (TierGateMetrics(factory: factory, orgLabels: orgLabels), server)
+    }
+
+    /// Per-org series name orgs, and anyone who can reach /metrics reads them: plain only
+    /// while the endpoint is on a loopback address, off otherwise unless asked for.
+    static func defaultOrgLabels(for endpoint: Endpoint) -> OrgLabelMode {
+        isLoopback(endpoint.host) ? .plain : .off
+    }
+
+    static func isLoopback(_ host: String) -> Bool {
+        if host == "localhost" || host == "::1" { return true }
+        let parts = host.split(separator: ".", omittingEmptySubsequences: false)
+        return parts.count == 4 && parts[0] == "127" && parts.allSatisfy { UInt8($0) != nil }
     }
 }
 

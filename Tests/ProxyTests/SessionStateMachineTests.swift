@@ -65,6 +65,7 @@ struct SessionStateMachineTests {
         case admit(user: String?)
         case connect(String)
         case forwardCancel
+        case cancelUpstream(Int32)
         case registerKey(Int32)
         case attach
         case release
@@ -83,11 +84,13 @@ struct SessionStateMachineTests {
             case .admit(let message): .admit(user: message.user)
             case .connect(let endpoint): .connect(endpoint.description)
             case .forwardCancel: .forwardCancel
+            case .cancelUpstream(let key, _): .cancelUpstream(key.processID)
             case .registerCancelKey(let key, _): .registerKey(key.processID)
             case .attachMailbox: .attach
             case .releaseAdmission: .release
             case .observe(.refusedBeforeAdmission(let refusal)): .observe("\(refusal)")
             case .observe(.upstreamFailed(let failure, _)): .observe("\(failure)")
+            case .observe(.settingsRestored(let names)): .observe("restored " + names.joined(separator: ","))
             case .log(let event): .log(event)
             case .close(let ending): .close(outcome: ending.outcome, endedIn: ending.endedIn, admitted: ending.admission != nil)
             }
@@ -241,7 +244,7 @@ struct SessionStateMachineTests {
             .registerKey(77), .toClient(key),
             .toClient(Self.readyIdle),
             .log(.established(user: "app.org_acme", database: "acme", upstream: "127.0.0.1:5432")),
-            .timeout(.seconds(300)),
+            .cancelTimeout, .timeout(.seconds(300)),
         ])
         #expect(machine.phase == .relaying)
     }
@@ -351,8 +354,9 @@ struct SessionStateMachineTests {
         let idle = Duration.seconds(300)
         var machine = Self.relaying(idle: idle)
         _ = machine.clientBytes(Self.query("SELECT pg_sleep(600)")[...], now: Self.t0)
-        #expect(Self.steps(machine.timeoutFired(now: Self.t0 + idle)) == [.timeout(idle)], "a query in flight is not idleness")
-        _ = machine.upstreamBytes((Self.commandComplete + Self.readyIdle)[...], now: Self.t0 + .seconds(600))
+        #expect(Self.steps(machine.timeoutFired(now: Self.t0 + idle)).isEmpty, "a query in flight is not idleness")
+        let done = Self.steps(machine.upstreamBytes((Self.commandComplete + Self.readyIdle)[...], now: Self.t0 + .seconds(600)))
+        #expect(done.contains(.timeout(idle)), "idleness counts from the end of the query")
         #expect(Self.steps(machine.timeoutFired(now: Self.t0 + .seconds(700))) == [.timeout(.seconds(200))],
                 "re-armed for the rest of the quiet period")
         let actions = machine.timeoutFired(now: Self.t0 + .seconds(900))
@@ -362,8 +366,87 @@ struct SessionStateMachineTests {
 
     @Test func noIdleTimeout_disarmsTheTimer() {
         var machine = Self.relaying(idle: nil)
-        #expect(Self.steps(machine.timeoutFired(now: Self.t0 + .seconds(3600))) == [.cancelTimeout])
+        #expect(Self.steps(machine.timeoutFired(now: Self.t0 + .seconds(3600))).isEmpty)
         #expect(machine.phase == .relaying)
+    }
+
+    // MARK: The proxy's own statement timeout
+
+    static let key = BackendKeyData(processID: 4242, secretKey: [9, 9, 9, 9])
+
+    /// Relaying with a 10 s statement timeout (1 s grace, 5 s for the cancel to work) and
+    /// the backend's cancel key known.
+    static func timed(idle: Duration? = nil) -> SessionStateMachine {
+        var machine = Self.machine()
+        _ = machine.clientBytes(startupBytes()[...], now: t0)
+        var admitted = admission(idle: idle)
+        admitted.statementTimeout = StatementTimeout(.seconds(10), grace: .seconds(1), cancelGrace: .seconds(5))
+        _ = machine.admissionDecided(.admitted(admitted))
+        _ = machine.upstreamConnected(now: t0)
+        _ = machine.upstreamBytes((authOK + key.encoded() + readyIdle)[...], now: t0)
+        return machine
+    }
+
+    static let userCancel = ErrorResponse(severity: .error, sqlState: "57014",
+                                          message: "canceling statement due to user request").encoded()
+
+    @Test func statementPastItsTimeout_isCancelledByTheProxy_andReadsAsATimeout() {
+        var machine = Self.timed()
+        #expect(Self.steps(machine.clientBytes(Self.query("SELECT pg_sleep(60)")[...], now: Self.t0))
+                == [.upstream(Self.query("SELECT pg_sleep(60)")), .timeout(.seconds(11))])
+        #expect(Self.steps(machine.timeoutFired(now: Self.t0 + .seconds(11))) == [
+            .log(.statementCancelled(after: .seconds(11))), .cancelUpstream(4242), .timeout(.seconds(5))])
+        let reply = machine.upstreamBytes((Self.userCancel + Self.readyIdle)[...], now: Self.t0 + .seconds(11))
+        guard case .sendToClient(let bytes) = reply.first else { Issue.record("\(Self.steps(reply))"); return }
+        let error = ErrorResponse.decode(payload: Array(bytes).dropFirst(5))
+        #expect(error?.sqlState == "57014")
+        #expect(error?.message == "canceling statement due to statement timeout")
+        #expect(error?[.detail]?.contains("10 s") == true)
+        #expect(machine.phase == .relaying, "the session goes on, as after the server's own timeout")
+    }
+
+    @Test func statementThatDoesNotEndAfterTheCancel_closesTheSession() {
+        var machine = Self.timed()
+        _ = machine.clientBytes(Self.query("SELECT stuck()")[...], now: Self.t0)
+        _ = machine.timeoutFired(now: Self.t0 + .seconds(11))
+        let actions = machine.timeoutFired(now: Self.t0 + .seconds(16))
+        #expect(Self.sqlStates(actions) == ["57014"])
+        #expect(machine.phase == .closed)
+    }
+
+    @Test func eachStatementOfAQueryString_andEachExecute_hasItsOwnClock() {
+        var machine = Self.timed()
+        _ = machine.clientBytes(Self.query("SELECT pg_sleep(8); SELECT pg_sleep(8)")[...], now: Self.t0)
+        // The first statement ends at 8 s: the second's clock starts then, the timer keeps its
+        // earlier deadline and is re-armed when it fires.
+        _ = machine.upstreamBytes(Self.commandComplete[...], now: Self.t0 + .seconds(8))
+        #expect(Self.steps(machine.timeoutFired(now: Self.t0 + .seconds(11))) == [.timeout(.seconds(8))])
+        _ = machine.upstreamBytes((Self.commandComplete + Self.readyIdle)[...], now: Self.t0 + .seconds(16))
+        // Extended protocol: Parse, Bind, Execute, Execute, Sync.
+        let batch = Self.message("P", [0] + Array("SELECT 1".utf8) + [0, 0, 0]) + Self.message("B", [0, 0, 0, 0, 0, 0, 0, 0])
+            + Self.message("E", [0, 0, 0, 0, 0]) + Self.message("E", [0, 0, 0, 0, 0]) + Self.message("S")
+        _ = machine.clientBytes(batch[...], now: Self.t0 + .seconds(20))
+        _ = machine.upstreamBytes(Self.commandComplete[...], now: Self.t0 + .seconds(29))
+        #expect(Self.steps(machine.timeoutFired(now: Self.t0 + .seconds(31))) == [.timeout(.seconds(9))],
+                "the second Execute started at 29 s")
+        _ = machine.upstreamBytes((Self.commandComplete + Self.readyIdle)[...], now: Self.t0 + .seconds(30))
+        #expect(Self.steps(machine.timeoutFired(now: Self.t0 + .seconds(40))).isEmpty, "nothing runs: nothing to cancel")
+    }
+
+    @Test func clientGoneMidStatement_cancelsItUpstream() {
+        var machine = Self.timed()
+        _ = machine.clientBytes(Self.query("SELECT pg_sleep(60)")[...], now: Self.t0)
+        #expect(Self.steps(machine.clientHungUp(error: true)).prefix(1) == [.cancelUpstream(4242)])
+        var idle = Self.timed()
+        #expect(!Self.steps(idle.clientEnded(error: nil)).contains(.cancelUpstream(4242)), "nothing runs: nothing to cancel")
+    }
+
+    @Test func flushesAndHalfMessages_areNotActivity_soTheIdleTimeoutHolds() {
+        let idle = Duration.seconds(300)
+        var machine = Self.timed(idle: idle)
+        _ = machine.clientBytes(Self.message("H")[...], now: Self.t0 + .seconds(200))
+        _ = machine.clientBytes(Self.query("SELECT 1").prefix(6), now: Self.t0 + .seconds(250))
+        #expect(Self.sqlStates(machine.timeoutFired(now: Self.t0 + idle)) == ["57P05"])
     }
 
     // MARK: Tier changes
@@ -408,7 +491,8 @@ struct SessionStateMachineTests {
     @Test func changeWithoutStatement_changesTheIdleTimeoutOnly() {
         var machine = Self.relaying(idle: .seconds(300), mailbox: Self.mailbox())
         #expect(machine.command(Self.update(nil, idle: nil)).isEmpty)
-        #expect(Self.steps(machine.timeoutFired(now: Self.t0 + .seconds(301))) == [.cancelTimeout], "the new tier has no idle timeout")
+        #expect(Self.steps(machine.timeoutFired(now: Self.t0 + .seconds(301))).isEmpty, "the new tier has no idle timeout")
+        #expect(machine.phase == .relaying)
     }
 
     @Test func terminateCommand_endsWithItsError() {
@@ -417,6 +501,44 @@ struct SessionStateMachineTests {
         let actions = machine.command(.terminate(error))
         #expect(Self.sqlStates(actions) == ["53300"])
         #expect(Self.ending(actions)?.admission != nil)
+    }
+
+    // MARK: Settings check
+
+    struct CheckAfterDo: SessionRules {
+        var inspectedFrontendMessages: [UInt8] { [UInt8(ascii: "Q")] }
+        func filterFrontend(id: UInt8, payload: ArraySlice<UInt8>) -> FrontendVerdict { .forward }
+        func decorate(error: ErrorResponse) -> ErrorResponse { error }
+        func mayChangeSettingsUnseen(id: UInt8, payload: ArraySlice<UInt8>) -> Bool {
+            Query.decode(payload: payload)?.text.hasPrefix("DO") == true
+        }
+        var settingsCheck: SettingsCheck? { SettingsCheck(statement: "CHECK") }
+    }
+
+    @Test func statementTheRulesCannotJudge_isFollowedByTheCheck_atTheNextIdlePoint() {
+        var machine = Self.relaying(mailbox: Self.mailbox(), rules: CheckAfterDo())
+        let doBlock = Self.query("DO $$ ... $$")
+        #expect(Self.steps(machine.clientBytes(doBlock[...], now: Self.t0)) == [.upstream(doBlock)], "not while it runs")
+        let done = Self.steps(machine.upstreamBytes((Self.message("C", Array("DO".utf8) + [0]) + Self.readyIdle)[...], now: Self.t0))
+        #expect(done.contains(.upstream(Self.query("CHECK"))))
+        #expect(done.contains(.toClient(Self.readyIdle)))
+        // The check put work_mem back: its rows are the client's business no more than its
+        // other replies, and the restore is reported.
+        let row = DataRow(values: [Array("work_mem".utf8), Array("4MB".utf8)]).encoded()
+        let replies = Self.message("T", [0, 0]) + row + Self.message("C", Array("SELECT 1".utf8) + [0]) + Self.readyIdle
+        #expect(Self.steps(machine.upstreamBytes(replies[...], now: Self.t0)) == [
+            .log(.settingsRestored(["work_mem"])), .observe("restored work_mem")])
+        // An ordinary query runs no check.
+        _ = machine.clientBytes(Self.query("SELECT 1")[...], now: Self.t0)
+        #expect(!Self.steps(machine.upstreamBytes(Self.readyIdle[...], now: Self.t0)).contains(.upstream(Self.query("CHECK"))))
+    }
+
+    @Test func checkThatFindsNothingRaised_reportsNothing() {
+        var machine = Self.relaying(mailbox: Self.mailbox(), rules: CheckAfterDo())
+        _ = machine.clientBytes(Self.query("DO $$ ... $$")[...], now: Self.t0)
+        _ = machine.upstreamBytes(Self.readyIdle[...], now: Self.t0)
+        let replies = Self.message("T", [0, 0]) + Self.message("C", Array("SELECT 0".utf8) + [0]) + Self.readyIdle
+        #expect(Self.steps(machine.upstreamBytes(replies[...], now: Self.t0)).isEmpty)
     }
 
     // MARK: Rules

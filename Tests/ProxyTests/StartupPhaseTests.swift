@@ -74,6 +74,27 @@ struct StartupPhaseTests {
         #expect(error.sqlState == "28000")
     }
 
+    /// A second `user` would be the one Postgres uses: the packet is refused, not rewritten.
+    @Test func secondUser_is08P01_andNothingStarts() {
+        var phase = StartupPhase()
+        guard case .fail(let error) = phase.receive(Self.startup([("user", "app.org_acme"), ("user", "postgres")])[...]) else {
+            Issue.record("a second user accepted")
+            return
+        }
+        #expect(error.sqlState == "08P01")
+        #expect(phase.isFinished)
+    }
+
+    @Test func theSessionStartsWithTheCheckedMessage() {
+        var phase = StartupPhase()
+        let action = phase.receive(Self.startup([("user", "u"), ("statement_timeout", "0"), ("ssl_renegotiation_limit", "0")])[...])
+        guard case .startSession(let message, _) = action else {
+            Issue.record("got \(action)")
+            return
+        }
+        #expect(message == StartupMessage(parameters: [("user", "u"), ("options", "-c statement_timeout=0")]))
+    }
+
     @Test func cancelRequest_isForwardedNotAnswered() {
         var phase = StartupPhase()
         let cancel = CancelRequest(key: BackendKeyData(processID: 42, secretKey: [1, 2, 3, 4]))

@@ -243,6 +243,10 @@ let tierChangeMillis = 1_763_755_200_000
         for doc in docs {
             let resolved = try OrgTier.resolve(document: doc, matrix: .builtIn, now: Date(timeIntervalSince1970: 0))
             #expect(!resolved.route.database.isEmpty)
+            // One role per org, never shared: an org's role cannot reach another's database.
+            #expect(resolved.route.roles.count == 1)
         }
+        let roles = docs.flatMap(\.postgres.roles)
+        #expect(Set(roles).count == roles.count)
     }
 }

@@ -113,14 +113,17 @@ import TierModel
         #expect(text.hasPrefix(
             #"{"tier":"PRO","maxConnections":50,"queryTimeout":60000,"addons":{"burstScaling":true,"burstTier":"ENTERPRISE","#))
         #expect(text.contains(#","cachedAt":1700599500000,"orgId":"org_acme","tierUpdatedAt":1763755200000,"limits":{"postgres":{"maxConnections":50"#))
-        #expect(text.hasSuffix(#""postgres":{"database":"acme","host":"pg-1","port":5432}}"#))
+        #expect(text.contains(#""postgres":{"databases":["acme"],"roles":[],"host":"pg-1","port":5432}"#))
+        #expect(text.hasSuffix(
+            #""subscription":{"stripeSubscriptionId":"sub_abc123","plan":"pro_monthly","status":"active","currentPeriodEnd":1766347200000}}"#))
     }
 
     @Test func value_withoutBurst_saysBurstScalingFalse() throws {
         let doc = OrgDocument(orgId: org("o"), tier: "FREE", postgres: .init(database: "d"))
         let text = try OrgTier.resolve(document: doc, matrix: .builtIn, now: now).redisValue
         #expect(text.contains(#""addons":{"burstScaling":false}"#))
-        #expect(text.contains(#""postgres":{"database":"d"}"#))
+        #expect(text.contains(#""postgres":{"databases":["d"],"roles":[]}"#))
+        #expect(text.contains(#""subscription":null"#))
     }
 
     @Test func value_roundTrips() throws {
@@ -154,6 +157,23 @@ import TierModel
             try OrgTier(redisValue: #"{"tier":"PRO","maxConnections":50,"queryTimeout":60000,"addons":{"burstScaling":false},"cachedAt":1}"#,
                         org: org("o"))
         }
+    }
+
+    /// Values written before roles were bound have none: read as a miss, not as "no role".
+    @Test func valueWithoutRoles_isRefused() throws {
+        let old = try acme().redisValue.replacing(#""roles":[],"#, with: "")
+        #expect(throws: CachedOrgTierError.self) { try OrgTier(redisValue: old, org: org("org_acme")) }
+    }
+
+    @Test func value_keepsRolesDatabasesAndSubscription() throws {
+        let doc = OrgDocument(orgId: org("o"), tier: "PRO",
+                              subscription: .init(status: "canceled", currentPeriodEnd: 5),
+                              postgres: .init(databases: ["d", "d2"], roles: ["r1", "r2"]))
+        let t = try OrgTier.resolve(document: doc, matrix: .builtIn, now: now)
+        let read = try OrgTier(redisValue: t.redisValue, org: org("o"))
+        #expect(read == t)
+        #expect(read.route.roles == ["r1", "r2"] && read.route.databases == ["d", "d2"])
+        #expect(read.subscription?.status == "canceled")
     }
 
     @Test func unknownExtraFields_areTolerated() throws {

@@ -7,10 +7,10 @@ struct StartupRewriteTests {
     static let free = SessionSettings(limits: TierMatrix.builtIn[.free])
 
     @Test func rewrite_setsRoleDatabaseAndTierOptions_keepingOtherParameters() throws {
-        let startup = StartupMessage(parameters: [("user", "app.org_acme"), ("database", "ignored"),
+        let startup = StartupMessage(parameters: [("user", "app.org_acme"), ("database", "app.org_acme"),
                                                   ("application_name", "psql"), ("client_encoding", "UTF8")])
         let identity = try OrgIdentity(startupUser: "app.org_acme")
-        let rewritten = StartupRewrite.rewrite(startup, identity: identity, route: PostgresRoute(database: "acme"),
+        let rewritten = StartupRewrite.rewrite(startup, identity: identity, route: PostgresRoute(database: "acme", roles: ["app"]),
                                                settings: Self.free)
         #expect(rewritten["user"] == "app")
         #expect(rewritten["database"] == "acme")
@@ -25,30 +25,23 @@ struct StartupRewriteTests {
         #expect(options == "-c search_path=app -c geqo=off -c statement_timeout=5s -c work_mem=4MB -c temp_buffers=8MB -c max_parallel_workers_per_gather=2")
     }
 
-    /// Postgres applies these after `options`: they would override the tier's values.
-    @Test func tierGUCsAsStartupParameters_aboveTheTier_becomeTheTiersValues() throws {
-        let startup = StartupMessage(parameters: [("user", "app.org_acme"), ("work_mem", "1GB"), ("SORT_MEM", "2GB"),
-                                                  ("statement_timeout", "5s"), ("max_parallel_workers_per_gather", "x")])
-        let rewritten = StartupRewrite.rewrite(startup, identity: try OrgIdentity(startupUser: "app.org_acme"),
-                                               route: PostgresRoute(database: "acme"), settings: Self.free)
-        #expect(rewritten["work_mem"] == "4MB")
-        #expect(rewritten["SORT_MEM"] == "4MB")
-        #expect(rewritten["statement_timeout"] == "5s")
-        #expect(rewritten["max_parallel_workers_per_gather"] == "2")
-    }
-
-    @Test func oldNamesInOptions_areTheirGUCs() {
-        let options = StartupRewrite.options(client: "-c sort_mem=1GB", settings: Self.free)
-        #expect(!options.contains("sort_mem"))
-    }
-
     @Test func clientStatementTimeoutZero_isNotKept() {
         let options = StartupRewrite.options(client: "-c statement_timeout=0", settings: Self.free)
         #expect(options.hasPrefix("-c statement_timeout=10s"))
     }
 
-    @Test func escapedSpacesInOptions_surviveTheRoundTrip() {
-        #expect(OptionWords.split(#"-c application_name=my\ app  -c x=1"#) == ["-c", "application_name=my app", "-c", "x=1"])
-        #expect(OptionWords.escape("my app") == #"my\ app"#)
+    @Test func aListedDatabase_isKept_noneOrTheRoleMeansTheDefault() throws {
+        let identity = try OrgIdentity(startupUser: "app.org_acme")
+        let route = PostgresRoute(databases: ["acme", "acme_reports"], roles: ["app"])
+        let cases: [(String?, String)] = [("acme_reports", "acme_reports"), ("app", "acme"), ("app.org_acme", "acme"), (nil, "acme")]
+        for (requested, expected) in cases {
+            let startup = StartupMessage(parameters: [("user", "app.org_acme")] + (requested.map { [("database", $0)] } ?? []))
+            #expect(StartupRewrite.rewrite(startup, identity: identity, route: route, settings: Self.free)["database"] == expected)
+        }
+    }
+
+    @Test func clientSettingsWithEscapes_keepThem_tierSettingsAboveTheTierAreCapped() {
+        let options = StartupRewrite.options(client: "-c work_mem=1GB -c application_name=my\\ app", settings: Self.free)
+        #expect(options == #"-c application_name=my\ app -c statement_timeout=10s -c work_mem=4MB -c temp_buffers=8MB -c max_parallel_workers_per_gather=2"#)
     }
 }

@@ -17,13 +17,14 @@ struct TierAdmissionMetricsTests {
     [{"orgId": "org_free", "tier": "FREE", "tierUpdatedAt": "2025-11-21T20:00:00Z",
       "subscription": {"stripeSubscriptionId": "sub_f", "plan": "free", "status": "active",
                        "currentPeriodEnd": "2030-01-01T00:00:00Z"},
-      "addons": [], "postgres": {"database": "free"}}]
+      "addons": [], "postgres": {"database": "free", "roles": ["app"]}}]
     """
 
-    static func admission(_ test: TestMetrics) throws -> TierAdmission {
+    static func admission(_ test: TestMetrics, orgLabels: OrgLabelMode = .plain) throws -> TierAdmission {
         let path = FileManager.default.temporaryDirectory.appendingPathComponent("tiergate-metrics-\(UUID().uuidString).json").path
         try Data(orgsJSON.utf8).write(to: URL(fileURLWithPath: path))
-        return Admissions.tierAdmission(source: try FileOrgSource(path: path), metrics: TierGateMetrics(factory: test))
+        return Admissions.tierAdmission(source: try FileOrgSource(path: path),
+                                        metrics: TierGateMetrics(factory: test, orgLabels: orgLabels))
     }
 
     static func admit(_ admission: TierAdmission, user: String) -> AdmissionOutcome {
@@ -69,6 +70,56 @@ struct TierAdmissionMetricsTests {
         #expect(try test.expectCounter(Name.refused, [("tier", "none"), ("reason", "unknown_org")]).totalValue == 1)
         #expect(try test.expectCounter(Name.refused, [("tier", "none"), ("reason", "no_org")]).totalValue == 1)
         #expect(test.counterTotal(label: Name.admitted) == 0)
+    }
+
+    @Test func anotherRole_andAnotherDatabase_areRefusedAndCountedUnderTheirReasons() throws {
+        let test = TestMetrics()
+        let admission = try Self.admission(test)
+        guard case .refused(let role) = Self.admit(admission, user: "intruder.org_free") else {
+            Issue.record("a role the org does not list was admitted")
+            return
+        }
+        #expect(role.sqlState == "28000")
+        #expect(role.message == #"role "intruder" may not connect for org "org_free""#)
+        guard case .refused(let database) = Admissions.admit(admission, user: "app.org_free", database: "postgres") else {
+            Issue.record("a database the org does not list was admitted")
+            return
+        }
+        #expect(database.sqlState == "3D000")
+        #expect(database.message == #"database "postgres" does not exist"#)
+        #expect(try test.expectCounter(Name.refused, [("tier", "FREE"), ("reason", "role_not_allowed")]).totalValue == 1)
+        #expect(try test.expectCounter(Name.refused, [("tier", "FREE"), ("reason", "unknown_database")]).totalValue == 1)
+        // Neither took a slot: five sessions still fit under the ceiling.
+        #expect(Admissions.admitted(admission, user: "app.org_free", count: 5) != nil)
+    }
+
+    @Test func admittedSession_logsTheRoleAndDatabaseSentUpstream() throws {
+        let admission = try Self.admission(TestMetrics())
+        guard case .admitted(let session) = Admissions.admit(admission, user: "app.org_free", database: "app.org_free") else {
+            Issue.record("refused")
+            return
+        }
+        #expect(session.startup.user == "app")
+        #expect(session.startup["database"] == "free")
+        #expect(session.logMetadata["upstream_user"] == "app")
+        #expect(session.logMetadata["upstream_database"] == "free")
+        session.onEnd()
+    }
+
+    @Test(arguments: [OrgLabelMode.off, .hashed])
+    func orgSeries_followTheLabelMode(_ mode: OrgLabelMode) throws {
+        let test = TestMetrics()
+        let admission = try Self.admission(test, orgLabels: mode)
+        guard case .admitted(let session) = Self.admit(admission, user: "app.org_free") else {
+            Issue.record("refused")
+            return
+        }
+        #expect((try? test.expectMeter(Name.orgOpenSessions, [("org", "org_free")])) == nil)
+        let hashed = try? test.expectMeter(Name.orgOpenSessions, [("org", OrgLabelMode.hashedLabel(try OrgId("org_free")))])
+        #expect((hashed?.lastValue == 1) == (mode == .hashed))
+        #expect(admission.orgStatus(try OrgId("org_free"))["metricsLabel"]
+                == (mode == .hashed ? .string(OrgLabelMode.hashedLabel(try OrgId("org_free"))) : .null))
+        session.onEnd()
     }
 
     @Test func raisingASetting_andAStatementTimeout_areCountedByTier() throws {

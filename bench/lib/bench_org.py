@@ -36,7 +36,8 @@ def ensure_bench_org(mongo_port, redis_port, org, database):
                          "status": "active",
                          "currentPeriodEnd": datetime.datetime(2030, 1, 1, tzinfo=datetime.timezone.utc)},
         "addons": [],
-        "postgres": {"database": database},
+        # The bench logs in as services.APP_USER; the document must list that role.
+        "postgres": {"database": database, "roles": ["app"]},
     }
     client = MongoClient(HOST, mongo_port, serverSelectionTimeoutMS=5000, tz_aware=True)
     try:

@@ -57,6 +57,14 @@ struct LiveTierChangeTests {
         if let error = expectQueryError(session, "set work_mem = '64MB'") {
             #expect(error.sqlState == "42501")
         }
+        // The startup values (PRO's) are still the session's reset values: every way back to
+        // them lands on FREE's instead.
+        for reset in ["reset work_mem", "reset all", "discard all", "set work_mem to default",
+                      "select set_config('work_mem', null, false)"] {
+            _ = try session.execute(reset)
+            #expect(try Self.show(session) == "4MB", "after \(reset)")
+            #expect(try Self.show(session, "statement_timeout") == "10s", "after \(reset)")
+        }
     }
 
     @Test func downgradeBelowUse_newConnectionsHeldAtOnce_newestExcessClosedAfterGrace() throws {
@@ -94,7 +102,8 @@ struct LiveTierChangeTests {
         // The FATAL went out before the close; an idle libpq client usually loses it to the
         // RST its next query provokes (as with Postgres' own idle timeouts), so the proxy's
         // log is where the test reads it.
-        let closes = proxy.log.components(separatedBy: "53300: terminating connection: org \"\(org)\" was downgraded to FREE, whose ceiling is 5 connections")
+        // As the log writes the outcome: quoted, its own quotes escaped (Telemetry.LogText).
+        let closes = proxy.log.components(separatedBy: #"53300: terminating connection: org \"\#(org)\" was downgraded to FREE, whose ceiling is 5 connections"#)
         #expect(closes.count - 1 == 2, "\(proxy.log)")
         let after = try admin.command("SHOW ORG \(org)")
         #expect(after["openSessions"] as? Int == 5)

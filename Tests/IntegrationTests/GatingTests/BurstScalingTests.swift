@@ -107,7 +107,8 @@ struct BurstScalingTests {
         #expect(try admin.command("BURST START \(manualOrg)")["started"] as? Bool == false, "already running")
         let third = try Self.connect(proxy.port, manualOrg)
         #expect(try Self.workMem(third) == "128MB")
-        #expect(proxy.log.contains("trigger=operator (BURST START)"))
+        // Log values with spaces are quoted (Telemetry.LogText).
+        #expect(proxy.log.contains(#"trigger="operator (BURST START)""#))
     }
 
     @Test func burstEndsAfterItsDuration_cooldownBlocksANewOne_thenTheNextMayStart() throws {
@@ -171,7 +172,7 @@ struct BurstScalingTests {
         let burst = try Self.burst(admin, org)
         #expect(burst["state"] as? String == "running")
         #expect(burst["totalMinutesBilled"] as? Int == 2)
-        #expect(proxy.log.contains("trigger=connection over the ceiling of 2"))
+        #expect(proxy.log.contains(#"trigger="connection over the ceiling of 2""#))
         _ = (sessions, survivors)
     }
 

@@ -85,7 +85,7 @@ struct ConnectionCeilingTests {
         let proxy = try Self.proxy()
         var held = try (0..<4).map { _ in try PostgresConnection(conninfo: conninfo(port: proxy.port, user: "app.\(org)")) }
         let psql = try ChildProcess(
-            ["psql", "-X", "-h", "127.0.0.1", "-p", "\(proxy.port)", "-U", "app.\(org)", "-d", "x", "-c", "select pg_sleep(60)"],
+            ["psql", "-X", "-h", "127.0.0.1", "-p", "\(proxy.port)", "-U", "app.\(org)", "-d", "tiergate_test", "-c", "select pg_sleep(60)"],
             environment: ProcessInfo.processInfo.environment.merging(["PGPASSWORD": "app_pw"]) { $1 },
             stdout: "/dev/null", stderr: "/dev/null")
         Thread.sleep(forTimeInterval: 1.0)
@@ -108,7 +108,7 @@ struct ConnectionCeilingTests {
         defer { TestOrgs.remove(org) }
         let tiers = try TierFile.write(#"{"FREE": {"postgres": {"connectionTimeout": 2000}}}"#)
         let proxy = try Self.proxy(["--tiers", tiers])
-        let startup = StartupMessage(parameters: [("user", "app.\(org)"), ("database", "x")]).encoded()
+        let startup = StartupMessage(parameters: [("user", "app.\(org)"), ("database", "tiergate_test")]).encoded()
         let squatters = try (0..<5).map { _ in
             let connection = try RawConnection(port: proxy.port)
             connection.send(startup)  // then never answer the password request

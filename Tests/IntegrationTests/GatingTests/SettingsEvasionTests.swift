@@ -9,10 +9,11 @@ import Testing
 /// JDBC and psycopg send it, keeps working.
 @Suite(.serialized)
 struct SettingsEvasionTests {
-    /// A FREE org of its own and a proxy; the caller removes the org.
+    /// A FREE org of its own, whose raw clients log in as the trusted postgres role, and a
+    /// proxy; the caller removes the org.
     static func freeOrg(_ prefix: String) throws -> (org: String, proxy: TierGateProcess) {
         let org = TestOrgs.unique(prefix)
-        try TestOrgs.put(org, tier: "FREE")
+        try TestOrgs.put(org, tier: "FREE", burst: nil, roles: ["app", "postgres"])
         return (org, try ConnectionCeilingTests.proxy())
     }
 
@@ -170,20 +171,6 @@ struct SettingsEvasionTests {
         #expect(RawSession.status(inBlock) == "E")
         #expect(RawSession.status(raw.query("ROLLBACK")) == "I")
         #expect(raw.value("show statement_timeout") == "10s")
-    }
-
-    /// Postgres applies a startup packet's parameters after its `options`, where the tier's
-    /// values are: a tier GUC sent as a parameter of its own, by any name, gets the tier's.
-    @Test func tierSettingsAsStartupParameters_getTheTiersValues() throws {
-        let (org, proxy) = try Self.freeOrg("org_startup")
-        defer { TestOrgs.remove(org) }
-        let direct = try RawSession(port: proxy.port, org: org, parameters: [("work_mem", "1GB"), ("statement_timeout", "0")])
-        #expect(direct.value("show work_mem") == "4MB")
-        #expect(direct.value("show statement_timeout") == "10s")
-        let oldName = try RawSession(port: proxy.port, org: org, parameters: [("sort_mem", "1GB")])
-        #expect(oldName.value("show work_mem") == "4MB")
-        let lower = try RawSession(port: proxy.port, org: org, parameters: [("work_mem", "1MB")])
-        #expect(lower.value("show work_mem") == "1MB")
     }
 
     /// Texts that are not UTF-8: LATIN1, and valid UTF-8 that SJIS splits differently ("ā"

@@ -35,7 +35,8 @@ struct PgBouncerPoolTests {
             }
             // The catch-all stays, so the stack's other users still reach any database.
             #expect(shown["acme"] != nil || file.contains("* = host="))
-            #expect(try Command.psql(port: Stack.pgbouncerPort, database: "acme", "select 1").stdout == "1\n")
+            #expect(try Command.psql(port: Stack.pgbouncerPort, user: "acme_app", database: "acme", password: "acme_pw",
+                                     "select 1").stdout == "1\n")
         }
         // Restored: the stack's default file again.
         let restored = try String(contentsOfFile: PgBouncerStack.databasesFile, encoding: .utf8)

@@ -66,7 +66,7 @@ final class TestCollection {
     func put(_ orgId: String, tier: String, database: String = "tiergate_test") throws {
         let json = """
         {"orgId":"\(orgId)","tier":"\(tier)","tierUpdatedAt":{"$date":{"$numberLong":"\(Int(Date().timeIntervalSince1970 * 1000))"}},
-         "addons":[],"postgres":{"database":"\(database)"}}
+         "addons":[],"postgres":{"database":"\(database)","roles":["app"]}}
         """
         _ = try collection.replaceOrganization(orgId: orgId, json: json, upsert: true)
         orgs.insert(orgId)

@@ -40,3 +40,44 @@ enum Command {
                 environment: ["PGPASSWORD": password, "PGCONNECT_TIMEOUT": "10"])
     }
 }
+
+/// Clients/startup_client.py: a startup packet exactly as given (names may repeat), SCRAM,
+/// one simple query; for drivers this machine does not have and for hostile packets.
+enum StartupClient {
+    struct Reply: Decodable {
+        /// The server asked for a password: a backend had started.
+        var authRequested: Bool
+        /// Protocol options the server did not recognise (NegotiateProtocolVersion).
+        var negotiated: [String]
+        var parameters: [String: String]
+        var rows: [[String?]]
+        /// Error fields by code: C (SQLSTATE), M (message), S (severity).
+        var error: [String: String]?
+
+        var sqlState: String? { error?["C"] }
+    }
+
+    static func run(port: Int, password: String = "app_pw", query: String? = nil, version: String = "3.0",
+                    _ parameters: [(String, String)]) throws -> Reply {
+        let script = Stack.repoRoot.appendingPathComponent("Tests/IntegrationTests/Clients/startup_client.py").path
+        var arguments = [script, "--port", "\(port)", "--password", password, "--version", version]
+        if let query { arguments += ["--query", query] }
+        arguments += parameters.map { "\($0.0)=\($0.1)" }
+        let result = try Command.run("python3", arguments, timeout: 60)
+        guard result.status == 0 else { throw TestFailure("startup_client.py failed (\(result.status)): \(result.stderr)") }
+        return try JSONDecoder().decode(Reply.self, from: Data(result.stdout.utf8))
+    }
+}
+
+/// pgjdbc (Debian's libpostgresql-jdbc-java, installed by scripts/stack.sh) running
+/// Clients/JdbcProbe.java: rows as `a|b`, or `ERROR <sqlstate> <message>`.
+enum JDBC {
+    static let jar = "/usr/share/java/postgresql.jar"
+
+    static func query(port: Int, database: String, user: String, password: String, _ sql: String,
+                      properties: String = "") throws -> CommandResult {
+        let probe = Stack.repoRoot.appendingPathComponent("Tests/IntegrationTests/Clients/JdbcProbe.java").path
+        let url = "jdbc:postgresql://127.0.0.1:\(port)/\(database)\(properties.isEmpty ? "" : "?" + properties)"
+        return try Command.run("java", ["-cp", jar, probe, url, user, password, sql], timeout: 120)
+    }
+}

@@ -136,7 +136,8 @@ final class GatedOrgProxy {
 
     init(tier: String, extra: [String] = []) throws {
         database = try OrgDatabase()
-        try TestOrgs.put(org, tier: tier, database: database.name)
+        // `postgres` (trusted on loopback) lets a raw client log in without SCRAM.
+        try TestOrgs.put(org, tier: tier, database: database.name, burst: nil, roles: ["app", "postgres"])
         let (proxy, socket) = try AdminProxy.start(extra: extra)
         self.proxy = proxy
         admin = try AdminSocketClient(path: socket)

@@ -14,7 +14,8 @@ enum TestOrgs {
         "\(prefix)_\(UUID().uuidString.prefix(8).lowercased())"
     }
 
-    /// Upserts an org shaped like seed 2.1 with routing to `database`.
+    /// Upserts an org shaped like seed 2.1 with routing to `database`, for the stack's test
+    /// role `app` (which owns tiergate_test).
     static func put(_ orgId: String, tier: String, database: String = "tiergate_test",
                     updatedAt: Date = Date(), burst: Bool = false) throws {
         try put(orgId, tier: tier, database: database, updatedAt: updatedAt, burst: burst ? BurstAddon() : nil)
@@ -35,14 +36,22 @@ enum TestOrgs {
         }
     }
 
+    /// - Parameters:
+    ///   - roles: `postgres.roles`, nil for a document without it.
+    ///   - otherDatabases: listed after `database` (the default) in `postgres.databases`.
+    ///   - subscription: the `subscription` object as JSON (default: active, no period end).
     static func put(_ orgId: String, tier: String, database: String = "tiergate_test",
-                    updatedAt: Date = Date(), burst: BurstAddon?) throws {
+                    updatedAt: Date = Date(), burst: BurstAddon?, roles: [String]? = ["app"],
+                    otherDatabases: [String] = [], subscription: String? = nil) throws {
         let millis = Int(updatedAt.timeIntervalSince1970 * 1000)
         let addons = burst.map { "[\($0.json)]" } ?? "[]"
+        let databases = ([database] + otherDatabases).map { "\"\($0)\"" }.joined(separator: ",")
+        let rolesMember = roles.map { ",\"roles\":[" + $0.map { "\"\($0)\"" }.joined(separator: ",") + "]" } ?? ""
+        let subscriptionJSON = subscription ?? "{\"plan\":\"\(tier.lowercased())_monthly\",\"status\":\"active\"}"
         let json = """
         {"orgId":"\(orgId)","tier":"\(tier)","tierUpdatedAt":{"$date":{"$numberLong":"\(millis)"}},
-         "subscription":{"plan":"\(tier.lowercased())_monthly","status":"active"},
-         "addons":\(addons),"postgres":{"database":"\(database)"}}
+         "subscription":\(subscriptionJSON),
+         "addons":\(addons),"postgres":{"databases":[\(databases)]\(rolesMember)}}
         """
         try collection.replaceOrganization(orgId: orgId, json: json, upsert: true)
     }

@@ -13,14 +13,16 @@ struct OrgRoutingTests {
     }
 
     @Test func roleDotOrg_reachesOrgDatabaseAsRole() throws {
+        let database = try OrgDatabase()
         let org = TestOrgs.unique("org_route")
-        try TestOrgs.put(org, tier: "PRO", database: "acme")
+        try TestOrgs.put(org, tier: "PRO", database: database.name)
         defer { TestOrgs.remove(org) }
         let proxy = try Self.proxy()
-        let result = try Command.psql(port: proxy.port, user: "app.\(org)", database: "whatever",
+        // libpq's default database is the user name, which means the org's default database.
+        let result = try Command.psql(port: proxy.port, user: "app.\(org)", database: "app.\(org)",
                                       "select current_user || '@' || current_database()")
         #expect(result.status == 0, "\(result.stderr)")
-        #expect(result.stdout.trimmingCharacters(in: .whitespacesAndNewlines) == "app@acme")
+        #expect(result.stdout.trimmingCharacters(in: .whitespacesAndNewlines) == "app@\(database.name)")
     }
 
     @Test func userWithoutOrg_gets28000ShowingExpectedForm() throws {

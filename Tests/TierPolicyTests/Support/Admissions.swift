@@ -13,11 +13,13 @@ final class SwitchableOrgSource: OrgSource {
     private let documents = Mutex<[OrgId: OrgDocument]>([:])
     var name: String { "test" }
 
-    /// Puts `org` at `tier`, changed at `updatedAt` (epoch ms; later changes win).
-    func set(_ org: OrgId, tier: Tier, updatedAt: Int) {
+    /// Puts `org` at `tier`, changed at `updatedAt` (epoch ms; later changes win), with the
+    /// role `app` and its database named like the org (and `others`).
+    func set(_ org: OrgId, tier: Tier, updatedAt: Int, subscription: OrgDocument.Subscription? = nil,
+             roles: [String] = ["app"], otherDatabases: [String] = []) {
         documents.withLock {
-            $0[org] = OrgDocument(orgId: org, tier: tier.rawValue, tierUpdatedAt: updatedAt,
-                                  postgres: PostgresRoute(database: org.rawValue))
+            $0[org] = OrgDocument(orgId: org, tier: tier.rawValue, tierUpdatedAt: updatedAt, subscription: subscription,
+                                  postgres: PostgresRoute(databases: [org.rawValue] + otherDatabases, roles: roles))
         }
     }
 
@@ -59,22 +61,24 @@ enum Admissions {
                              pgbouncer: pgbouncer, logger: logger, metrics: metrics, clock: clock)
     }
 
-    /// Asks `admitter` about a connection as `user`, waits for the answer and, when admitted,
-    /// logs in as the upstream's AuthenticationOk would (the session then holds a slot;
-    /// `authenticate: false` leaves it a login in progress).
-    static func admit(_ admitter: any SessionAdmitter, user: String, peer: String = "10.0.0.1:40000",
-                      authenticate: Bool = true) -> AdmissionOutcome {
-        let decided = decide(admitter, user: user, peer: peer)
+    /// Asks `admitter` about a connection as `user` (to `database`, or the org's default),
+    /// waits for the answer and, when admitted, logs in as the upstream's AuthenticationOk
+    /// would (the session then holds a slot; `authenticate: false` leaves it a login in
+    /// progress).
+    static func admit(_ admitter: any SessionAdmitter, user: String, database: String? = nil,
+                      peer: String = "10.0.0.1:40000", authenticate: Bool = true) -> AdmissionOutcome {
+        let decided = decide(admitter, user: user, database: database, peer: peer)
         guard authenticate, case .admitted(let session) = decided, let refusal = session.confirmLogin?() else { return decided }
         session.onEnd()
         return .refused(refusal)
     }
 
     /// The admitter's answer alone, with no login.
-    static func decide(_ admitter: any SessionAdmitter, user: String, peer: String) -> AdmissionOutcome {
+    static func decide(_ admitter: any SessionAdmitter, user: String, database: String? = nil, peer: String) -> AdmissionOutcome {
         let done = DispatchSemaphore(value: 0)
         let outcome = OutcomeBox()
-        admitter.admit(AdmissionRequest(startup: StartupMessage(parameters: [("user", user), ("database", "x")]), peer: peer)) {
+        let parameters = [("user", user)] + (database.map { [("database", $0)] } ?? [])
+        admitter.admit(AdmissionRequest(startup: StartupMessage(parameters: parameters), peer: peer)) {
             result in
             outcome.value.withLock { $0 = result }
             done.signal()
