@@ -42,7 +42,8 @@ import TierModel
 /// Known limits: code that runs later as text is not inspected: dollar-quoted or string
 /// bodies of `DO` blocks and functions (a PL/pgSQL `SET work_mem = '1GB'` or `EXECUTE`
 /// inside them), functions created earlier or by another role that call set_config or
-/// carry a SET clause, and SQL run by extensions such as dblink. `ALTER ROLE | DATABASE ...
+/// carry a SET clause, and SQL run by extensions such as dblink; after the statements
+/// that can run such code the proxy checks the settings instead (`SettingsBlindSpots`). `ALTER ROLE | DATABASE ...
 /// SET` is not refused: those apply at the next connection, where the startup packet's
 /// values take precedence (PGC_S_CLIENT over PGC_S_USER/PGC_S_DATABASE). A Bind to a
 /// statement name that once held a bound `set_config`, with the same number of parameters
