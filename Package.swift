@@ -35,7 +35,7 @@ let package = Package(
         // Pure: tiers, limits matrix, hints, org documents.
         .target(name: "TierModel"),
         // Pure: admission decisions and per-org counters, clock injected.
-        .target(name: "Gate", dependencies: ["TierModel"]),
+        .target(name: "Gate", dependencies: ["TierModel", "PostgresWire"]),
         // The metrics TierGate exports: every handle created once with fixed dimensions,
         // per-org series capped or pseudonymised; and the escaping of log lines. Never
         // bootstraps (the /metrics endpoint is Proxy's, the bootstraps the executable's).
@@ -93,7 +93,7 @@ let package = Package(
 
         .testTarget(name: "PostgresWireTests", dependencies: ["PostgresWire"]),
         .testTarget(name: "TierModelTests", dependencies: ["TierModel"]),
-        .testTarget(name: "GateTests", dependencies: ["Gate", "TierModel"]),
+        .testTarget(name: "GateTests", dependencies: ["Gate", "TierModel", "PostgresWire"]),
         // Loop timers, pending writes and request framing with no socket; the control
         // server over real sockets.
         .testTarget(name: "SocketIOTests", dependencies: ["SocketIO", "PostgresWire"]),

@@ -4,17 +4,18 @@ struct SQLToken: Sendable, Equatable {
     enum Kind: Sendable, Equatable {
         /// An unquoted identifier or keyword; `value` is ASCII-lowercased (`downcase_identifier`).
         case word
-        /// `"..."` or `U&"..."`; `value` is the identifier as written, nil when undecodable.
+        /// `"..."` or `U&"..." [UESCAPE '<c>']`; `value` is the identifier as written (Unicode
+        /// escapes decoded), nil when undecodable.
         case quotedIdentifier
-        /// `'...'`, `E'...'`, `N'...'`, `U&'...'`; `value` is the decoded text, nil when
-        /// undecodable or unterminated.
+        /// `'...'`, `E'...'`, `N'...'`, `U&'...' [UESCAPE '<c>']`; `value` is the decoded text,
+        /// nil when undecodable or unterminated.
         case string
         /// `B'...'`, `X'...'`: never a valid GUC value or name.
         case bitString
         /// A numeric constant; `value` is what the parser hands SET: integers in decimal
         /// (`010` is 10, `0x10` is 16, `1_000` is 1000), other numbers as written.
         case number
-        /// `$1`.
+        /// `$1`; `value` is the number in decimal.
         case parameter
         /// `$$...$$` or `$tag$...$tag$`: opaque data.
         case dollarQuoted
@@ -43,15 +44,25 @@ struct SQLToken: Sendable, Equatable {
 /// Not modelled, because they can only turn tokens into fewer, longer tokens the caller
 /// treats conservatively: string continuation across newlines (`'1'\n'GB'` stays two
 /// tokens), the trailing-junk error of Postgres 15 (`1GB` unquoted is a number and a word),
-/// and multi-character operators (`<=` is two symbols). The text is read as UTF-8: a client
-/// using a multibyte client_encoding whose second bytes can be `\` (SJIS, BIG5, GBK) is
-/// read differently by the server, which converts before lexing.
+/// and multi-character operators (`<=` is two symbols).
+///
+/// Only ASCII bytes are structure (quotes, backslashes, operators, keywords); every byte
+/// from 0x80 up is part of an identifier or a constant, as in scan.l. So the bytes of any
+/// client_encoding whose multibyte characters use only such bytes (UTF-8, LATIN1, EUC_*, ...)
+/// split exactly as the server splits them after converting them; for the encodings whose
+/// second bytes can be ASCII (SJIS, BIG5, GBK, UHC, GB18030) see `ClientTextReading`.
+/// Constants and quoted identifiers whose bytes are not UTF-8 have no `value`.
 enum SQLLexer {
     /// The statements of `sql`, each a non-empty token list without the `;`.
     static func statements(in sql: String, standardConformingStrings: Bool = true) -> [[SQLToken]] {
+        statements(in: Array(sql.utf8), standardConformingStrings: standardConformingStrings)
+    }
+
+    /// The statements of a text given as bytes.
+    static func statements(in bytes: [UInt8], standardConformingStrings: Bool = true) -> [[SQLToken]] {
         var statements: [[SQLToken]] = []
         var current: [SQLToken] = []
-        for token in tokens(in: sql, standardConformingStrings: standardConformingStrings) {
+        for token in tokens(in: bytes, standardConformingStrings: standardConformingStrings) {
             if token.isSymbol(";") {
                 if !current.isEmpty { statements.append(current) }
                 current = []
@@ -65,7 +76,11 @@ enum SQLLexer {
 
     /// All tokens of `sql`, comments and whitespace dropped.
     static func tokens(in sql: String, standardConformingStrings: Bool = true) -> [SQLToken] {
-        var scanner = Scanner(bytes: Array(sql.utf8), standardConformingStrings: standardConformingStrings)
+        tokens(in: Array(sql.utf8), standardConformingStrings: standardConformingStrings)
+    }
+
+    static func tokens(in bytes: [UInt8], standardConformingStrings: Bool = true) -> [SQLToken] {
+        var scanner = Scanner(bytes: bytes, standardConformingStrings: standardConformingStrings)
         return scanner.run()
     }
 
@@ -74,6 +89,10 @@ enum SQLLexer {
         let standardConformingStrings: Bool
         var i = 0
         var out: [SQLToken] = []
+        /// For each `U&` token (by index in `out`): its text with quotes undoubled but escapes
+        /// not yet decoded (nil when unterminated), since a `UESCAPE` after it may change the
+        /// escape character.
+        var unicodeEscaped: [Int: String?] = [:]
 
         init(bytes: [UInt8], standardConformingStrings: Bool) {
             b = bytes
@@ -115,12 +134,13 @@ enum SQLLexer {
                     _ = quoted(backslashEscapes: false)
                     emit(.bitString, nil, from: start)
                 } else if c | 0x20 == ascii("u"), next == ascii("&"), at(i + 2) == ascii("'") || at(i + 2) == ascii("\"") {
-                    // U&'...' and U&"...": only quote doubling ends them; \XXXX escapes decoded.
+                    // U&'...' and U&"...": only quote doubling ends them; escapes are decoded
+                    // once a possible UESCAPE clause is known (`applyUnicodeEscapes`).
                     let quote = b[i + 2]
                     i += 2
                     let raw = quoted(backslashEscapes: false, quote: quote)
-                    emit(quote == ascii("'") ? .string : .quotedIdentifier, raw.flatMap(decodeUnicodeEscapes),
-                         from: start)
+                    unicodeEscaped[out.count] = raw
+                    emit(quote == ascii("'") ? .string : .quotedIdentifier, nil, from: start)
                 } else if c == ascii("\"") {
                     let value = quoted(backslashEscapes: false, quote: ascii("\""))
                     emit(.quotedIdentifier, value, from: start)
@@ -142,11 +162,57 @@ enum SQLLexer {
                     emit(.symbol, text(start..<i), from: start)
                 }
             }
-            // `U&'...' UESCAPE '!'` changes the escape character: the decoded value is wrong.
-            for k in out.indices.dropLast() where out[k + 1].isWord("uescape") {
-                out[k] = SQLToken(kind: out[k].kind, value: nil, source: out[k].source)
+            return unicodeEscaped.isEmpty ? out : applyUnicodeEscapes()
+        }
+
+        /// Decodes each `U&` token, with the escape character of a following
+        /// `UESCAPE '<c>'` (which becomes part of the token) or `\` (Postgres' parser.c,
+        /// `base_yylex`: UESCAPE must be followed by a simple string literal of one byte that
+        /// is not a hex digit, `+`, a quote or white space; anything else is a syntax error,
+        /// so the value stays nil).
+        func applyUnicodeEscapes() -> [SQLToken] {
+            var result: [SQLToken] = []
+            result.reserveCapacity(out.count)
+            var k = 0
+            while k < out.count {
+                guard let raw = unicodeEscaped[k] else {
+                    result.append(out[k])
+                    k += 1
+                    continue
+                }
+                var escape = ascii("\\")
+                var valid = raw != nil
+                var end = k + 1
+                if k + 1 < out.count, out[k + 1].isWord("uescape") {
+                    end = min(k + 3, out.count)
+                    if k + 2 < out.count, let character = simpleStringValue(out[k + 2]),
+                       character.utf8.count == 1, let c = character.utf8.first, isValidUnicodeEscape(c) {
+                        escape = c
+                    } else {
+                        valid = false
+                    }
+                }
+                let value = valid ? raw.flatMap { decodeUnicodeEscapes($0, escape: escape) } : nil
+                let source = out[k..<end].map(\.source).joined(separator: " ")
+                result.append(SQLToken(kind: out[k].kind, value: value, source: source))
+                k = end
             }
-            return out
+            return result
+        }
+
+        /// The value of a token the grammar calls SCONST: `'...'`, `E'...'` or a dollar-quoted
+        /// string (not `U&'...'`, and not `N'...'`, which is a keyword and a constant).
+        func simpleStringValue(_ token: SQLToken) -> String? {
+            switch token.kind {
+            case .dollarQuoted:
+                return token.value
+            case .string:
+                guard let first = token.source.utf8.first, first | 0x20 != ascii("u"), first | 0x20 != ascii("n")
+                else { return nil }
+                return token.value
+            default:
+                return nil
+            }
         }
 
         /// `/* ... */`, nesting as Postgres does (unlike the SQL standard's C-style comments).
@@ -252,7 +318,8 @@ enum SQLLexer {
             if let d = at(i + 1), isDigit(d) {
                 i += 1
                 while i < b.count, isDigit(b[i]) { i += 1 }
-                emit(.parameter, nil, from: start)
+                let digits = text((start + 1)..<i)
+                emit(.parameter, Int(digits).map(String.init) ?? digits, from: start)
                 return
             }
             var j = i + 1
@@ -337,42 +404,76 @@ enum SQLLexer {
     }
 }
 
-/// `\XXXX`, `\+XXXXXX` and `\\` of U&'' constants with the default escape character.
-private func decodeUnicodeEscapes(_ text: String) -> String? {
-    let s = Array(text.unicodeScalars)
-    var result = String.UnicodeScalarView()
+/// The Unicode escapes of a U&'' constant or U&"" identifier with escape character
+/// `escape` (parser.c, `str_udeescape`): the escape doubled is itself, followed by 4 hex
+/// digits or by `+` and 6 it is that code point; a UTF-16 surrogate pair written as two
+/// escapes is one character. nil for anything Postgres refuses (another character after
+/// the escape, code point 0 or above U+10FFFF, a lone surrogate).
+func decodeUnicodeEscapes(_ text: String, escape: UInt8 = UInt8(ascii: "\\")) -> String? {
+    let s = Array(text.utf8)
+    var result: [UInt8] = []
+    result.reserveCapacity(s.count)
+    var pendingHighSurrogate: UInt32?
     var k = 0
+    func hex(_ range: Range<Int>) -> UInt32? {
+        guard range.upperBound <= s.count else { return nil }
+        var value: UInt32 = 0
+        for byte in s[range] {
+            guard let h = hexValue(byte) else { return nil }
+            value = value * 16 + UInt32(h)
+        }
+        return value
+    }
     while k < s.count {
-        guard s[k] == "\\" else {
+        guard s[k] == escape else {
+            guard pendingHighSurrogate == nil else { return nil }
             result.append(s[k])
             k += 1
             continue
         }
-        if k + 1 < s.count, s[k + 1] == "\\" {
-            result.append("\\")
+        var code: UInt32
+        if k + 1 < s.count, s[k + 1] == escape {
+            guard pendingHighSurrogate == nil else { return nil }
+            result.append(escape)
             k += 2
             continue
+        } else if let value = hex((k + 1)..<(k + 5)) {
+            code = value
+            k += 5
+        } else if k + 1 < s.count, s[k + 1] == UInt8(ascii: "+"), let value = hex((k + 2)..<(k + 8)) {
+            code = value
+            k += 8
+        } else {
+            return nil
         }
-        let plus = k + 1 < s.count && s[k + 1] == "+"
-        let width = plus ? 6 : 4
-        let first = k + (plus ? 2 : 1)
-        guard first + width <= s.count else { return nil }
-        var value: UInt32 = 0
-        for scalar in s[first..<(first + width)] {
-            guard scalar.isASCII, let h = hexValue(UInt8(scalar.value)) else { return nil }
-            value = value * 16 + UInt32(h)
+        guard code > 0, code <= 0x10FFFF else { return nil }
+        if let high = pendingHighSurrogate {
+            guard (0xDC00...0xDFFF).contains(code) else { return nil }
+            code = 0x10000 + ((high - 0xD800) << 10) + (code - 0xDC00)
+            pendingHighSurrogate = nil
+        } else if (0xDC00...0xDFFF).contains(code) {
+            return nil
+        } else if (0xD800...0xDBFF).contains(code) {
+            pendingHighSurrogate = code
+            continue
         }
-        guard value != 0, let scalar = Unicode.Scalar(value) else { return nil }
-        result.append(scalar)
-        k = first + width
+        guard let scalar = Unicode.Scalar(code) else { return nil }
+        result.append(contentsOf: String(Character(scalar)).utf8)
     }
-    return String(result)
+    guard pendingHighSurrogate == nil else { return nil }
+    return String(validating: result, as: UTF8.self)
+}
+
+/// parser.c's `check_uescapechar`: not a hex digit, `+`, a quote or scan.l white space.
+private func isValidUnicodeEscape(_ c: UInt8) -> Bool {
+    hexValue(c) == nil && c != UInt8(ascii: "+") && c != UInt8(ascii: "'") && c != UInt8(ascii: "\"")
+        && !(c == 0x20 || c == 0x09 || c == 0x0A || c == 0x0D || c == 0x0C)
 }
 
 private func ascii(_ c: Unicode.Scalar) -> UInt8 { UInt8(ascii: c) }
 
 /// scan.l's `space`: space, tab, newline, carriage return, form feed, vertical tab.
-private func isSpace(_ c: UInt8) -> Bool { c == 0x20 || (0x09...0x0D).contains(c) }
+func isSpace(_ c: UInt8) -> Bool { c == 0x20 || (0x09...0x0D).contains(c) }
 
 private func isDigit(_ c: UInt8) -> Bool { (ascii("0")...ascii("9")).contains(c) }
 

@@ -15,16 +15,26 @@ public enum SettingsBlindSpots {
 
     /// Whether any statement of `sql` may change settings in ways its text does not show.
     public static func mayChangeSettings(sql: String) -> Bool {
-        guard mightMention(sql) else { return false }
-        for statement in SQLLexer.statements(in: sql) {
-            if let first = statement.first(where: { $0.kind == .word }), let word = first.value, leadingWords.contains(word) {
-                return true
-            }
-            if statement.contains(where: { $0.kind == .word && $0.value.map(anywhereWords.contains) == true }) {
-                return true
-            }
-            if statement.contains(where: { $0.kind == .quotedIdentifier && $0.value == nil }) {
-                return true  // an identifier it cannot decode
+        mayChangeSettings(text: Array(sql.utf8)[...])
+    }
+
+    /// The same for a text given as bytes in the session's client_encoding, whatever it is:
+    /// judged under every reading the server could apply (`ClientTextReading`), so an SJIS
+    /// character that swallows a backslash cannot hide a DO block inside what UTF-8 reads as
+    /// a string.
+    public static func mayChangeSettings(text: ArraySlice<UInt8>) -> Bool {
+        guard mightMention(text) else { return false }
+        for reading in ClientTextReading.readings(of: text) {
+            for statement in SQLLexer.statements(in: reading) {
+                if let first = statement.first(where: { $0.kind == .word }), let word = first.value, leadingWords.contains(word) {
+                    return true
+                }
+                if statement.contains(where: { $0.kind == .word && $0.value.map(anywhereWords.contains) == true }) {
+                    return true
+                }
+                if statement.contains(where: { $0.kind == .quotedIdentifier && $0.value == nil }) {
+                    return true  // an identifier it cannot decode
+                }
             }
         }
         return false
@@ -32,10 +42,10 @@ public enum SettingsBlindSpots {
 
     /// A cheap pass over the bytes: can the text contain one of the words at all? (Quoted
     /// and escaped forms are letters too; the lexer decides.) Most queries stop here.
-    static func mightMention(_ sql: String) -> Bool {
+    static func mightMention(_ text: ArraySlice<UInt8>) -> Bool {
         var lowered: [UInt8] = []
-        lowered.reserveCapacity(sql.utf8.count)
-        for byte in sql.utf8 {
+        lowered.reserveCapacity(text.count)
+        for byte in text {
             lowered.append((65...90).contains(byte) ? byte | 0x20 : byte)
         }
         for word in leadingWords.union(anywhereWords) {

@@ -1,3 +1,4 @@
+import PostgresWire
 import TierModel
 
 /// Keeps a client from lifting its own tier ceiling from inside the session.
@@ -6,37 +7,64 @@ import TierModel
 /// reset values: `RESET work_mem`, `RESET ALL`, `DISCARD ALL` and `SET work_mem TO DEFAULT`
 /// return to the tier's value and pass. What is refused is raising a tier GUC above the tier:
 /// `SET [SESSION | LOCAL] <guc> {= | TO} <value>`, `set_config('<guc>', '<value>', ...)`
-/// anywhere in a statement, and a `SET <guc> = <value>` clause of `CREATE FUNCTION`,
+/// anywhere in a statement, a `SET <guc> = <value>` clause of `CREATE FUNCTION`,
 /// `CREATE PROCEDURE` or `ALTER FUNCTION | PROCEDURE | ROUTINE` (which would apply it while
-/// the function runs).
+/// the function runs), and `UPDATE pg_settings`. A GUC is recognized by every name Postgres
+/// accepts for it: any letter case, quoted, Unicode-escaped (`U&"work!005fmem" UESCAPE '!'`)
+/// or by an old name (`sort_mem` is work_mem: `SessionSettings.Parameter(gucName:)`).
+///
+/// Four kinds of client message can change a setting, and each is judged:
+/// - a Query's text (`check(query:prepared:)`);
+/// - a Parse's statement (`check(parse:prepared:)`). A `set_config` whose name or value is
+///   a bound parameter (`select set_config($1, $2, false)`, as JDBC and psycopg send for
+///   application_name) cannot be judged there: the statement is remembered
+///   (`BoundSetConfig`, kept per session in `PreparedSetConfigs`) and judged at every Bind;
+/// - a Bind of such a statement, by its parameter values in text or binary format
+///   (`check(bind:against:)`), each time the statement is bound;
+/// - a FunctionCall of set_config (function OID 2078, `check(functionCall:)`).
 ///
 /// Guarantees:
 /// - Text is read with Postgres' own lexical rules (`SQLLexer`), so SQL inside string
 ///   constants, quoted identifiers, dollar-quoted bodies and comments is data, not a `SET`.
 ///   Because `standard_conforming_strings` may have been turned off earlier in the session,
-///   the text is judged under both settings and refused if either reading raises a limit.
+///   and the session's client_encoding may be one whose multibyte characters contain ASCII
+///   bytes (SJIS, BIG5, GBK, UHC, GB18030: a `\` inside a character), the text is judged
+///   under every reading the server could apply (`ClientTextReading`), and refused if any
+///   reading raises a limit. Text in any encoding is judged, never passed unread.
 /// - A value it cannot read is refused, never guessed (`Limit.allows(clientValue:)` is nil,
-///   or the value is an expression or a `$1` parameter); so is a `set_config` whose name is
-///   not a string constant, since it could name any GUC.
+///   or the value is an expression, or a non-ASCII parameter value); so is a `set_config`
+///   whose name is an expression, since it could name any GUC.
+/// - A statement once prepared as a bound `set_config` is judged at every later Bind of its
+///   name and every `EXECUTE` of it, even after the client closed it or prepared another
+///   statement under that name: the server may have skipped that Close or Parse (after an
+///   error, until Sync), and the proxy does not see the server's replies to them.
 ///
 /// Known limits: code that runs later as text is not inspected: dollar-quoted or string
 /// bodies of `DO` blocks and functions (a PL/pgSQL `SET work_mem = '1GB'` or `EXECUTE`
-/// inside them), and SQL run by extensions such as dblink. `ALTER ROLE | DATABASE ... SET`
-/// is not refused: those apply at the next connection, where the startup packet's
-/// values take precedence (PGC_S_CLIENT over PGC_S_USER/PGC_S_DATABASE).
+/// inside them), functions created earlier or by another role that call set_config or
+/// carry a SET clause, and SQL run by extensions such as dblink; after the statements
+/// that can run such code the proxy checks the settings instead (`SettingsBlindSpots`). `ALTER ROLE | DATABASE ...
+/// SET` is not refused: those apply at the next connection, where the startup packet's
+/// values take precedence (PGC_S_CLIENT over PGC_S_USER/PGC_S_DATABASE). A Bind to a
+/// statement name that once held a bound `set_config`, with the same number of parameters
+/// and values that would raise a tier GUC through it, is refused even if the statement now
+/// under that name is another one.
 public struct SettingsGuard: Sendable {
     public let tier: Tier
     public let settings: SessionSettings
     public let matrix: TierMatrix
-    /// The session reaches Postgres through PgBouncer's transaction pool (issue 6), where
-    /// the tier's values come from the pool's connect_query: session values, not reset
-    /// values, on server connections shared by the org's clients. There, anything that
-    /// changes a tier GUC beyond the current transaction is refused too, even a lower value:
-    /// `RESET <guc>`, `RESET ALL`, `DISCARD ALL` and `SET <guc> TO DEFAULT` would fall back to
-    /// the server's defaults (statement_timeout 0), and a session-level `SET` or
-    /// `set_config(..., false)` would stay on the server connection for the org's next
-    /// client. `SET LOCAL` and `set_config(..., true)` within the tier pass.
+    /// The session reaches Postgres through PgBouncer's transaction pool, where the tier's
+    /// values come from the pool's connect_query: session values, not reset values, on
+    /// server connections shared by the org's clients. There, anything that changes a tier
+    /// GUC beyond the current transaction is refused too, even a lower value: `RESET <guc>`,
+    /// `RESET ALL`, `DISCARD ALL` and `SET <guc> TO DEFAULT` would fall back to the server's
+    /// defaults (statement_timeout 0), and a session-level `SET` or `set_config(..., false)`
+    /// would stay on the server connection for the org's next client. `SET LOCAL` and
+    /// `set_config(..., true)` within the tier pass.
     public let pooled: Bool
+
+    /// set_config's OID in pg_proc (fixed in the catalog since Postgres 7.3).
+    public static let setConfigOID: UInt32 = 2078
 
     public init(tier: Tier, settings: SessionSettings, matrix: TierMatrix, pooled: Bool = false) {
         self.tier = tier
@@ -45,64 +73,93 @@ public struct SettingsGuard: Sendable {
         self.pooled = pooled
     }
 
-    /// The first violation in `sql` (a simple Query's text, possibly several statements, or
-    /// a Parse message's statement), or nil when it stays within the tier.
+    // MARK: - Messages
+
+    /// The first violation in `sql`, a simple Query's text as UTF-8.
     public func check(sql: String) -> SettingsViolation? {
+        check(query: Array(sql.utf8)[...])
+    }
+
+    /// The first violation in a Query's text (possibly several statements), given as bytes
+    /// in the session's client_encoding, or nil when it stays within the tier. `prepared`:
+    /// the session's bound set_config statements, which an `EXECUTE` may run.
+    public func check(query text: ArraySlice<UInt8>, prepared: PreparedSetConfigs = PreparedSetConfigs()) -> SettingsViolation? {
         // Runs on every query of a gated session: most queries cannot touch a setting, and a
-        // byte scan is far cheaper than lexing the text twice.
-        guard Self.mightChangeSettings(sql) else { return nil }
-        for standardConformingStrings in [true, false] {
-            for statement in SQLLexer.statements(in: sql, standardConformingStrings: standardConformingStrings) {
-                if let violation = checkPooled(statement) ?? checkSet(statement) ?? checkSetConfig(statement)
-                    ?? checkFunctionClauses(statement) ?? checkSettingsViewUpdate(statement) {
-                    return violation
-                }
-            }
+        // byte scan is far cheaper than lexing the text.
+        guard Self.mightChangeSettings(text, orExecute: !prepared.isEmpty) else { return nil }
+        for statement in statements(of: text) {
+            var unbound: [SetConfigCall]?
+            if let violation = check(statement, deferring: &unbound, prepared: prepared) { return violation }
         }
         return nil
     }
 
-    /// False only when no rule can apply: every refused statement contains `set` (SET,
-    /// RESET, set_config, pg_settings, a function's SET clause) or `discard` in any letter
-    /// case, or a `U&` Unicode escape that could spell one of them in an identifier.
-    /// Keywords cannot be escaped or split, so text without these cannot change a setting.
-    static func mightChangeSettings(_ sql: String) -> Bool {
-        sql.utf8.withContiguousStorageIfAvailable(containsSettingsWord)
-            ?? Array(sql.utf8).withUnsafeBufferPointer(containsSettingsWord)
+    /// What to do with a Parse: forward it, forward it and judge each Bind of the statement
+    /// (a `set_config` with bound parameters), or refuse it.
+    public enum ParseVerdict: Sendable, Equatable {
+        case forward
+        case remember(BoundSetConfig)
+        case refuse(SettingsViolation)
     }
 
-    private static func containsSettingsWord(_ bytes: UnsafeBufferPointer<UInt8>) -> Bool {
-        // `| 0x20` maps only 'S' and 's' to 's' (and so on), so no other byte can match.
-        func lower(_ byte: UInt8) -> UInt8 { byte | 0x20 }
-        let count = bytes.count
-        var i = 0
-        while i < count {
-            switch lower(bytes[i]) {
-            case UInt8(ascii: "s"):
-                if i + 2 < count, lower(bytes[i + 1]) == UInt8(ascii: "e"), lower(bytes[i + 2]) == UInt8(ascii: "t") {
-                    return true
-                }
-            case UInt8(ascii: "d"):
-                if i + 6 < count, zip("iscard".utf8, bytes[(i + 1)...(i + 6)]).allSatisfy({ $0 == lower($1) }) {
-                    return true
-                }
-            case UInt8(ascii: "u"):
-                if i + 1 < count, bytes[i + 1] == UInt8(ascii: "&") { return true }
-            default:
-                break
-            }
-            i += 1
+    public func check(parse: RawParse, prepared: PreparedSetConfigs = PreparedSetConfigs()) -> ParseVerdict {
+        guard Self.mightChangeSettings(parse.query, orExecute: !prepared.isEmpty) else { return .forward }
+        var calls: [SetConfigCall] = []
+        var parameterCount = parse.parameterTypes.count
+        for statement in statements(of: parse.query) {
+            parameterCount = max(parameterCount, Self.highestParameter(in: statement))
+            // `$n` is the Bind's parameter only in statements the extended protocol runs with
+            // its values; in `PREPARE`, `CREATE FUNCTION ... BEGIN ATOMIC`, `CREATE RULE`
+            // it belongs to something else, and is judged unreadable as in a Query.
+            var deferred: [SetConfigCall]? = Self.takesBoundParameters(statement) ? [] : nil
+            if let violation = check(statement, deferring: &deferred, prepared: prepared) { return .refuse(violation) }
+            for call in deferred ?? [] where !calls.contains(call) { calls.append(call) }
         }
-        return false
+        guard !calls.isEmpty else { return .forward }
+        return .remember(BoundSetConfig(calls: calls, parameterCount: parameterCount, parameterTypes: parse.parameterTypes))
     }
+
+    /// A Bind of a statement remembered from `check(parse:)`: the first violation its
+    /// parameter values make. A Bind whose values do not fit the statement (count, format
+    /// codes) is left to the server, which refuses it before running anything.
+    public func check(bind parameters: BoundValues, against statement: BoundSetConfig) -> SettingsViolation? {
+        guard parameters.count == statement.parameterCount else { return nil }
+        for call in statement.calls {
+            guard let bound = call.binding(parameters, types: statement.parameterTypes) else { return nil }
+            if case .refused(let violation) = judge(bound) { return violation }
+        }
+        return nil
+    }
+
+    /// A FunctionCall: set_config's arguments are judged as a Bind of
+    /// `set_config($1, $2, $3)`; other functions pass (see Known limits).
+    public func check(functionCall: FunctionCall) -> SettingsViolation? {
+        guard functionCall.functionOID == Self.setConfigOID else { return nil }
+        return check(bind: functionCall.arguments, against: .functionCall)
+    }
+
+    /// The refusal for a remembered statement when its Bind cannot be judged later (the
+    /// session remembers too many): as if its parameters were unreadable.
+    public func unboundViolation(_ statement: BoundSetConfig) -> SettingsViolation? {
+        for call in statement.calls {
+            if case .refused(let violation) = judge(call.unbound) { return violation }
+        }
+        return nil
+    }
+
+    // MARK: - Refusals
 
     /// A statement to send Postgres instead of the client's, so that Postgres itself raises
     /// the refusal and the protocol sequence stays its own (ErrorResponse then ReadyForQuery,
-    /// the transaction block aborted, the extended protocol skipping to Sync).
+    /// the transaction block aborted, the extended protocol skipping to Sync). Postgres adds
+    /// a PL/pgSQL CONTEXT line to it, which the proxy removes on the way back
+    /// (`SettingsViolation.isRefusal(detail:)`).
     ///
-    /// The texts are `E''` constants (quotes and backslashes escaped, so the result does not
-    /// depend on standard_conforming_strings), and the dollar tag is chosen not to occur in
-    /// them. `MESSAGE =` takes an expression, not a format, so `%` needs no escaping.
+    /// The text is ASCII only (`SettingsViolation.requested` is), so every client_encoding
+    /// reads it the same; the texts are `E''` constants (quotes and backslashes escaped, so
+    /// the result does not depend on standard_conforming_strings), and the dollar tag is
+    /// chosen not to occur in them. `MESSAGE =` takes an expression, not a format, so `%`
+    /// needs no escaping.
     public func refusalStatement(for violation: SettingsViolation) -> String {
         let body = "BEGIN RAISE EXCEPTION USING ERRCODE = \(literal(violation.sqlState)), "
             + "MESSAGE = \(literal(violation.message)), DETAIL = \(literal(violation.detail)), "
@@ -114,6 +171,18 @@ public struct SettingsGuard: Sendable {
             tag = "$tiergate\(n)$"
         }
         return "DO \(tag)\(body)\(tag)"
+    }
+
+    /// The refusal statement in place of a Parse's, with as many parameters as the client's
+    /// statement has, so the client's Bind still fits and Execute raises the refusal.
+    /// Parameters whose type the client left to the server are declared text (the DO
+    /// statement gives the server nothing to infer a type from).
+    public func refusalParse(for parse: RawParse, violation: SettingsViolation) -> RawParse {
+        let referenced = SQLLexer.statements(in: Array(parse.query)).map(Self.highestParameter).max() ?? 0
+        var types = parse.parameterTypes.map { $0 == 0 ? BoundSetConfig.textOID : $0 }
+        if referenced > types.count { types += Array(repeating: BoundSetConfig.textOID, count: referenced - types.count) }
+        return RawParse(statementName: parse.statementName, query: Array(refusalStatement(for: violation).utf8)[...],
+                        parameterTypes: types)
     }
 
     private func literal(_ text: String) -> String {
@@ -128,11 +197,100 @@ public struct SettingsGuard: Sendable {
         return "E'\(escaped)'"
     }
 
+    // MARK: - Reading text
+
+    /// Every statement under every reading: both settings of standard_conforming_strings,
+    /// every way a client_encoding can split the bytes.
+    private func statements(of text: ArraySlice<UInt8>) -> [[SQLToken]] {
+        ClientTextReading.readings(of: text).flatMap { reading in
+            [true, false].flatMap { SQLLexer.statements(in: reading, standardConformingStrings: $0) }
+        }
+    }
+
+    /// False only when no rule can apply: every refused statement contains `set` (SET,
+    /// RESET, set_config, pg_settings, a function's SET clause) or `discard` in any letter
+    /// case, or a `U&` Unicode escape that could spell one of them in an identifier; with
+    /// `orExecute`, also `execute`, which can run a remembered bound set_config. Keywords
+    /// cannot be escaped or split, and no reading of the bytes makes ASCII letters that are
+    /// not there, so text without these cannot change a setting.
+    static func mightChangeSettings(_ sql: String) -> Bool {
+        mightChangeSettings(Array(sql.utf8)[...], orExecute: false)
+    }
+
+    static func mightChangeSettings(_ bytes: ArraySlice<UInt8>, orExecute: Bool) -> Bool {
+        bytes.withContiguousStorageIfAvailable { containsSettingsWord($0, orExecute: orExecute) }
+            ?? Array(bytes).withUnsafeBufferPointer { containsSettingsWord($0, orExecute: orExecute) }
+    }
+
+    private static func containsSettingsWord(_ bytes: UnsafeBufferPointer<UInt8>, orExecute: Bool) -> Bool {
+        // `| 0x20` maps only 'S' and 's' to 's' (and so on), so no other byte can match.
+        func lower(_ byte: UInt8) -> UInt8 { byte | 0x20 }
+        func follows(_ word: String, at i: Int) -> Bool {
+            let rest = word.utf8
+            return i + rest.count < bytes.count && zip(rest, bytes[(i + 1)...(i + rest.count)]).allSatisfy { $0 == lower($1) }
+        }
+        let count = bytes.count
+        var i = 0
+        while i < count {
+            switch lower(bytes[i]) {
+            case UInt8(ascii: "s"):
+                if follows("et", at: i) { return true }
+            case UInt8(ascii: "d"):
+                if follows("iscard", at: i) { return true }
+            case UInt8(ascii: "e"):
+                if orExecute, follows("xecute", at: i) { return true }
+            case UInt8(ascii: "u"):
+                if i + 1 < count, bytes[i + 1] == UInt8(ascii: "&") { return true }
+            default:
+                break
+            }
+            i += 1
+        }
+        return false
+    }
+
+    /// The highest `$n` in a statement: the number of parameters the server gives it at
+    /// least (more when the Parse declares more types).
+    static func highestParameter(in tokens: [SQLToken]) -> Int {
+        tokens.lazy.filter { $0.kind == .parameter }.compactMap { $0.value.flatMap { Int($0) } }.max() ?? 0
+    }
+
+    /// Whether a Parse's statement runs with the Bind's values for its `$n`.
+    static func takesBoundParameters(_ tokens: [SQLToken]) -> Bool {
+        guard let first = tokens.first else { return false }
+        if first.isSymbol("(") { return true }
+        return ["select", "with", "values", "table", "insert", "update", "delete", "merge", "explain", "declare", "call"]
+            .contains { first.isWord($0) }
+    }
+
     // MARK: - Statements
 
+    /// The first violation in one statement. `deferring`: when non-nil, set_config calls
+    /// that can only be judged with their parameters' values are collected there instead
+    /// of refused.
+    private func check(_ tokens: [SQLToken], deferring unbound: inout [SetConfigCall]?,
+                       prepared: PreparedSetConfigs) -> SettingsViolation? {
+        if let violation = checkPooled(tokens) ?? checkSet(tokens) { return violation }
+        for call in setConfigCalls(in: tokens) {
+            switch judge(call) {
+            case .allowed:
+                continue
+            case .refused(let violation):
+                return violation
+            case .needsParameters:
+                if unbound != nil {
+                    unbound?.append(call)
+                } else if case .refused(let violation) = judge(call.unbound) {
+                    return violation
+                }
+            }
+        }
+        return checkFunctionClauses(tokens) ?? checkSettingsViewUpdate(tokens) ?? checkExecute(tokens, prepared: prepared)
+    }
+
     /// In pooled mode: `RESET`/`DISCARD ALL`, session-level `SET` (any value, `DEFAULT`
-    /// included) and `SET LOCAL ... TO DEFAULT` of a tier GUC; `set_config` of a tier GUC
-    /// that is not `is_local => true` with a value. Nil outside pooled mode.
+    /// included) and `SET LOCAL ... TO DEFAULT` of a tier GUC (set_config: `judge(_:)`).
+    /// Nil outside pooled mode.
     private func checkPooled(_ tokens: [SQLToken]) -> SettingsViolation? {
         guard pooled, let verb = tokens.first else { return nil }
         let statement = sourceText(tokens)
@@ -158,32 +316,6 @@ public struct SettingsGuard: Sendable {
             else { return nil }
             let toDefault = tokens.count == i + 3 && tokens[i + 2].isWord("default")
             if !local || toDefault { return violation(.sessionChangeWhilePooled, parameter: parameter, requested: statement) }
-            return nil
-        }
-        for k in tokens.indices.dropLast()
-        where tokens[k + 1].isSymbol("(") && tokens[k].value?.asciiLowercased == "set_config" {
-            let arguments = self.arguments(tokens, openingAt: k + 1)
-            var positional: [[SQLToken]] = []
-            var named: [String: [SQLToken]] = [:]
-            for argument in arguments {
-                if argument.count >= 2, let key = argument[0].value,
-                   argument[1].isSymbol("=>") || argument[1].isSymbol(":=") {
-                    named[key.asciiLowercased] = Array(argument.dropFirst(2))
-                } else {
-                    positional.append(argument)
-                }
-            }
-            guard let nameArgument = positional.first ?? named["setting_name"],
-                  let name = stringConstant(nameArgument),
-                  let parameter = settings.parameter(named: name)
-            else { continue }  // an unnamed parameter is refused by checkSetConfig
-            let value = positional.count > 1 ? positional[1] : named["new_value"]
-            let isLocal = positional.count > 2 ? positional[2] : named["is_local"]
-            let localTrue = isLocal.map { $0.count == 1 && ($0[0].isWord("true") || $0[0].value == "t" || $0[0].value == "true") } ?? false
-            let nullValue = value.map { $0.count == 1 && $0[0].isWord("null") } ?? true
-            if !localTrue || nullValue {
-                return violation(.sessionChangeWhilePooled, parameter: parameter, requested: statement)
-            }
         }
         return nil
     }
@@ -225,39 +357,6 @@ public struct SettingsGuard: Sendable {
         return violation(.settingsViewUpdate, parameter: nil, requested: "UPDATE pg_settings")
     }
 
-    /// Every `set_config(...)` call in the statement, schema-qualified or quoted, with
-    /// positional or named (`setting_name =>`, `new_value =>`) arguments.
-    private func checkSetConfig(_ tokens: [SQLToken]) -> SettingsViolation? {
-        for k in tokens.indices.dropLast()
-        where tokens[k + 1].isSymbol("(")
-            && (tokens[k].kind == .word || tokens[k].kind == .quotedIdentifier)
-            && tokens[k].value?.asciiLowercased == "set_config" {
-            let arguments = self.arguments(tokens, openingAt: k + 1)
-            var positional: [[SQLToken]] = []
-            var named: [String: [SQLToken]] = [:]
-            for argument in arguments {
-                if argument.count >= 2, argument[0].kind == .word || argument[0].kind == .quotedIdentifier,
-                   argument[1].isSymbol("=>") || argument[1].isSymbol(":="), let key = argument[0].value {
-                    named[key.asciiLowercased] = Array(argument.dropFirst(2))
-                } else {
-                    positional.append(argument)
-                }
-            }
-            guard let nameArgument = positional.first ?? named["setting_name"] else { continue }
-            guard let name = stringConstant(nameArgument) else {
-                return violation(.unnamedParameter, parameter: nil, requested: sourceText(nameArgument))
-            }
-            guard let parameter = settings.parameter(named: name),
-                  let valueArgument = positional.dropFirst().first ?? named["new_value"]
-            else { continue }
-            // A NULL value resets the GUC to its reset value, the tier's.
-            if valueArgument.count == 1, valueArgument[0].isWord("null") { continue }
-            let value = stringConstant(valueArgument) ?? literalValue(valueArgument, allowWords: false)
-            if let violation = judge(parameter, value: value, source: valueArgument) { return violation }
-        }
-        return nil
-    }
-
     /// `SET name {= | TO} value` clauses of function and procedure definitions.
     private func checkFunctionClauses(_ tokens: [SQLToken]) -> SettingsViolation? {
         var i = 0
@@ -281,6 +380,122 @@ public struct SettingsGuard: Sendable {
             }
             if let violation = checkAssignment(tokens, at: k + 1, valueEnd: valueEnd) { return violation }
         }
+        return nil
+    }
+
+    /// `EXECUTE name(args)` (alone, under EXPLAIN or CREATE TABLE AS) of a statement the
+    /// session prepared as a bound set_config: the arguments are its parameter values.
+    private func checkExecute(_ tokens: [SQLToken], prepared: PreparedSetConfigs) -> SettingsViolation? {
+        guard !prepared.isEmpty else { return nil }
+        for k in tokens.indices.dropLast() where tokens[k].isWord("execute") {
+            let name = tokens[k + 1]
+            guard name.kind == .word || name.kind == .quotedIdentifier, let nameText = name.value else { continue }
+            let hasArguments = k + 2 < tokens.count && tokens[k + 2].isSymbol("(")
+            let arguments = hasArguments ? self.arguments(tokens, openingAt: k + 2).map { argument($0, flag: true) } : []
+            // An argument that is itself a parameter (`EXECUTE s($1, $2)` in a Parse) is
+            // judged unreadable: its value would come with another Bind.
+            for statement in prepared.templates(named: Array(nameText.utf8)) where statement.parameterCount == arguments.count {
+                for call in statement.calls {
+                    if case .refused(let violation) = judge(call.substituting(arguments).unbound) { return violation }
+                }
+            }
+        }
+        return nil
+    }
+
+    // MARK: - set_config
+
+    /// Every `set_config(...)` call in the statement, schema-qualified or quoted, with
+    /// positional or named (`setting_name =>`, `new_value =>`, `is_local =>`) arguments.
+    private func setConfigCalls(in tokens: [SQLToken]) -> [SetConfigCall] {
+        var calls: [SetConfigCall] = []
+        for k in tokens.indices.dropLast()
+        where tokens[k + 1].isSymbol("(")
+            && (tokens[k].kind == .word || tokens[k].kind == .quotedIdentifier)
+            && tokens[k].value?.asciiLowercased == "set_config" {
+            var positional: [[SQLToken]] = []
+            var named: [String: [SQLToken]] = [:]
+            for argument in arguments(tokens, openingAt: k + 1) {
+                if argument.count >= 2, argument[0].kind == .word || argument[0].kind == .quotedIdentifier,
+                   argument[1].isSymbol("=>") || argument[1].isSymbol(":="), let key = argument[0].value {
+                    named[key.asciiLowercased] = Array(argument.dropFirst(2))
+                } else {
+                    positional.append(argument)
+                }
+            }
+            guard let name = positional.first ?? named["setting_name"] else { continue }
+            let value = positional.count > 1 ? positional[1] : named["new_value"]
+            let isLocal = positional.count > 2 ? positional[2] : named["is_local"]
+            calls.append(SetConfigCall(name: argument(name, flag: false), value: value.map { argument($0, flag: false) },
+                                       isLocal: isLocal.map { argument($0, flag: true) }))
+        }
+        return calls
+    }
+
+    /// One argument of set_config as the server would receive it: a constant (a string,
+    /// optionally `::text`; a number; for the flag also `true`/`false`), NULL, a bound
+    /// parameter (`$n`, optionally `::text`), or an expression TierGate does not evaluate.
+    private func argument(_ tokens: [SQLToken], flag: Bool) -> SetConfigCall.Argument {
+        if tokens.count == 1, tokens[0].isWord("null") { return .null }
+        if let first = tokens.first, first.kind == .parameter, let n = first.value.flatMap({ Int($0) }),
+           tokens.count == 1 || (tokens.count == 3 && tokens[1].isSymbol("::") && tokens[2].isWord("text")) {
+            return .parameter(n)
+        }
+        if flag, tokens.count == 1, tokens[0].isWord("true") || tokens[0].isWord("false") { return .text(tokens[0].value!) }
+        if let text = stringConstant(tokens) ?? literalValue(tokens, allowWords: false) { return .text(text) }
+        return .unreadable(sourceText(tokens))
+    }
+
+    private enum Judgment {
+        case allowed
+        case refused(SettingsViolation)
+        /// Depends on a bound parameter's value.
+        case needsParameters
+    }
+
+    /// One set_config call. A NULL value resets the GUC to its reset value, the tier's
+    /// (except through PgBouncer's pool, where that is the server's default).
+    private func judge(_ call: SetConfigCall) -> Judgment {
+        let parameter: SessionSettings.Parameter
+        switch call.name {
+        case .null: return .allowed  // the server refuses: "SET requires parameter name"
+        case .parameter: return .needsParameters
+        case .unreadable(let source): return .refused(violation(.unnamedParameter, parameter: nil, requested: source))
+        case .text(let name):
+            guard let tierParameter = settings.parameter(named: name) else { return .allowed }
+            parameter = tierParameter
+        }
+        if pooled {
+            if case .parameter? = call.isLocal { return .needsParameters }
+            if case .parameter? = call.value { return .needsParameters }
+            let local: Bool
+            if case .text(let flag)? = call.isLocal { local = Self.booleanValue(flag) == true } else { local = false }
+            let resets: Bool
+            switch call.value {
+            case nil, .null?: resets = true
+            default: resets = false
+            }
+            if !local || resets {
+                return .refused(violation(.sessionChangeWhilePooled, parameter: parameter, requested: call.description))
+            }
+        }
+        switch call.value {
+        case nil, .null?: return .allowed
+        case .parameter?: return .needsParameters
+        case .unreadable(let source)?: return .refused(violation(.unreadableValue, parameter: parameter, requested: source))
+        case .text(let value)?:
+            return judge(parameter, value: value, source: []).map(Judgment.refused) ?? .allowed
+        }
+    }
+
+    /// Postgres' `parse_bool`: unique prefixes of true/false/yes/no, on/off, 1/0, any case,
+    /// surrounding white space ignored (boolin); nil for anything else.
+    static func booleanValue(_ text: String) -> Bool? {
+        let value = String(decoding: text.utf8.drop { isSpace($0) }.reversed().drop { isSpace($0) }.reversed(),
+                           as: UTF8.self).asciiLowercased
+        guard !value.isEmpty else { return nil }
+        if "true".hasPrefix(value) || "yes".hasPrefix(value) || value == "on" || value == "1" { return true }
+        if "false".hasPrefix(value) || "no".hasPrefix(value) || value == "off" || value == "of" || value == "0" { return false }
         return nil
     }
 
@@ -335,10 +550,11 @@ public struct SettingsGuard: Sendable {
                 current.append(token)
             }
         }
-        arguments.append(current)
+        if !current.isEmpty || !arguments.isEmpty { arguments.append(current) }
         return arguments
     }
 
+    /// `source` is the value as written, for the message when the value is nil.
     private func judge(_ parameter: SessionSettings.Parameter, value: String?,
                        source: [SQLToken]) -> SettingsViolation? {
         guard let value else {
@@ -362,146 +578,5 @@ public struct SettingsGuard: Sendable {
                            requested: String) -> SettingsViolation {
         SettingsViolation(reason: reason, parameter: parameter, requested: requested, tier: tier,
                           limit: parameter.flatMap { settings[$0]?.limit }, matrix: matrix)
-    }
-}
-
-/// A client's attempt to raise a tier GUC, and everything the client is told about it.
-///
-/// Sent as Postgres' own error (`SettingsGuard.refusalStatement(for:)`) with `sqlState`,
-/// `message`, `detail` and `hint`; this type is the one source of their text.
-public struct SettingsViolation: Error, Sendable, Equatable, CustomStringConvertible {
-    /// `insufficient_privilege`: what Postgres reports for a SET the role may not do.
-    public static let sqlState = "42501"
-
-    public enum Reason: String, Sendable, CaseIterable {
-        /// The value is above the tier's limit (statement_timeout 0, no timeout, always is).
-        case aboveLimit = "setting_limit_exceeded"
-        /// The value is an expression, a parameter, or text TierGate cannot read as the
-        /// GUC's type: refused rather than guessed.
-        case unreadableValue = "setting_value_unchecked"
-        /// `set_config`'s name is not a string constant, so it could be any tier GUC.
-        case unnamedParameter = "setting_name_unchecked"
-        /// Through PgBouncer's transaction pool: a change that would outlive the transaction
-        /// on a shared server connection (`SettingsGuard.pooled`).
-        case sessionChangeWhilePooled = "setting_session_change_pooled"
-        /// `UPDATE pg_settings`, which sets parameters like set_config.
-        case settingsViewUpdate = "settings_view_update"
-    }
-
-    public let reason: Reason
-    /// The tier GUC; nil only for `.unnamedParameter`.
-    public let parameter: SessionSettings.Parameter?
-    /// The value as the client wrote it (a constant's text without quotes), or for
-    /// `.unnamedParameter` the name argument.
-    public let requested: String
-    public let tier: Tier
-    /// The tier's ceiling for `parameter`.
-    public let limit: SessionSettings.Limit?
-    /// What the client can do about it: an upgrade where one raises the limit.
-    public let suggestion: String
-
-    public init(reason: Reason, parameter: SessionSettings.Parameter?, requested: String, tier: Tier,
-                limit: SessionSettings.Limit?, matrix: TierMatrix) {
-        self.reason = reason
-        self.parameter = parameter
-        // Bounded: the text comes from the client and goes into logs and an ErrorResponse.
-        self.requested = requested.count > 100 ? String(requested.prefix(100)) + "..." : requested
-        self.tier = tier
-        self.limit = limit
-        self.suggestion = Self.suggestion(reason: reason, parameter: parameter, limit: limit, tier: tier,
-                                          matrix: matrix)
-    }
-
-    public var sqlState: String { Self.sqlState }
-
-    /// The tier's limit as SHOW prints it: `4MB`, `10s`, `2`.
-    public var maximum: String? {
-        limit.map { $0.parameter.render($0.maximum) }
-    }
-
-    /// `permission denied to set parameter "work_mem" to '1GB': the FREE tier allows at most 4MB`.
-    public var message: String {
-        if reason == .sessionChangeWhilePooled {
-            let what = parameter.map { "permission denied to change parameter \"\($0.name)\" beyond the transaction" }
-                ?? "permission denied to reset the session's settings"
-            return "\(what) (\(requested)): sessions go through PgBouncer's transaction pool, where the change "
-                + "would stay on a server connection shared by the org's clients"
-        }
-        if reason == .settingsViewUpdate {
-            return "permission denied to update pg_settings: it changes parameters like set_config, and the "
-                + "\(tier) tier limits "
-                + SessionSettings.Parameter.allCases.map(\.name).joined(separator: ", ")
-        }
-        guard let parameter, let maximum else {
-            let names = SessionSettings.Parameter.allCases.map(\.name)
-            return "permission denied to call set_config with a parameter name that is not a string constant "
-                + "(\(requested)): the \(tier) tier limits \(names.dropLast().joined(separator: ", ")) "
-                + "and \(names.last!)"
-        }
-        var text = "permission denied to set parameter \"\(parameter.name)\" to '\(requested)'"
-        if reason == .aboveLimit, parameter.zeroMeansUnlimited,
-           parameter.parse(clientValue: "'" + requested.replacing("'", with: "''") + "'") == 0 {
-            text += " (no timeout)"
-        }
-        if reason == .unreadableValue { text += ": TierGate cannot read that value" }
-        return text + (reason == .unreadableValue ? "; " : ": ") + "the \(tier) tier allows at most \(maximum)"
-    }
-
-    /// Shown by psql as `HINT:`.
-    public var hint: String { suggestion }
-
-    /// Compact JSON in the shape of seed 1.2's response:
-    /// `{"error":"setting_limit_exceeded","tier":"FREE","parameter":"work_mem","requested":"1GB","max":"4MB","suggestion":"..."}`.
-    public var detail: String {
-        JSONValue.object([
-            "error": .string(reason.rawValue),
-            "tier": .string(tier.rawValue),
-            "parameter": parameter.map { .string($0.name) } ?? .null,
-            "requested": .string(requested),
-            "max": maximum.map(JSONValue.string) ?? .null,
-            "suggestion": .string(suggestion),
-        ]).serialized
-    }
-
-    public var description: String { message }
-
-    private static func suggestion(reason: Reason, parameter: SessionSettings.Parameter?,
-                                   limit: SessionSettings.Limit?, tier: Tier, matrix: TierMatrix) -> String {
-        if reason == .sessionChangeWhilePooled {
-            guard let parameter, let limit else {
-                return "Use SET LOCAL inside a transaction to change a setting for that transaction only"
-            }
-            return "Use SET LOCAL \(parameter.name) = '...' inside a transaction (BEGIN ... COMMIT); "
-                + "the \(tier) tier allows at most \(parameter.render(limit.maximum))"
-        }
-        if reason == .settingsViewUpdate {
-            return "Use SET name = 'value' (within the tier's limits) instead of updating pg_settings"
-        }
-        guard let parameter, let limit else {
-            return "Name the parameter with a string constant, e.g. set_config('search_path', $1, false)"
-        }
-        if reason == .unreadableValue {
-            return "Write the value as a constant, e.g. SET \(parameter.name) = '\(parameter.render(limit.maximum))'"
-        }
-        switch parameter {
-        case .statementTimeout: return UpgradeHint.queryTimeout(tier: tier, matrix: matrix).text
-        case .workMem, .tempBuffers: return UpgradeHint.workMemory(tier: tier, matrix: matrix).text
-        case .maxParallelWorkersPerGather: return parallelWorkers(tier: tier, matrix: matrix)
-        case .hashMemMultiplier, .maintenanceWorkMem, .maxParallelMaintenanceWorkers, .tempFileLimit,
-             .idleInTransactionSessionTimeout:
-            return UpgradeHint.sessionSetting(parameter, tier: tier, matrix: matrix).text
-        }
-    }
-
-    /// `Upgrade to STARTER for up to 4 parallel workers per gather`, in the manner of
-    /// `UpgradeHint`: the cheapest tier that actually raises the limit, else what is left.
-    static func parallelWorkers(tier: Tier, matrix: TierMatrix) -> String {
-        let current = matrix[tier].postgres.maxParallelWorkers
-        if let better = Tier.allCases.first(where: { $0 > tier && matrix[$0].postgres.maxParallelWorkers > current }) {
-            return "Upgrade to \(better) for up to \(matrix[better].postgres.maxParallelWorkers) parallel workers per gather"
-        }
-        return tier.next == nil
-            ? "Use at most \(current) parallel workers per gather: that is the \(tier) limit"
-            : "Use at most \(current) parallel workers per gather: no tier offers more"
     }
 }

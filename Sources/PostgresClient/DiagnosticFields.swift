@@ -7,6 +7,7 @@ struct DiagnosticFields {
     var message: String?
     var detail: String?
     var hint: String?
+    var context: String?
 
     init(_ result: OpaquePointer) {
         // postgres_ext.h defines the PG_DIAG_* codes as character literals, which Swift does
@@ -19,6 +20,7 @@ struct DiagnosticFields {
         message = field("M")    // PG_DIAG_MESSAGE_PRIMARY
         detail = field("D")     // PG_DIAG_MESSAGE_DETAIL
         hint = field("H")       // PG_DIAG_MESSAGE_HINT
+        context = field("W")    // PG_DIAG_CONTEXT
     }
 
     /// libpq's formatted message, for results without fields (errors libpq raised itself).

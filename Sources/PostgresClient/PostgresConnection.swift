@@ -159,7 +159,7 @@ public final class PostgresConnection: @unchecked Sendable {
         // Without a primary message the error came from libpq itself (e.g. connection lost).
         let message = fields.message ?? DiagnosticFields.errorMessage(result)
         return PostgresError(kind: .query, sqlState: fields.sqlState, severity: fields.severity,
-                             message: message, detail: fields.detail, hint: fields.hint)
+                             message: message, detail: fields.detail, hint: fields.hint, context: fields.context)
     }
 
     /// Leaves COPY mode so the connection stays usable: refuse COPY FROM STDIN, drain COPY TO

@@ -27,15 +27,19 @@ public struct PostgresError: Error, Sendable, Equatable, CustomStringConvertible
     public var detail: String?
     /// Field `H`: for TierGate's refusals, the upgrade suggestion.
     public var hint: String?
+    /// Field `W`: where the error arose (a PL/pgSQL line, an SQL function), as psql prints
+    /// after `CONTEXT:`.
+    public var context: String?
 
     public init(kind: Kind, sqlState: String? = nil, severity: String? = nil, message: String,
-                detail: String? = nil, hint: String? = nil) {
+                detail: String? = nil, hint: String? = nil, context: String? = nil) {
         self.kind = kind
         self.sqlState = sqlState
         self.severity = severity
         self.message = message
         self.detail = detail
         self.hint = hint
+        self.context = context
     }
 
     public var description: String {

@@ -33,6 +33,12 @@ public struct ByteReader {
         return Int16(bitPattern: value)
     }
 
+    /// An unsigned 16-bit count, as the server reads the counts of Parse, Bind and
+    /// FunctionCall (`pq_getmsgint(msg, 2)`: 0...65535).
+    public mutating func readUInt16() -> Int? {
+        readInt16().map { Int(UInt16(bitPattern: $0)) }
+    }
+
     public mutating func readBytes(_ count: Int) -> ArraySlice<UInt8>? {
         guard count >= 0, remaining >= count else { return nil }
         defer { index += count }

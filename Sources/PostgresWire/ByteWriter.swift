@@ -32,6 +32,12 @@ public struct ByteWriter {
         bytes.append(0)
     }
 
+    /// Writes bytes read as a C string (a name or text in the client's encoding) and the NUL.
+    public mutating func writeCString(bytes text: ArraySlice<UInt8>) {
+        bytes.append(contentsOf: text)
+        bytes.append(0)
+    }
+
     /// Writes a regular message: 1-byte type, 4-byte length (which counts itself), payload.
     public static func message(_ id: UInt8, _ body: (inout ByteWriter) -> Void) -> [UInt8] {
         var writer = ByteWriter()

@@ -19,6 +19,8 @@ public struct ErrorResponse: Equatable, Sendable {
         case message = 77            // M
         case detail = 68             // D
         case hint = 72               // H
+        case context = 87            // W (e.g. the PL/pgSQL line that raised)
+        case routine = 82            // R (the Postgres source function that reported it)
     }
 
     public var fields: [(code: UInt8, value: String)]

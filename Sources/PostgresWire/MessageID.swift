@@ -18,6 +18,7 @@ public enum FrontendMessageID: UInt8, Sendable {
     case parse = 80            // P
     case bind = 66             // B
     case execute = 69          // E
+    case functionCall = 70     // F
     case sync = 83             // S
     case terminate = 88        // X
     case copyData = 100        // d

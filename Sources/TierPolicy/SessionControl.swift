@@ -10,6 +10,9 @@ final class SessionControl: Sendable {
     let ticketId: UInt64
     let admittedAt: ContinuousClock.Instant
     let mailbox = SessionMailbox()
+    /// The settings guard's memory of this session, which the rules of every tier it runs
+    /// under share.
+    let guardMemory = SessionGuardMemory()
 
     init(ticketId: UInt64, admittedAt: ContinuousClock.Instant) {
         self.ticketId = ticketId
@@ -19,7 +22,7 @@ final class SessionControl: Sendable {
     /// The org's tier changed: its rules and idle timeout from now on, its settings at the
     /// session's next idle point.
     func apply(_ update: TierUpdate) {
-        mailbox.send(.update(update.sessionUpdate))
+        mailbox.send(.update(update.sessionUpdate(memory: guardMemory)))
     }
 
     /// Ends the session with this FATAL (downgrade enforcement after the grace period).

@@ -164,7 +164,8 @@ public final class TierAdmission: SessionAdmitter {
                 authenticationTimeout: .milliseconds(org.limits.postgres.connectionTimeout),
                 idleTimeout: IdleTimeout(tier: org),
                 statementTimeout: StatementTimeout(tier: org),
-                rules: TierSessionRules(org: org, matrix: resolver.matrix, pooled: pgbouncer != nil, metrics: metrics),
+                rules: TierSessionRules(org: org, matrix: resolver.matrix, pooled: pgbouncer != nil, metrics: metrics,
+                                        memory: control.guardMemory),
                 logMetadata: org.burstingFrom.map { ["org": org.orgId.rawValue, "tier": org.tier.rawValue, "burst_from": $0.rawValue] }
                     ?? ["org": org.orgId.rawValue, "tier": org.tier.rawValue],
                 mailbox: control.mailbox,

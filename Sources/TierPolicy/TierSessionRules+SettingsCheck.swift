@@ -6,21 +6,21 @@ import TierModel
 /// The settings check after statements the guard cannot judge: which ones trigger it, the
 /// query that reads the tier's settings back, and the restore of those a client raised.
 extension TierSessionRules {
-    static let functionCall: UInt8 = 70  // F
-
     func mayChangeSettingsUnseen(id: UInt8, payload: ArraySlice<UInt8>) -> Bool {
         guard checkedSettings != nil else { return false }
         switch FrontendMessageID(rawValue: id) {
         case .query:
-            // Text it cannot decode is text it cannot judge.
-            guard let query = Query.decode(payload: payload) else { return true }
-            return SettingsBlindSpots.mayChangeSettings(sql: query.text)
+            // A malformed message is one the server refuses; checking after it costs little.
+            guard let text = Query.decodeText(payload: payload) else { return true }
+            return SettingsBlindSpots.mayChangeSettings(text: text)
         case .parse:
-            guard let parse = Parse.decode(payload: payload) else { return true }
-            return SettingsBlindSpots.mayChangeSettings(sql: parse.query)
-        default:
+            guard let parse = RawParse.decode(payload: payload) else { return true }
+            return SettingsBlindSpots.mayChangeSettings(text: parse.query)
+        case .functionCall:
             // A FunctionCall names a function by oid: any function may set anything.
-            return id == Self.functionCall
+            return true
+        default:
+            return false
         }
     }
 

@@ -31,3 +31,18 @@ struct SettingsBlindSpotsTests {
         #expect(!SettingsBlindSpots.mayChangeSettings(sql: sql), "\(sql)")
     }
 }
+
+/// Text in another client_encoding is read as the server may read it, not skipped.
+struct SettingsBlindSpotsEncodingTests {
+    @Test func aDOBlockThatUTF8ReadsInsideAString_isFlaggedUnderSJIS() {
+        // "ā" is C4 81 in UTF-8; in SJIS 81 5C is one character and the backslash is gone.
+        let text = Array("SELECT E'".utf8) + [0xC4, 0x81]
+            + Array(#"\'; DO $$ BEGIN PERFORM set_config('work_mem', '1GB', false); END $$; -- '"#.utf8)
+        #expect(!SettingsBlindSpots.mayChangeSettings(sql: String(decoding: text, as: UTF8.self).replacing("ā", with: "a")))
+        #expect(SettingsBlindSpots.mayChangeSettings(text: text[...]))
+    }
+
+    @Test func latin1TextWithoutBlindSpots_isNotFlagged() {
+        #expect(!SettingsBlindSpots.mayChangeSettings(text: (Array("SELECT 'caf".utf8) + [0xE9, 0x27])[...]))
+    }
+}

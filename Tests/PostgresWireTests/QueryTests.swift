@@ -21,8 +21,9 @@ import Testing
         #expect(Query.decode(payload: [0][...]) == Query(text: ""))
     }
 
-    @Test func decodeOfInvalidUTF8_isNil() {
+    @Test func decodeOfInvalidUTF8_isNil_butItsBytesAreRead() {
         #expect(Query.decode(payload: [0x53, 0xFF, 0][...]) == nil)
+        #expect(Query.decodeText(payload: [0x53, 0xFF, 0][...]).map(Array.init) == [0x53, 0xFF])
     }
 
     @Test func encoder_writesExactBytes() {

@@ -56,7 +56,7 @@ struct StartupAllowlistTests {
                 == ["user=u", "options=-c geqo=off -c \(canonical)=0"])
     }
 
-    @Test(arguments: ["role", "session_authorization", "maintenance_work_mem", "vacuum_mem", "shared_buffers",
+    @Test(arguments: ["role", "session_authorization", "shared_buffers",
                       "default_transaction_read_only", "USER", "Database", "my.custom"])
     func otherParameters_areRefused(_ name: String) {
         let violation = Self.refusal([("user", "u"), (name, "x")])

@@ -85,12 +85,25 @@ import TierModel
         #expect(SessionSettings.Parameter(gucName: "Work_Mem") == .workMem)
         #expect(SessionSettings.Parameter(gucName: "STATEMENT_TIMEOUT") == .statementTimeout)
         #expect(SessionSettings.Parameter(gucName: "Maintenance_Work_Mem") == .maintenanceWorkMem)
-        #expect(SessionSettings.Parameter(gucName: "sort_mem") == nil)
+        #expect(SessionSettings.Parameter(gucName: "sort_mem") == .workMem, "an old name is its current one")
         // Only ASCII letters fold, as in guc_name_compare: a Kelvin sign is not a k.
         #expect(SessionSettings.Parameter(gucName: "wor\u{212A}_mem") == nil)
         let s = SessionSettings(limits: TierMatrix.builtIn[.free])
         #expect(s.limit(forGUC: "WORK_MEM") == .init(parameter: .workMem, maximum: 4096))
         #expect(s.limit(forGUC: "search_path") == nil)
+    }
+
+    @Test func oldGUCNames_areTheirCurrentOnes_likePostgresFindOption() {
+        #expect(SessionSettings.Parameter(gucName: "sort_mem") == .workMem)
+        #expect(SessionSettings.Parameter(gucName: "SORT_MEM") == .workMem)
+        #expect(SessionSettings.Parameter(gucName: "vacuum_mem") == SessionSettings.Parameter(gucName: "maintenance_work_mem"))
+        #expect(SessionSettings.Parameter.oldNames["vacuum_mem"] == "maintenance_work_mem")
+        #expect(SessionSettings(limits: TierMatrix.builtIn[.free]).limit(forGUC: "sort_mem") == .init(parameter: .workMem, maximum: 4096))
+    }
+
+    @Test func gucNames_foldASCIILettersOnly() {
+        // A Kelvin sign is no `k` to Postgres (`guc_name_compare`).
+        #expect(SessionSettings.Parameter(gucName: "max_parallel_wor\u{212A}ers_per_gather") == nil)
     }
 }
 
