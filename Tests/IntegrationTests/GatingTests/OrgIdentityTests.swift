@@ -41,7 +41,7 @@ struct OrgIdentityTests {
         defer { TestOrgs.remove(org) }
         let proxy = try Self.proxy()
         for smuggled in [("options", "-S 1000000"), ("options", "-B 100000"), ("options", "-c role=postgres"),
-                         ("options", "-c geqo=off -F"), ("maintenance_work_mem", "1GB"), ("session_authorization", "postgres"),
+                         ("options", "-c geqo=off -F"), ("jit", "on"), ("session_authorization", "postgres"),
                          ("role", "postgres")] {
             let reply = try StartupClient.run(port: proxy.port, query: "select 1",
                                               [("user", "app.\(org)"), ("database", "tiergate_test"), smuggled])
