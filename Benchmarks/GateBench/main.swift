@@ -165,6 +165,25 @@ do {
     figures.append(figure)
 }
 
+// What an ordinary statement pays for the settings check: the blind-spot pre-scan of its
+// text (the check statement itself runs only after statements the guard cannot judge).
+for (key, label, sql) in [
+    ("blind_spot_select", "Settings blind-spot scan, pgbench -S query", "SELECT abalance FROM pgbench_accounts WHERE aid = 48213;"),
+    ("blind_spot_update", "Settings blind-spot scan, pgbench TPC-B update",
+     "UPDATE pgbench_accounts SET abalance = abalance + -4387 WHERE aid = 48213;"),
+] {
+    var figure = Figure(key: key, label: label, iterations: iterations(200_000))
+    let text = Array(sql.utf8)[...]
+    for _ in 0..<figure.iterations / 10 { sink.value &+= SettingsBlindSpots.mayChangeSettings(text: text) ? 1 : 0 }
+    for _ in 0..<options.runs {
+        let start = clock.now
+        for _ in 0..<figure.iterations { sink.value &+= SettingsBlindSpots.mayChangeSettings(text: text) ? 1 : 0 }
+        figure.runs.append(nanoseconds(clock.now - start) / Double(figure.iterations))
+    }
+    figure.checks["flagged"] = SettingsBlindSpots.mayChangeSettings(text: text) ? 1 : 0
+    figures.append(figure)
+}
+
 do {
     var figure = Figure(key: "gate_admit_release_mutex", label: "ConnectionGate admit + release, under a Mutex",
                         iterations: iterations(1_000_000))
