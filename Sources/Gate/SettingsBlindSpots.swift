@@ -40,22 +40,36 @@ public enum SettingsBlindSpots {
         return false
     }
 
-    /// A cheap pass over the bytes: can the text contain one of the words at all? (Quoted
-    /// and escaped forms are letters too; the lexer decides.) Most queries stop here.
+    /// A cheap pass over the bytes, with no allocation: does the text hold one of the words
+    /// as a word of its own at all (any case, quoted or not)? The lexer decides the rest.
+    /// Most queries stop here. Bytes outside ASCII end a word: under an encoding such as SJIS
+    /// a multibyte character can end right before an ASCII letter, which then starts one.
     static func mightMention(_ text: ArraySlice<UInt8>) -> Bool {
-        var lowered: [UInt8] = []
-        lowered.reserveCapacity(text.count)
-        for byte in text {
-            lowered.append((65...90).contains(byte) ? byte | 0x20 : byte)
-        }
-        for word in leadingWords.union(anywhereWords) {
-            let pattern = Array(word.utf8)
-            if lowered.count >= pattern.count,
-               (0...(lowered.count - pattern.count)).contains(where: { lowered[$0..<($0 + pattern.count)].elementsEqual(pattern) }) {
-                return true
+        var wordStart: Int?
+        for i in text.indices {
+            let byte = text[i]
+            // Unicode escapes (U&"...") can spell any word.
+            if byte == UInt8(ascii: "&") { return true }
+            if isWordByte(byte) {
+                if wordStart == nil { wordStart = i }
+            } else if let start = wordStart {
+                if isListed(text[start..<i]) { return true }
+                wordStart = nil
             }
         }
-        // Unicode escapes (U&"...") can spell any word.
-        return lowered.contains(UInt8(ascii: "&"))
+        return wordStart.map { isListed(text[$0...]) } ?? false
+    }
+
+    private static func isWordByte(_ byte: UInt8) -> Bool {
+        (0x61...0x7A).contains(byte | 0x20) || (0x30...0x39).contains(byte) || byte == 0x5F || byte == 0x24
+    }
+
+    private static let listedWords: [[UInt8]] = (leadingWords.union(anywhereWords)).map { Array($0.utf8) }
+
+    private static func isListed(_ word: ArraySlice<UInt8>) -> Bool {
+        for listed in listedWords where listed.count == word.count {
+            if zip(listed, word).allSatisfy({ $0 == ($1 | 0x20) || ($0 == 0x5F && $1 == 0x5F) }) { return true }
+        }
+        return false
     }
 }
