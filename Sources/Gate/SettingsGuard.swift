@@ -51,6 +51,12 @@ public struct SettingsGuard: Sendable {
         // Runs on every query of a gated session: most queries cannot touch a setting, and a
         // byte scan is far cheaper than lexing the text twice.
         guard Self.mightChangeSettings(sql) else { return nil }
+        return checkStatements(in: sql)
+    }
+
+    /// The rules alone, without the byte pre-check in front of them: `check(sql:)` must give
+    /// the same answer, which the settings-guard fuzz target checks.
+    func checkStatements(in sql: String) -> SettingsViolation? {
         for standardConformingStrings in [true, false] {
             for statement in SQLLexer.statements(in: sql, standardConformingStrings: standardConformingStrings) {
                 if let violation = checkPooled(statement) ?? checkSet(statement) ?? checkSetConfig(statement)
