@@ -32,7 +32,7 @@ public func fuzzAdminCommand(_ data: UnsafePointer<UInt8>?, _ size: Int) -> CInt
         lines += buffer.feed(read)
         invariant(buffer.bufferedCount <= limit, "\(buffer.bufferedCount) bytes buffered, limit \(limit)")
     }
-    let newlines = input.stream.count { $0 == UInt8(ascii: "\n") }
+    let newlines = input.stream.count(where: { $0 == UInt8(ascii: "\n") })
     invariant(lines.count == newlines, "\(newlines) newlines gave \(lines.count) lines")
     let conversation = AdminConversation(lineLimit: limit)
     invariant(lines.map(conversation.step(for:)) == steps, "the steps depend on the cuts \(input.cuts)")
@@ -92,14 +92,14 @@ private func orgId(of command: AdminCommand) -> OrgId? {
 private func checkRefusal(_ reply: AdminReply) {
     let line = reply.line
     invariant(!reply.ok, "a reply without a command that says ok")
-    invariant(line.last == "\n" && line.utf8.count { $0 == UInt8(ascii: "\n") } == 1, "reply is not one line: \(line.debugDescription)")
+    invariant(line.last == "\n" && line.utf8.count(where: { $0 == UInt8(ascii: "\n") }) == 1, "reply is not one line: \(line.debugDescription)")
     guard case .object(let object)? = try? JSONValue(parsing: String(line.dropLast())) else {
         invariant(false, "reply is not a JSON object: \(line.debugDescription)")
         return
     }
     invariant(object.keys == ["ok", "error"] && object["ok"] == .bool(false),
               "reply is not {\"ok\":false,\"error\":...}: \(line.debugDescription)")
-    guard case .string? = object["error"] else {
+    guard case .string(_)? = object["error"] else {
         invariant(false, "reply's error is not a string: \(line.debugDescription)")
         return
     }

@@ -35,6 +35,9 @@ mkdir -p "$work" "$artifacts"
 inputs=("Fuzz/corpus/$target")
 [[ -d Fuzz/regressions/$target ]] && inputs+=("Fuzz/regressions/$target")
 
+# Swift's own crash backtracer would read the crashed stack under AddressSanitizer and
+# report itself; libFuzzer's handler reports the crash and keeps the input.
+export SWIFT_BACKTRACE=enable=no
 # -timeout: an input that takes 10 s is a hang (the slowest seed takes milliseconds).
 # -rss_limit_mb: an input that makes a target hold 2 GB is a finding too.
 exec "$binary" -max_len="$max_len" -timeout=10 -rss_limit_mb=2048 -print_final_stats=1 \

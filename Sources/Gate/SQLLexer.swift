@@ -143,7 +143,13 @@ enum SQLLexer {
                 }
             }
             // `U&'...' UESCAPE '!'` changes the escape character: the decoded value is wrong.
-            for k in out.indices.dropLast() where out[k + 1].isWord("uescape") {
+            // Only a Unicode constant or identifier takes UESCAPE; after any other token
+            // `uescape` is an ordinary name (a column, a parameter), and the token before it
+            // keeps its value: a `(` or `)` read as something else would hide a call or
+            // misplace a function's SET clause.
+            for k in out.indices.dropLast()
+            where out[k + 1].isWord("uescape") && (out[k].kind == .string || out[k].kind == .quotedIdentifier)
+                && out[k].source.utf8.first.map({ $0 | 0x20 }) == ascii("u") {
                 out[k] = SQLToken(kind: out[k].kind, value: nil, source: out[k].source)
             }
             return out

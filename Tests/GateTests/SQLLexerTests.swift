@@ -31,6 +31,13 @@ import Testing
     @Test func unicodeStrings_decodeDefaultEscapes_andGiveUpOnUESCAPE() {
         #expect(values(#"U&'\0031GB' U&"work\005fmem""#) == ["1GB", "work_mem"])
         #expect(values(#"U&'!0031GB' UESCAPE '!'"#) == [nil, "uescape", "!"])
+        #expect(values(#"U&"!0061" UESCAPE '!'"#) == [nil, "uescape", "!"])
+    }
+
+    /// Found by the settings-guard fuzz target: the token before any `uescape` lost its
+    /// value, so `set_config(uescape, ...)` was no longer a call.
+    @Test func uescapeAfterAnythingButAUnicodeConstant_isAnOrdinaryName() {
+        #expect(values("f(uescape, 'a' uescape) x uescape") == ["f", "(", "uescape", ",", "a", "uescape", ")", "x", "uescape"])
     }
 
     @Test func dollarQuotes_areOpaqueUntilTheSameTag() {
