@@ -246,32 +246,40 @@ def capture(port, pg_port):
         except socket.timeout:
             return
         count += 1
-        server = socket.create_connection(("127.0.0.1", pg_port))
-        streams = {"client": bytearray(), "server": bytearray()}
+        threading.Thread(target=record_connection, args=(client, pg_port, f"captured-{count}")).start()
 
-        def pump(src, dst, key):
+
+def record_connection(client, pg_port, name):
+    server = socket.create_connection(("127.0.0.1", pg_port))
+    streams = {"client": bytearray(), "server": bytearray()}
+
+    def pump(src, dst, key):
+        try:
             while data := src.recv(65536):
                 streams[key] += data
                 dst.sendall(data)
             dst.shutdown(socket.SHUT_WR)
+        except OSError:
+            pass
 
-        threads = [threading.Thread(target=pump, args=(client, server, "client")),
-                   threading.Thread(target=pump, args=(server, client, "server"))]
-        for t in threads:
-            t.start()
-        for t in threads:
-            t.join()
-        client.close()
-        server.close()
-        client_bytes, server_bytes = bytes(streams["client"]), bytes(streams["server"])
-        startup_length, declined = startup_phase(client_bytes)
-        name = f"captured-{count}"
-        save("StartupDecoder", name, client_bytes[:startup_length])
-        # The server answers each encryption request with one byte ('N') before any message.
+    threads = [threading.Thread(target=pump, args=(client, server, "client")),
+               threading.Thread(target=pump, args=(server, client, "server"))]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    client.close()
+    server.close()
+    client_bytes, server_bytes = bytes(streams["client"]), bytes(streams["server"])
+    startup_length, declined = startup_phase(client_bytes)
+    save("StartupDecoder", name, client_bytes[:startup_length])
+    # The server answers each encryption request with one byte ('N') before any message.
+    if len(server_bytes) > declined:
         save("MessageFramer", name + "-server", chunked(ALL, server_bytes[declined:]))
+    if len(client_bytes) > startup_length:
         save("MessageFramer", name + "-client", chunked(CLIENT, client_bytes[startup_length:]))
-        print(f"[seeds] connection {count}: {len(client_bytes)} bytes from the client, "
-              f"{len(server_bytes)} from the server", flush=True)
+    print(f"[seeds] {name}: {len(client_bytes)} bytes from the client, {len(server_bytes)} from the server",
+          flush=True)
 
 
 if __name__ == "__main__":
