@@ -64,11 +64,15 @@ enum FramerOutput: Equatable {
 
 extension [FramerOutput] {
     mutating func appendJoiningForwards(_ output: FramerOutput) {
-        if case .forward(let more) = output, case .forward(let bytes)? = last {
-            self[count - 1] = .forward(bytes + more)
-        } else {
+        guard case .forward(let more) = output, case .forward(var bytes)? = last else {
             append(output)
+            return
         }
+        // Removed first, so `bytes` is the only reference and grows in place: a stream of
+        // many small forwarded messages must not cost time quadratic in its length.
+        removeLast()
+        bytes += more
+        append(.forward(bytes))
     }
 }
 
