@@ -16,15 +16,13 @@ import TierModel
 /// - A parsed command is what the line says: written back in canonical form it parses to
 ///   the same command, and each org id in it is a word of the line as the client wrote it.
 /// - A refusal is one line of JSON: `{"ok":false,"error":"..."}` and a single newline, so
-///   nothing a client sends can forge a second reply line.
+///   nothing a client sends can forge a second reply line (checked for every line with a
+///   byte that JSON escapes or that is not printable ASCII).
 
 @_cdecl("LLVMFuzzerTestOneInput")
 public func fuzzAdminCommand(_ data: UnsafePointer<UInt8>?, _ size: Int) -> CInt {
     let input = ChunkedInput(fuzzerBytes(data, size))
     let limit = [1, 2, 8, 64, 4096][Int(input.setting) % 5]
-
-    var whole = AdminConversation(lineLimit: limit)
-    let steps = whole.receive(input.stream)
 
     var buffer = AdminLineBuffer(limit: limit)
     var lines: [AdminLineBuffer.Line] = []
@@ -34,8 +32,13 @@ public func fuzzAdminCommand(_ data: UnsafePointer<UInt8>?, _ size: Int) -> CInt
     }
     let newlines = input.stream.count(where: { $0 == UInt8(ascii: "\n") })
     invariant(lines.count == newlines, "\(newlines) newlines gave \(lines.count) lines")
-    let conversation = AdminConversation(lineLimit: limit)
-    invariant(lines.map(conversation.step(for:)) == steps, "the steps depend on the cuts \(input.cuts)")
+    // A step is a function of its line alone, so lines that do not depend on the cuts make
+    // steps that do not either.
+    var whole = AdminLineBuffer(limit: limit)
+    invariant(whole.feed(input.stream) == lines, "the lines depend on the cuts \(input.cuts)")
+    var conversation = AdminConversation(lineLimit: limit)
+    let steps = conversation.receive(input.stream)
+    invariant(steps.count == lines.count, "\(lines.count) lines gave \(steps.count) steps")
 
     for (line, step) in zip(lines, steps) {
         if case .text(let text) = line {
@@ -49,7 +52,13 @@ public func fuzzAdminCommand(_ data: UnsafePointer<UInt8>?, _ size: Int) -> CInt
             }
             checkCommand(command, parsedFrom: text)
         case .reply(let reply):
-            checkRefusal(reply)
+            // Only text that JSON must escape can break a reply line; serializing and parsing
+            // every reply of plain text made this target five times slower.
+            if case .text(let text) = line, text.utf8.allSatisfy({ (0x20...0x7E).contains($0) && $0 != 0x22 && $0 != 0x5C }) {
+                invariant(!reply.ok, "a reply without a command that says ok")
+            } else {
+                checkRefusal(reply)
+            }
         }
     }
     return 0

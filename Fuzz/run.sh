@@ -7,13 +7,14 @@
 # that once broke the target fails the run at once; then libFuzzer mutates them. Inputs that
 # reach new coverage go to $FUZZ_WORK/TARGET/ (default .build-fuzz/corpus, kept between
 # runs), a crashing input to .build-fuzz/artifacts/TARGET/: the committed folders are only
-# read. Flags given here come after the defaults below and override them.
+# read. Flags given here come after the defaults below and override them. FUZZ_OUT runs a
+# build made with the same FUZZ_OUT (Fuzz/build.sh).
 # Exits with libFuzzer's status: 0 when no input crashed, hung, leaked or broke an invariant.
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$ROOT"
-OUT=.build-fuzz
+OUT="${FUZZ_OUT:-.build-fuzz}"
 
 target=${1:?usage: Fuzz/run.sh TARGET [libFuzzer flag...]}
 shift
