@@ -3,8 +3,10 @@
 #
 #   scripts/test.sh [swift test arguments...]      e.g. scripts/test.sh --filter GateTests
 #
-# Starts the stack (scripts/stack.sh up), builds, runs `swift test`, and always stops
-# the stack again, even when the build or a test fails. Exits with swift test's status.
+# Starts the stack (scripts/stack.sh up), builds, runs the fuzz smoke (Fuzz/smoke.sh) and
+# `swift test`, and always stops the stack again, even when the build or a test fails.
+# Exits with swift test's status, or else the fuzz smoke's. TIERGATE_FUZZ_SMOKE=0 skips the
+# smoke (for a quick `--filter` run by hand).
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -48,10 +50,20 @@ swift build --build-tests || build_status=$?
 echo "[test] swift build: $(elapsed "$t") (exit $build_status)"
 ((build_status == 0)) || exit "$build_status"
 
+# The fuzz smoke needs no service: every fuzz target is built and replays its seeds and
+# regression inputs, then runs 20,000 more. A failure fails the run once the tests have run.
+fuzz_status=0
+if [[ ${TIERGATE_FUZZ_SMOKE:-1} != 0 ]]; then
+    t=$(now)
+    Fuzz/smoke.sh 20000 || fuzz_status=$?
+    echo "[test] fuzz smoke: $(elapsed "$t") (exit $fuzz_status)"
+fi
+
 # --no-parallel: the tests share one stack, and the outage tests stop and start its
 # services (scripts/stack.sh down redis); run one at a time so none sees another's outage.
 t=$(now)
 test_status=0
 swift test --skip-build --no-parallel "$@" || test_status=$?
 echo "[test] swift test: $(elapsed "$t") (exit $test_status)"
-exit "$test_status"
+((test_status == 0)) || exit "$test_status"
+exit "$fuzz_status"

@@ -94,6 +94,17 @@ public struct SettingsGuard: Sendable {
         return nil
     }
 
+    /// The rules alone, without the byte pre-check in front of them: `check(sql:)` must give
+    /// the same answer, which the settings-guard fuzz target checks.
+    func checkStatements(in sql: String) -> SettingsViolation? {
+        let prepared = PreparedSetConfigs()
+        for statement in statements(of: Array(sql.utf8)[...]) {
+            var unbound: [SetConfigCall]?
+            if let violation = check(statement, deferring: &unbound, prepared: prepared) { return violation }
+        }
+        return nil
+    }
+
     /// What to do with a Parse: forward it, forward it and judge each Bind of the statement
     /// (a `set_config` with bound parameters), or refuse it.
     public enum ParseVerdict: Sendable, Equatable {

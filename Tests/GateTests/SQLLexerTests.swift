@@ -52,6 +52,12 @@ import Testing
         #expect(values(sql).first == .some(nil))
     }
 
+    /// Found by the settings-guard fuzz target: the token before any `uescape` lost its
+    /// value, so `set_config(uescape, ...)` was no longer a call.
+    @Test func uescapeAfterAnythingButAUnicodeConstant_isAnOrdinaryName() {
+        #expect(values("f(uescape, 'a' uescape) x uescape") == ["f", "(", "uescape", ",", "a", "uescape", ")", "x", "uescape"])
+    }
+
     @Test func parameters_carryTheirNumber() {
         #expect(values("$1 $10 $007") == ["1", "10", "7"])
     }

@@ -173,6 +173,19 @@ func settingsGuard(_ tier: Tier, matrix: TierMatrix = .builtIn) -> SettingsGuard
         #expect(v.detail.contains(#""parameter":null"#))
     }
 
+    /// `uescape` is an ordinary column or parameter name outside `U&` constants; reading the
+    /// token before it as nothing once hid these from the guard (checked on the stack: both
+    /// raise work_mem to 1GB).
+    @Test func setConfigOnAColumnNamedUescape_isRefused() throws {
+        let v = try #require(refused("SELECT set_config(uescape, '1GB', false) FROM (SELECT 'work_mem' AS uescape) s"))
+        #expect(v.reason == .unnamedParameter)
+    }
+
+    @Test func functionWithAParameterNamedUescape_setClauseIsStillChecked() throws {
+        let sql = "CREATE FUNCTION f(uescape int) RETURNS int SET work_mem = '1GB' LANGUAGE sql AS 'select 1'"
+        #expect(refused(sql)?.parameter == .workMem)
+    }
+
     @Test func setConfig_nameNotAConstant_message() throws {
         let v = try #require(refused("SELECT set_config($1, $2, false)"))
         #expect(v.message == "permission denied to call set_config with a parameter name that is not a string constant ($1): the FREE tier limits statement_timeout, work_mem, temp_buffers, max_parallel_workers_per_gather, hash_mem_multiplier, maintenance_work_mem, max_parallel_maintenance_workers, temp_file_limit and idle_in_transaction_session_timeout")
