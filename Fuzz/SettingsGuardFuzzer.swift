@@ -35,7 +35,7 @@ private let guardCases: [GuardCase] = [(Tier.free, false), (.free, true), (.ente
 /// Whether every tier GUC's limit grows with the tier in the built-in matrix, which makes
 /// "refused by a higher tier implies refused by a lower one" hold.
 private let tiersOrderLimits: Bool = SessionSettings.Parameter.allCases.allSatisfy { parameter in
-    let limits = Tier.allCases.map { SessionSettings(limits: TierMatrix.builtIn[$0])[parameter].baseValue }
+    let limits = Tier.allCases.map { SessionSettings(limits: TierMatrix.builtIn[$0])[parameter]?.baseValue ?? .infinity }  // unset: no limit
     return zip(limits, limits.dropFirst()).allSatisfy { $0 <= $1 }
 }
 

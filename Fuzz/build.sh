@@ -27,7 +27,8 @@ FLAGS=(-swift-version 6 -parse-as-library -wmo "-sanitize=${FUZZ_SANITIZE:-fuzze
 # other modules only the pure files the targets use are listed.
 TIER_MODEL=(Sources/TierModel/*.swift)
 POSTGRES_WIRE=(Sources/PostgresWire/*.swift)
-GATE=(Sources/Gate/SQLLexer.swift Sources/Gate/SettingsGuard.swift)
+# The whole Gate module: the guard's rules span several of its files.
+GATE=(Sources/Gate/*.swift)
 # SocketIO is the socket layer; its request framer is pure, and all the admin line buffer needs.
 SOCKET_IO=(Sources/SocketIO/RequestFramer.swift)
 ADMIN=(Sources/Admin/AdminCommand.swift Sources/Admin/AdminLineBuffer.swift Sources/Admin/AdminReply.swift)
@@ -99,12 +100,14 @@ done
 
 # Stage 1: the imported modules, and a target that needs none of them.
 if wants SettingsGuard || wants AdminCommand; then start TierModel library TierModel "${TIER_MODEL[@]}"; fi
+# Gate reads protocol messages (Bind, FunctionCall) from PostgresWire.
+wants SettingsGuard && start PostgresWireLibrary library PostgresWire "${POSTGRES_WIRE[@]}"
 wants AdminCommand && start SocketIO library SocketIO "${SOCKET_IO[@]}"
 wants StartupDecoder && start StartupDecoder target StartupDecoder PostgresWire "${POSTGRES_WIRE[@]}"
 finish
 # Stage 2: the rest.
 wants MessageFramer && start MessageFramer target MessageFramer PostgresWire "${POSTGRES_WIRE[@]}"
-wants SettingsGuard && start SettingsGuard target SettingsGuard Gate "${GATE[@]}" -- "$OUT/obj/TierModel.o"
+wants SettingsGuard && start SettingsGuard target SettingsGuard Gate "${GATE[@]}" -- "$OUT/obj/TierModel.o" "$OUT/obj/PostgresWire.o"
 wants AdminCommand && start AdminCommand target AdminCommand Admin "${ADMIN[@]}" -- "$OUT/obj/TierModel.o" "$OUT/obj/SocketIO.o"
 finish
 exit 0
