@@ -28,7 +28,8 @@ failed=()
 for target in StartupDecoder MessageFramer SettingsGuard AdminCommand; do
     t=$(now)
     log="$OUT/logs/smoke-$target.log"
-    if Fuzz/run.sh "$target" -runs="$runs" >"$log" 2>&1; then
+    # A fixed seed: the same inputs on every run, so a failure here is reproducible.
+    if Fuzz/run.sh "$target" -runs="$runs" -seed="${FUZZ_SEED:-1}" >"$log" 2>&1; then
         executed=$(sed -n 's/^stat::number_of_executed_units: *//p' "$log")
         echo "[fuzz] $target: ${executed:-?} inputs in $(elapsed "$t"), no crash, hang, leak or broken invariant"
     else

@@ -42,10 +42,12 @@ public struct SettingsViolation: Error, Sendable, Equatable, CustomStringConvert
         // Bounded, and printable ASCII: the text comes from the client and goes into logs,
         // an ErrorResponse and a statement read in the session's client_encoding, where any
         // other byte could mean something else (`SettingsGuard.refusalStatement(for:)`).
-        let bounded = requested.count > 100 ? String(requested.prefix(100)) + "..." : requested
-        self.requested = String(String.UnicodeScalarView(bounded.unicodeScalars.map {
+        // Mapped first, then bounded: one Character can be several scalars ("\r\n", a letter
+        // with combining marks), each of which becomes a character of its own here.
+        let printable = String(String.UnicodeScalarView(requested.unicodeScalars.map {
             (0x20...0x7E).contains($0.value) ? $0 : "?"
         }))
+        self.requested = printable.count > 100 ? String(printable.prefix(100)) + "..." : printable
         self.tier = tier
         self.limit = limit
         self.suggestion = Self.suggestion(reason: reason, parameter: parameter, limit: limit, tier: tier,

@@ -353,3 +353,14 @@ struct SettingsPrecheckTests {
         #expect(free.check(sql: sql)?.parameter == .workMem)
     }
 }
+
+/// Found by the settings-guard fuzz target: the shown request was bounded before its
+/// non-ASCII characters were replaced, so a text of many multi-scalar characters came out
+/// longer than the bound.
+@Test func refusalsRequestedText_staysWithinItsBound_whateverTheCharacters() {
+    let text = String(repeating: "\r\n", count: 80)
+    let violation = SettingsViolation(reason: .settingsViewUpdate, parameter: nil, requested: text, tier: .free,
+                                      limit: nil, matrix: .builtIn)
+    #expect(violation.requested.count <= 103)
+    #expect(violation.requested.allSatisfy { $0.isASCII })
+}
