@@ -72,7 +72,12 @@ private func checkTokens(_ tokens: [SQLToken], of sql: String) {
     let text = Array(sql.utf8)
     var cursor = 0
     for token in tokens {
-        let source = Array(token.source.utf8)
+        // A U& constant with its UESCAPE clause is one token whose source is the three parts
+        // joined by single spaces (whatever separated them): its first part is in the text.
+        let whole = Array(token.source.utf8)
+        let source = token.source.lowercased().contains("uescape")
+            ? Array((token.source.split(separator: " ", maxSplits: 1).first.map(String.init) ?? token.source).utf8)
+            : whole
         invariant(!source.isEmpty, "a token without source text")
         guard let found = firstIndex(of: source, in: text, from: cursor) else {
             invariant(false, "token \(token.source.debugDescription) is not in the query after byte \(cursor)")
