@@ -33,7 +33,7 @@ let package = Package(
         // Pure: the Postgres wire protocol as values. No Foundation, no I/O.
         .target(name: "PostgresWire"),
         // Pure: tiers, limits matrix, hints, org documents.
-        .target(name: "TierModel"),
+        .target(name: "TierModel", dependencies: ["PostgresWire"]),
         // Pure: admission decisions and per-org counters, clock injected.
         .target(name: "Gate", dependencies: ["TierModel", "PostgresWire"]),
         // The metrics TierGate exports: every handle created once with fixed dimensions,
@@ -92,7 +92,7 @@ let package = Package(
         ]),
 
         .testTarget(name: "PostgresWireTests", dependencies: ["PostgresWire"]),
-        .testTarget(name: "TierModelTests", dependencies: ["TierModel"]),
+        .testTarget(name: "TierModelTests", dependencies: ["TierModel", "PostgresWire"]),
         .testTarget(name: "GateTests", dependencies: ["Gate", "TierModel", "PostgresWire"]),
         // Loop timers, pending writes and request framing with no socket; the control
         // server over real sockets.

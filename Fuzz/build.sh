@@ -50,7 +50,7 @@ up_to_date() {
 library() {
     local name=$1; shift
     up_to_date "$OUT/obj/$name.o" "$@" && return 0
-    "$SWIFTC" "${FLAGS[@]}" -module-name "$name" -emit-module -emit-module-path "$OUT/modules/$name.swiftmodule" \
+    "$SWIFTC" "${FLAGS[@]}" -module-name "$name" -I "$OUT/modules" -emit-module -emit-module-path "$OUT/modules/$name.swiftmodule" \
         -c "$@" -o "$OUT/obj/$name.o"
 }
 
@@ -98,16 +98,17 @@ for name in "${wanted[@]}"; do
     [[ " ${TARGETS[*]} " == *" $name "* ]] || { echo "[fuzz] unknown target $name (targets: ${TARGETS[*]})" >&2; exit 2; }
 done
 
-# Stage 1: the imported modules, and a target that needs none of them.
+# Stage 0: PostgresWire, which TierModel (setting names) and Gate (Bind, FunctionCall) import.
+if wants SettingsGuard || wants AdminCommand; then start PostgresWireLibrary library PostgresWire "${POSTGRES_WIRE[@]}"; fi
+finish
+# Stage 1: the other imported modules, and a target that needs none of them.
 if wants SettingsGuard || wants AdminCommand; then start TierModel library TierModel "${TIER_MODEL[@]}"; fi
-# Gate reads protocol messages (Bind, FunctionCall) from PostgresWire.
-wants SettingsGuard && start PostgresWireLibrary library PostgresWire "${POSTGRES_WIRE[@]}"
 wants AdminCommand && start SocketIO library SocketIO "${SOCKET_IO[@]}"
 wants StartupDecoder && start StartupDecoder target StartupDecoder PostgresWire "${POSTGRES_WIRE[@]}"
 finish
 # Stage 2: the rest.
 wants MessageFramer && start MessageFramer target MessageFramer PostgresWire "${POSTGRES_WIRE[@]}"
 wants SettingsGuard && start SettingsGuard target SettingsGuard Gate "${GATE[@]}" -- "$OUT/obj/TierModel.o" "$OUT/obj/PostgresWire.o"
-wants AdminCommand && start AdminCommand target AdminCommand Admin "${ADMIN[@]}" -- "$OUT/obj/TierModel.o" "$OUT/obj/SocketIO.o"
+wants AdminCommand && start AdminCommand target AdminCommand Admin "${ADMIN[@]}" -- "$OUT/obj/TierModel.o" "$OUT/obj/PostgresWire.o" "$OUT/obj/SocketIO.o"
 finish
 exit 0

@@ -340,7 +340,10 @@ struct SessionStateMachine {
         var syncPoints = 0
         var endsAtSyncPoint = false
         var resetsSettings = false
-        var started: [UInt8] = []
+        // Copied out while the framer calls back (the callbacks may not touch `self`), and
+        // put back after: tracking a statement allocates nothing.
+        var statements = self.statements
+        var startedWork = false
         let tracksInjection = injectedSettings != nil
         var checkSettings = false
         let violation = clientFramer.feed(bytes) { event in
@@ -362,21 +365,20 @@ struct SessionStateMachine {
                 if tracksInjection, SettingsInjection.mayResetSettings(id: id, payload: payload) {
                     resetsSettings = true
                 }
-                if let rules, rules.mayChangeSettingsUnseen(id: id, payload: payload) { checkSettings = true }
+                if !checkSettings, let rules, rules.mayChangeSettingsUnseen(id: id, payload: payload) { checkSettings = true }
                 switch verdict {
                 case .forward: actions.append(.sendUpstream(frame))
                 case .replace(let message): actions.append(.sendUpstream(message[...]))
                 case .answer(let reply): actions.append(.sendToClient(reply[...]))
                 }
                 if case .answer = verdict {} else if StatementTracker.trackedClientMessages.contains(id) {
-                    started.append(id)
+                    statements.clientSent(id, now: now)
+                    startedWork = true
                 }
             }
         }
-        if !started.isEmpty {
-            lastActivity = now
-            for id in started { statements.clientSent(id, now: now) }
-        }
+        self.statements = statements
+        if startedWork { lastActivity = now }
         if phase == .relaying {
             injection.clientSent(syncPoints: syncPoints, endsAtSyncPoint: endsAtSyncPoint && clientFramer.isAtMessageBoundary)
             if resetsSettings, let injectedSettings {

@@ -47,13 +47,9 @@ public enum StartupAllowlist {
     /// `ssl_renegotiation_limit=0`, a parameter that does nothing since Postgres 9.5.
     public static let dropped: Set<String> = ["ssl_renegotiation_limit"]
 
-    /// Postgres' own aliases (`map_old_guc_names`, backend/utils/misc/guc.c).
-    static let aliases: [String: String] = ["sort_mem": "work_mem", "vacuum_mem": "maintenance_work_mem"]
-
-    /// The name Postgres looks a parameter up by: lower case, aliases resolved.
+    /// The name Postgres looks a parameter up by (`GUCName`).
     public static func canonicalName(_ name: String) -> String {
-        let lower = name.lowercased()
-        return aliases[lower] ?? lower
+        GUCName.canonical(name)
     }
 
     /// The checked startup message: `user`, `database` when given, `options` with the

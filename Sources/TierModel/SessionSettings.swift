@@ -1,3 +1,4 @@
+import PostgresWire
 /// The Postgres settings TierGate injects into every session of a tier (seed 3.1, layer 2):
 /// the tier's ceilings expressed as GUCs, the seed's four first, then the resource settings
 /// the matrix adds (hash and maintenance memory, maintenance workers, temp files, and the
@@ -42,24 +43,11 @@ public struct SessionSettings: Sendable, Equatable {
         /// The GUC name as Postgres spells it.
         public var name: String { rawValue }
 
-        /// Looks a GUC up by any name Postgres accepts for it, as its `find_option` does: case
-        /// does not matter in ASCII letters only (`guc_name_compare`: `SET Work_Mem` is
-        /// work_mem, a Kelvin sign is no `k`), and an old name is its current one
-        /// (`oldNames`: `SET sort_mem` sets work_mem).
+        /// Looks a GUC up by any name Postgres accepts for it (`GUCName`: ASCII case folded,
+        /// old names resolved, so `SET sort_mem` sets work_mem).
         public init?(gucName: String) {
-            let lowered = String(decoding: gucName.utf8.map { (0x41...0x5A).contains($0) ? $0 | 0x20 : $0 },
-                                 as: UTF8.self)
-            self.init(rawValue: Self.oldNames[lowered] ?? lowered)
+            self.init(rawValue: GUCName.canonical(gucName))
         }
-
-        /// guc.c's `map_old_guc_names` (Postgres 15; 18 adds the last one): names Postgres
-        /// still accepts for a GUC that was renamed. The targets need not be tier GUCs: a tier
-        /// that limits one of them limits its old name with it.
-        public static let oldNames: [String: String] = [
-            "sort_mem": "work_mem",
-            "vacuum_mem": "maintenance_work_mem",
-            "ssl_ecdh_curve": "ssl_groups",
-        ]
 
         public var unit: PostgresUnits.BaseUnit {
             switch self {

@@ -1,3 +1,4 @@
+import PostgresWire
 import Testing
 import TierModel
 
@@ -97,7 +98,7 @@ import TierModel
         #expect(SessionSettings.Parameter(gucName: "sort_mem") == .workMem)
         #expect(SessionSettings.Parameter(gucName: "SORT_MEM") == .workMem)
         #expect(SessionSettings.Parameter(gucName: "vacuum_mem") == SessionSettings.Parameter(gucName: "maintenance_work_mem"))
-        #expect(SessionSettings.Parameter.oldNames["vacuum_mem"] == "maintenance_work_mem")
+        #expect(GUCName.oldNames["vacuum_mem"] == "maintenance_work_mem")
         #expect(SessionSettings(limits: TierMatrix.builtIn[.free]).limit(forGUC: "sort_mem") == .init(parameter: .workMem, maximum: 4096))
     }
 

@@ -16,6 +16,15 @@ struct ProxyTimeoutTests {
         return try ConnectionCeilingTests.proxy(["--tiers", tiers])
     }
 
+    /// A logged-in session of a protocol-level client, as the trusted role on loopback (no
+    /// password exchange to script).
+    static func rawSession(_ proxy: TierGateProcess, org: String) throws -> RawConnection {
+        let client = try RawConnection(port: proxy.port)
+        client.send(StartupMessage(parameters: [("user", "postgres.\(org)"), ("database", "tiergate_test")]).encoded())
+        #expect(client.readUntilReadyForQuery())
+        return client
+    }
+
     @Test func statementTimeoutSwitchedOffByAFunction_isStillEnforcedByTheProxy() throws {
         let org = TestOrgs.unique("org_clock")
         defer { TestOrgs.remove(org) }
@@ -44,10 +53,7 @@ struct ProxyTimeoutTests {
         let org = TestOrgs.unique("org_vanish")
         defer { TestOrgs.remove(org) }
         let proxy = try Self.proxy(org: org)
-        // Trusted role on loopback: the raw client needs no password exchange.
-        let client = try RawConnection(port: proxy.port)
-        client.send(StartupMessage(parameters: [("user", "postgres.\(org)"), ("database", "tiergate_test")]).encoded())
-        #expect(client.readUntilReadyForQuery())
+        let client = try Self.rawSession(proxy, org: org)
         client.send(Query(text: "select pg_sleep(25) /* vanishing */").encoded())
         let observer = try PostgresConnection(conninfo: conninfo(port: Stack.postgresPort, user: "postgres", database: "postgres"))
         let running = "select count(*) from pg_stat_activity where query like '%vanishing%' and state = 'active' and pid <> pg_backend_pid()"
@@ -61,9 +67,7 @@ struct ProxyTimeoutTests {
         let org = TestOrgs.unique("org_flush")
         defer { TestOrgs.remove(org) }
         let proxy = try Self.proxy(org: org)
-        let client = try RawConnection(port: proxy.port)
-        client.send(StartupMessage(parameters: [("user", "postgres.\(org)"), ("database", "tiergate_test")]).encoded())
-        #expect(client.readUntilReadyForQuery())
+        let client = try Self.rawSession(proxy, org: org)
         let started = Date()
         let flush: [UInt8] = [UInt8(ascii: "H"), 0, 0, 0, 4]
         for _ in 0..<4 {
