@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Upsert the sample orgs of scripts/sample-orgs.json into dynabase.organizations.
 
-Run with the stack's virtualenv: .venv/bin/python scripts/seed-orgs.py [--port 57017]
+Run with the stack's virtualenv: .venv/bin/python scripts/seed-orgs.py [--port 27117]
 scripts/stack.sh runs it on every `up` that includes mongo, so the four sample orgs are
 always in the state the JSON file describes (tests that change an org's tier should
 use orgIds of their own).
@@ -45,7 +45,7 @@ def main() -> int:
     here = pathlib.Path(__file__).resolve().parent
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--host", default="127.0.0.1")
-    parser.add_argument("--port", type=int, default=int(os.environ.get("TIERGATE_MONGO_PORT", "57017")))
+    parser.add_argument("--port", type=int, default=int(os.environ.get("TIERGATE_MONGO_PORT", "27117")))
     parser.add_argument("--file", type=pathlib.Path, default=here / "sample-orgs.json")
     args = parser.parse_args()
 

@@ -17,10 +17,23 @@ STACK="$ROOT/.stack"
 RUN_DIR="$STACK/run"   # unix sockets of Postgres and PgBouncer (short path: sun_path is 108 bytes)
 VENV="$ROOT/.venv"
 
-PG_PORT="${TIERGATE_PG_PORT:-55432}"
-REDIS_PORT="${TIERGATE_REDIS_PORT:-56379}"
-MONGO_PORT="${TIERGATE_MONGO_PORT:-57017}"
-PGBOUNCER_PORT="${TIERGATE_PGBOUNCER_PORT:-56432}"
+# Default ports sit below the kernel's ephemeral range (32768-60999 on Linux): a port in
+# that range can be taken at any moment as the local end of some outgoing connection (a
+# benchmark with thousands of loopback clients takes most of it), and the server then
+# fails to bind. A port set in TIERGATE_*_PORT is used as given; a default that another
+# process holds is replaced by a free one, remembered in .stack/ports for later commands.
+PORTS_FILE="$STACK/ports"
+declare -A REMEMBERED_PORT=()
+if [[ -f $PORTS_FILE ]]; then
+    while IFS='=' read -r name value; do
+        [[ $name =~ ^TIERGATE_[A-Z]+_PORT$ && $value =~ ^[0-9]+$ ]] && REMEMBERED_PORT[$name]=$value
+    done <"$PORTS_FILE"
+fi
+default_port() { echo "${!1:-${REMEMBERED_PORT[$1]:-$2}}"; }   # default_port VARIABLE DEFAULT
+PG_PORT=$(default_port TIERGATE_PG_PORT 25432)
+REDIS_PORT=$(default_port TIERGATE_REDIS_PORT 26379)
+MONGO_PORT=$(default_port TIERGATE_MONGO_PORT 27117)
+PGBOUNCER_PORT=$(default_port TIERGATE_PGBOUNCER_PORT 26432)
 
 PGBIN=/usr/lib/postgresql/15/bin
 ALL_SERVICES=(postgres redis mongo pgbouncer)
@@ -54,11 +67,41 @@ wait_until() {
 }
 port_closed() { ! port_open "$1"; }
 
+# A port is free when nothing answers on it and it can be bound the way servers bind
+# (SO_REUSEADDR: a connection of ours in TIME_WAIT does not count; a listener, or an
+# outgoing connection that holds the port as its local end, does).
+port_bindable() {
+    python3 - "$1" <<'PY' 2>/dev/null
+import socket, sys
+s = socket.socket()
+s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+s.bind(("127.0.0.1", int(sys.argv[1])))
+PY
+}
+port_free() { ! port_open "$1" && port_bindable "$1"; }
+
 # Before starting a service: a port taken by someone else's server would make our
 # readiness check talk to the wrong server, or the start fail with a vague log line.
-ensure_port_free() {   # ensure_port_free PORT VARIABLE
-    port_open "$1" && die "port $1 is already taken by another process (not started by this script); set $2 to another port"
-    return 0
+# A port the user set is theirs to change; a default moves to the next free port.
+ensure_port_free() {   # ensure_port_free SHELL_VARIABLE ENV_VARIABLE
+    local -n port=$1
+    local env=$2 candidate
+    port_free "$port" && return 0
+    [[ -n ${!env:-} ]] && die "port $port is already taken by another process (not started by this script); set $env to another port"
+    for ((candidate = port + 1; candidate < port + 200; candidate++)); do
+        if port_free "$candidate"; then
+            log "port $port is taken by another process; using $candidate for $env (remembered in $PORTS_FILE)"
+            port=$candidate
+            REMEMBERED_PORT[$env]=$candidate
+            remember_ports
+            return 0
+        fi
+    done
+    die "ports $port-$((port + 199)) are all taken; set $env to a free port"
+}
+remember_ports() {
+    local name
+    for name in "${!REMEMBERED_PORT[@]}"; do echo "$name=${REMEMBERED_PORT[$name]}"; done >"$PORTS_FILE"
 }
 
 # A pid file is trusted only if the process is alive and is the program we expect:
@@ -237,7 +280,7 @@ SQL
 up_postgres() {
     pg_init
     if ! pg_running; then
-        ensure_port_free "$PG_PORT" TIERGATE_PG_PORT
+        ensure_port_free PG_PORT TIERGATE_PG_PORT
         pg_write_config
         log "starting postgres on $PG_PORT"
         as_postgres "$PGBIN/pg_ctl" start -D "$PG_DATA" -l "$PG_LOG" -w -t 60 </dev/null >/dev/null 9>&- \
@@ -279,7 +322,7 @@ redis_ready() { [[ $(redis-cli -h 127.0.0.1 -p "$REDIS_PORT" ping 2>/dev/null) =
 
 up_redis() {
     if ! pid_alive "$REDIS_PID" redis-server; then
-        ensure_port_free "$REDIS_PORT" TIERGATE_REDIS_PORT
+        ensure_port_free REDIS_PORT TIERGATE_REDIS_PORT
         log "starting redis on $REDIS_PORT"
         # A pure cache: no RDB snapshots, no AOF, so a restart starts empty like an outage would.
         redis-server --bind 127.0.0.1 --port "$REDIS_PORT" --daemonize yes \
@@ -312,7 +355,7 @@ PY
 up_mongo() {
     ensure_venv
     if ! pid_alive "$MONGO_PID" secantusd; then
-        ensure_port_free "$MONGO_PORT" TIERGATE_MONGO_PORT
+        ensure_port_free MONGO_PORT TIERGATE_MONGO_PORT
         log "starting SecantusDB on $MONGO_PORT"
         # An empty config file of our own: --config turns off the search for a stray
         # secantusd.toml in the current directory or ~/.secantus/.
@@ -386,7 +429,7 @@ EOF
 
 up_pgbouncer() {
     if ! pid_alive "$PGB_PID" pgbouncer; then
-        ensure_port_free "$PGBOUNCER_PORT" TIERGATE_PGBOUNCER_PORT
+        ensure_port_free PGBOUNCER_PORT TIERGATE_PGBOUNCER_PORT
         pgbouncer_write_config
         log "starting pgbouncer on $PGBOUNCER_PORT"
         # max_client_conn = 2000 needs more descriptors than the usual 1024.

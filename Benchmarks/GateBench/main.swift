@@ -1,6 +1,6 @@
 // tiergate-gate-bench: what one admission decision costs, layer by layer (issue 7).
 //
-//   tiergate-gate-bench --mongo mongodb://127.0.0.1:57017 --redis redis://127.0.0.1:56379 \
+//   tiergate-gate-bench --mongo mongodb://127.0.0.1:27117 --redis redis://127.0.0.1:26379 \
 //                       --org ORG_ID [--runs 7] [--scale 1.0]
 //
 // Prints one JSON object on stdout (read by bench/bench.py) and a table on stderr. Each

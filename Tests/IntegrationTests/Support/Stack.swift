@@ -5,10 +5,10 @@ import Foundation
 /// after `scripts/stack.sh up` finds them too.
 enum Stack {
     static let host = "127.0.0.1"
-    static var postgresPort: Int { port("TIERGATE_PG_PORT", 55432) }
-    static var pgbouncerPort: Int { port("TIERGATE_PGBOUNCER_PORT", 56432) }
-    static var redisPort: Int { port("TIERGATE_REDIS_PORT", 56379) }
-    static var mongoPort: Int { port("TIERGATE_MONGO_PORT", 57017) }
+    static var postgresPort: Int { port("TIERGATE_PG_PORT", 25432) }
+    static var pgbouncerPort: Int { port("TIERGATE_PGBOUNCER_PORT", 26432) }
+    static var redisPort: Int { port("TIERGATE_REDIS_PORT", 26379) }
+    static var mongoPort: Int { port("TIERGATE_MONGO_PORT", 27117) }
 
     static var redisURL: String { "redis://\(host):\(redisPort)" }
     static var mongoURL: String { "mongodb://\(host):\(mongoPort)" }
