@@ -1,5 +1,6 @@
 import Logging
 import PostgresWire
+import TLS
 
 /// One client session's lifecycle as a pure state machine, in the style of postgres-nio's
 /// `ConnectionStateMachine`: events go in (bytes read, a peer gone, an admission decided, a
@@ -50,6 +51,9 @@ struct SessionStateMachine {
         /// Start a connection to the upstream; answer with `upstreamConnected` or
         /// `upstreamUnreachable`.
         case connect(Endpoint)
+        /// Put TLS over the client's socket (after any queued 'S'); `initial`: ciphertext
+        /// already read (direct TLS). Answer with `clientTLSEstablished` or `clientTLSFailed`.
+        case startClientTLS(initial: [UInt8])
         case forwardCancel(CancelRequest)
         /// Cancel what the session's backend runs now, with a CancelRequest of the proxy's own.
         case cancelUpstream(BackendKeyData, Endpoint)
@@ -72,6 +76,16 @@ struct SessionStateMachine {
         case upstreamFailed(UpstreamFailure, AdmittedSession)
         /// Settings a client had raised unseen, now back at the session's values.
         case settingsRestored([String])
+        /// A client TLS handshake finished, well (direct: without an SSLRequest) or not.
+        case clientTLSEstablished(direct: Bool)
+        case clientTLSFailed(TLSFailure)
+    }
+
+    /// Where the client connection stands with TLS.
+    enum ClientTLS: Equatable {
+        case none
+        case handshaking(direct: Bool)
+        case established(serverName: String?)
     }
 
     enum LogEvent: Equatable {
@@ -97,11 +111,13 @@ struct SessionStateMachine {
     struct Configuration {
         var loginTimeout: Duration
         var maxInspectedMessage: Int
+        var clientTLS: ClientTLSMode = .disable
     }
 
     private(set) var phase = Phase.startup
     private let configuration: Configuration
-    private var startup = StartupPhase()
+    private var startup: StartupPhase
+    private(set) var clientTLS = ClientTLS.none
     private(set) var admitted: AdmittedSession?
     private var pipelined: [UInt8] = []
     private var clientFramer: MessageFramer
@@ -140,6 +156,7 @@ struct SessionStateMachine {
 
     init(configuration: Configuration) {
         self.configuration = configuration
+        startup = StartupPhase(tlsMode: configuration.clientTLS)
         clientFramer = MessageFramer(inspected: MessageTypeSet(), maxInspectedLength: configuration.maxInspectedMessage)
         serverFramer = MessageFramer(inspected: .all, maxInspectedLength: configuration.maxInspectedMessage)
     }
@@ -188,13 +205,47 @@ struct SessionStateMachine {
 
     /// The client's socket reached its end (`error` nil) or failed.
     mutating func clientEnded(error: Int32?) -> [Action] {
+        if case .handshaking = clientTLS {
+            return [.observe(.clientTLSFailed(TLSFailure(.peerClosed)))] + close("client left during the TLS handshake")
+        }
         if let error { return cancelRunningStatement() + close("client socket error \(error)") }
         return cancelRunningStatement() + close(phase == .relaying ? "client closed" : "client left during \(phase)")
     }
 
     /// The client reset, failed, or closed its side while it was not being read.
     mutating func clientHungUp(error: Bool) -> [Action] {
-        cancelRunningStatement() + close(error ? "client connection reset during \(phase)" : "client hung up during \(phase)")
+        if case .handshaking = clientTLS {
+            return [.observe(.clientTLSFailed(TLSFailure(.peerClosed)))] + close("client left during the TLS handshake")
+        }
+        return cancelRunningStatement() + close(error ? "client connection reset during \(phase)" : "client hung up during \(phase)")
+    }
+
+    /// The client's TLS handshake finished. A direct TLS client must have agreed on ALPN
+    /// "postgresql" (Postgres 17 insists, so a connection meant for another protocol is not
+    /// taken for Postgres); the startup packet is read from the encrypted stream next.
+    mutating func clientTLSEstablished(serverName: String?, alpn: String?) -> [Action] {
+        guard phase == .startup, case .handshaking(let direct) = clientTLS else { return [] }
+        clientTLS = .established(serverName: serverName)
+        startup.encryptionEstablished()
+        if direct, alpn != "postgresql" {
+            return [.observe(.clientTLSFailed(TLSFailure(.alpn, detail: "direct TLS without ALPN")))]
+                + [.observe(.refusedBeforeAdmission(.protocolViolation))]
+                + fail(ClientError.directTLSWithoutALPN.errorResponse)
+        }
+        return [.observe(.clientTLSEstablished(direct: direct))]
+    }
+
+    /// The client's TLS handshake failed: nothing can be said to the client in a language it
+    /// reads (OpenSSL has queued an alert), so the connection just ends.
+    mutating func clientTLSFailed(_ failure: TLSFailure) -> [Action] {
+        guard case .handshaking = clientTLS else { return [] }
+        return [.observe(.clientTLSFailed(failure))] + close("TLS handshake failed: \(failure)", level: .notice)
+    }
+
+    /// The SNI host name of an encrypted client connection, nil when there is none.
+    var clientServerName: String? {
+        if case .established(let name) = clientTLS { return name }
+        return nil
     }
 
     mutating func admissionDecided(_ outcome: AdmissionOutcome) -> [Action] {
@@ -265,7 +316,10 @@ struct SessionStateMachine {
     mutating func timeoutFired(now: ContinuousClock.Instant) -> [Action] {
         switch phase {
         case .startup:
-            return [.observe(.refusedBeforeAdmission(.loginTimeout))]
+            let handshake: [Action] = if case .handshaking = clientTLS {
+                [.observe(.clientTLSFailed(TLSFailure(.timeout)))]
+            } else { [] }
+            return handshake + [.observe(.refusedBeforeAdmission(.loginTimeout))]
                 + fail(ClientError.loginTimeout(seconds: configuration.loginTimeout.seconds).errorResponse)
         case .admitting, .connecting, .authenticating:
             let timeout = admitted?.authenticationTimeout ?? configuration.loginTimeout
@@ -315,7 +369,13 @@ struct SessionStateMachine {
             break
         case .declineEncryption:
             actions.append(.sendToClient(StartupPhase.declineEncryptionReply))
-            if startup.hasBufferedBytes { startupAction(startup.step(), into: &actions) }
+        case .acceptEncryption:
+            clientTLS = .handshaking(direct: false)
+            actions.append(.sendToClient(StartupPhase.acceptEncryptionReply))
+            actions.append(.startClientTLS(initial: []))
+        case .startDirectTLS(let initial):
+            clientTLS = .handshaking(direct: true)
+            actions.append(.startClientTLS(initial: initial))
         case .forwardCancel(let request):
             actions.append(.forwardCancel(request))
             actions += close("cancel request handled")
@@ -635,7 +695,9 @@ struct SessionStateMachine {
     private mutating func fail(_ error: ErrorResponse, clientAtMessageBoundary: Bool = false) -> [Action] {
         guard phase != .closed else { return [] }
         var actions: [Action] = []
-        if clientAtMessageBoundary || serverFramer.isAtMessageBoundary {
+        // Mid-handshake the client reads TLS records only: an ErrorResponse would be noise.
+        let handshaking = if case .handshaking = clientTLS { true } else { false }
+        if !handshaking, clientAtMessageBoundary || serverFramer.isAtMessageBoundary {
             actions.append(.sendToClient(error.encoded()[...]))
         }
         return actions + close("\(error.sqlState ?? "?"): \(error.message ?? "")", level: .notice)

@@ -76,7 +76,10 @@ struct ServeCommand: ParsableCommand {
     @Option(help: "Seconds past a subscription's currentPeriodEnd an org keeps its paid tier before it is served as FREE. Env: TIERGATE_SUBSCRIPTION_GRACE.")
     var subscriptionGrace: Double = Double(SubscriptionLapse.defaultGraceSeconds)
 
+    @OptionGroup var tls: TLSOptions
+
     func validate() throws {
+        try tls.validate()
         if redis != nil && !orgSource.hasSource { throw ValidationError("--redis needs an org source: --mongo or --orgs") }
         guard Endpoint(listen) != nil else { throw ValidationError("--listen: expected HOST:PORT, got '\(listen)'") }
         guard Endpoint(upstream) != nil else { throw ValidationError("--upstream: expected HOST:PORT, got '\(upstream)'") }
@@ -120,6 +123,12 @@ struct ServeCommand: ParsableCommand {
         configuration.loginTimeout = .milliseconds(Int(loginTimeout * 1000))
         configuration.eventLoops = max(1, eventLoops)
         configuration.maxInspectedMessage = maxMessageSize
+        do {
+            try tls.configure(&configuration, logger: logger)
+        } catch {
+            logger.critical("cannot start", metadata: ["error": "\(error)"])
+            throw ExitCode(1)
+        }
         let server: ProxyServer
         let admin: AdminSocketServer?
         let metricsServer: MetricsHTTPServer?

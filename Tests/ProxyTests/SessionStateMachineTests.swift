@@ -70,6 +70,7 @@ struct SessionStateMachineTests {
         case attach
         case release
         case observe(String)
+        case startTLS(initial: [UInt8])
         case log(SessionStateMachine.LogEvent)
         case close(outcome: String, endedIn: SessionStateMachine.Phase, admitted: Bool)
     }
@@ -91,6 +92,9 @@ struct SessionStateMachineTests {
             case .observe(.refusedBeforeAdmission(let refusal)): .observe("\(refusal)")
             case .observe(.upstreamFailed(let failure, _)): .observe("\(failure)")
             case .observe(.settingsRestored(let names)): .observe("restored " + names.joined(separator: ","))
+            case .observe(.clientTLSEstablished(let direct)): .observe(direct ? "tls direct" : "tls")
+            case .observe(.clientTLSFailed(let failure)): .observe("tls failed \(failure.reason.rawValue)")
+            case .startClientTLS(let initial): .startTLS(initial: initial)
             case .log(let event): .log(event)
             case .close(let ending): .close(outcome: ending.outcome, endedIn: ending.endedIn, admitted: ending.admission != nil)
             }

@@ -1,0 +1,38 @@
+import ArgumentParser
+import Logging
+import Proxy
+import TLS
+
+/// `serve`'s TLS options: the certificate clients see and what they may do with TLS.
+struct TLSOptions: ParsableArguments {
+    @Option(help: "PEM certificate chain clients see (the certificate first, then intermediates). Env: TIERGATE_TLS_CERT.")
+    var tlsCert: String?
+
+    @Option(help: "PEM private key of --tls-cert. Env: TIERGATE_TLS_KEY.")
+    var tlsKey: String?
+
+    @Option(help: "disable, allow or require: whether clients may (allow) or must (require) use TLS. Default: allow with --tls-cert, disable without. Env: TIERGATE_CLIENT_TLS.")
+    var clientTls: String?
+
+    var clientMode: ClientTLSMode {
+        clientTls.flatMap(ClientTLSMode.init(rawValue:)) ?? (tlsCert == nil ? .disable : .allow)
+    }
+
+    func validate() throws {
+        if let clientTls, ClientTLSMode(rawValue: clientTls) == nil {
+            throw ValidationError("--client-tls: disable, allow or require, got '\(clientTls)'")
+        }
+        if (tlsCert == nil) != (tlsKey == nil) { throw ValidationError("--tls-cert and --tls-key go together") }
+        if tlsCert == nil, clientMode != .disable {
+            throw ValidationError("--client-tls \(clientMode.rawValue) needs --tls-cert and --tls-key")
+        }
+    }
+
+    /// Loads the pair (a pair that does not load stops the start, naming the file).
+    func configure(_ configuration: inout ProxyServer.Configuration, logger: Logger) throws {
+        guard let tlsCert, let tlsKey, clientMode != .disable else { return }
+        configuration.tlsCredentials = try TLSCredentials(certificatePath: tlsCert, keyPath: tlsKey)
+        configuration.clientTLS = clientMode
+        logger.info("client TLS", metadata: ["mode": "\(clientMode.rawValue)", "cert": "\(tlsCert)"])
+    }
+}
