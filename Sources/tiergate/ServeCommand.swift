@@ -151,7 +151,8 @@ struct ServeCommand: ParsableCommand {
             admin = try adminSocket.map { path in
                 try AdminSocketServer(path: path, backend: MeteredAdminBackend.wrap(ServeAdminBackend(
                     admission: tiered, tiersPath: orgSource.tiers, pgbouncer: pgbouncer?.runNow,
-                    pgbouncerRegenerator: pgbouncer?.regenerator), metrics: telemetry?.0), logger: logger)
+                    pgbouncerRegenerator: pgbouncer?.regenerator, tlsCredentials: configuration.tlsCredentials),
+                    metrics: telemetry?.0), logger: logger)
             }
             server = try ProxyServer(configuration: configuration, admitter: admitter, logger: logger)
             if let metrics = telemetry?.0 { loopExport.attach(metrics: metrics) { [server] in server.loopStatistics } }
@@ -164,6 +165,7 @@ struct ServeCommand: ParsableCommand {
         admin?.start()
         metricsServer?.start()
         checkUpstreamSetup(matrix: matrix, logger: logger)
+        ReloadSignal.install(credentials: configuration.tlsCredentials, logger: logger)
         ShutdownSignals.install(logger: logger) {
             admin?.stop()
             server.shutdown(drainTimeout: .milliseconds(Int(drainTimeout * 1000))) {
