@@ -223,7 +223,8 @@ struct ServeCommand: ParsableCommand {
         if let upstreamPgbouncer { logger.info("routing through PgBouncer", metadata: ["pgbouncer": "\(upstreamPgbouncer)"]) }
         let admission = TierAdmission(resolver: resolver, defaultUpstream: upstream,
                                       pgbouncer: upstreamPgbouncer.flatMap(Endpoint.init), logger: logger,
-                                      metrics: metrics ?? TierGateMetrics())
+                                      metrics: metrics ?? TierGateMetrics(),
+                                      serverNameOrgs: tls.tlsOrgDomain.flatMap(ServerNameOrgDomain.init))
         guard let pgbouncerOutput else { return (admission, nil) }
         let output = PgBouncerOutput(output: pgbouncerOutput, upstream: self.upstream, catchAll: pgbouncerCatchAll,
                                      reloadAdmin: pgbouncerReloadAdmin)

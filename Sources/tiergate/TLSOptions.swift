@@ -2,6 +2,7 @@ import ArgumentParser
 import Logging
 import Proxy
 import TLS
+import TierModel
 
 /// `serve`'s TLS options: the certificate clients see and what they may do with TLS.
 struct TLSOptions: ParsableArguments {
@@ -14,6 +15,9 @@ struct TLSOptions: ParsableArguments {
     @Option(help: "disable, allow or require: whether clients may (allow) or must (require) use TLS. Default: allow with --tls-cert, disable without. Env: TIERGATE_CLIENT_TLS.")
     var clientTls: String?
 
+    @Option(help: "Domain under which each org has a host name: a TLS client whose SNI server name is <orgId>.DOMAIN belongs to that org, and may omit .orgId from its user name. Env: TIERGATE_TLS_ORG_DOMAIN.")
+    var tlsOrgDomain: String?
+
     var clientMode: ClientTLSMode {
         clientTls.flatMap(ClientTLSMode.init(rawValue:)) ?? (tlsCert == nil ? .disable : .allow)
     }
@@ -21,6 +25,9 @@ struct TLSOptions: ParsableArguments {
     func validate() throws {
         if let clientTls, ClientTLSMode(rawValue: clientTls) == nil {
             throw ValidationError("--client-tls: disable, allow or require, got '\(clientTls)'")
+        }
+        if let tlsOrgDomain, ServerNameOrgDomain(tlsOrgDomain) == nil {
+            throw ValidationError("--tls-org-domain: a domain such as db.example.com, got '\(tlsOrgDomain)'")
         }
         if (tlsCert == nil) != (tlsKey == nil) { throw ValidationError("--tls-cert and --tls-key go together") }
         if tlsCert == nil, clientMode != .disable {
