@@ -37,7 +37,8 @@ final class ClientSession: SocketChannelDelegate, TimerOwner, @unchecked Sendabl
         self.client = client
         machine = SessionStateMachine(configuration: .init(loginTimeout: context.loginTimeout,
                                                            maxInspectedMessage: context.maxInspectedMessage,
-                                                           clientTLS: context.clientTLS))
+                                                           clientTLS: context.clientTLS,
+                                                           upstreamTLS: context.upstreamTLS?.mode ?? .disable))
         client.delegate = self
     }
 
@@ -97,7 +98,19 @@ final class ClientSession: SocketChannelDelegate, TimerOwner, @unchecked Sendabl
     }
 
     func channelTLSHandshake(_ channel: SocketChannel, _ step: TLSConnection.HandshakeStep) {
-        if channel === client { clientHandshake(step) }
+        if channel === client {
+            clientHandshake(step)
+        } else {
+            upstreamHandshake(step)
+        }
+    }
+
+    private func upstreamHandshake(_ step: TLSConnection.HandshakeStep) {
+        switch step {
+        case .inProgress: break
+        case .established: run(machine.upstreamTLSEstablished(now: .now))
+        case .failed(let failure): run(machine.upstreamTLSFailed(failure))
+        }
     }
 
     private func clientHandshake(_ step: TLSConnection.HandshakeStep) {
@@ -154,6 +167,8 @@ final class ClientSession: SocketChannelDelegate, TimerOwner, @unchecked Sendabl
             connect(to: endpoint)
         case .startClientTLS(let initial):
             startClientTLS(initial)
+        case .startUpstreamTLS:
+            startUpstreamTLS()
         case .forwardCancel(let request):
             forwardCancel(request)
         case .cancelUpstream(let key, let upstream):
@@ -262,6 +277,21 @@ final class ClientSession: SocketChannelDelegate, TimerOwner, @unchecked Sendabl
         }
         if case .inProgress = step { return }
         deferred.append { [self] in clientHandshake(step) }
+    }
+
+    /// SNI carries the upstream's host name (not an IP address, RFC 6066); verify-full checks
+    /// the certificate against the host, name or address.
+    private func startUpstreamTLS() {
+        let step: TLSConnection.HandshakeStep
+        if let settings = context.upstreamTLS, let upstream, let endpoint = machine.upstreamEndpoint,
+           let connection = TLSConnection(context: settings.context, role: .client(
+               serverName: endpoint.numericAddress() == nil ? endpoint.host : nil, verifyHost: endpoint.host)) {
+            step = upstream.startTLS(connection)
+        } else {
+            step = .failed(TLSFailure(.other, detail: "no TLS connection could be made"))
+        }
+        if case .inProgress = step { return }
+        deferred.append { [self] in upstreamHandshake(step) }
     }
 
     private func forwardCancel(_ request: CancelRequest) {

@@ -24,6 +24,8 @@ public final class ProxyServer: Sendable {
         public var tlsCredentials: TLSCredentials?
         /// What clients may do with TLS when `tlsCredentials` is set.
         public var clientTLS: ClientTLSMode = .allow
+        /// TLS towards the upstream; nil: plain text.
+        public var upstreamTLS: UpstreamTLS?
 
         public init(listen: Endpoint) { self.listen = listen }
     }
@@ -53,7 +55,7 @@ public final class ProxyServer: Sendable {
             loginTimeout: configuration.loginTimeout, maxInspectedMessage: configuration.maxInspectedMessage,
             observer: configuration.observer,
             tlsCredentials: configuration.tlsCredentials, clientTLS: configuration.clientTLS,
-            tlsStatistics: tlsStatistics,
+            tlsStatistics: tlsStatistics, upstreamTLS: configuration.upstreamTLS,
             sessionEnded: { id in
                 let (callbacks, trim): ([@Sendable () -> Void], Bool) = state.withLock { state in
                     state.sessions.removeValue(forKey: id)

@@ -54,6 +54,9 @@ struct SessionStateMachine {
         /// Put TLS over the client's socket (after any queued 'S'); `initial`: ciphertext
         /// already read (direct TLS). Answer with `clientTLSEstablished` or `clientTLSFailed`.
         case startClientTLS(initial: [UInt8])
+        /// Put TLS over the upstream socket (the server answered 'S'). Answer with
+        /// `upstreamTLSEstablished` or `upstreamTLSFailed`.
+        case startUpstreamTLS
         case forwardCancel(CancelRequest)
         /// Cancel what the session's backend runs now, with a CancelRequest of the proxy's own.
         case cancelUpstream(BackendKeyData, Endpoint)
@@ -112,12 +115,23 @@ struct SessionStateMachine {
         var loginTimeout: Duration
         var maxInspectedMessage: Int
         var clientTLS: ClientTLSMode = .disable
+        var upstreamTLS: UpstreamTLSMode = .disable
+    }
+
+    /// Where the upstream connection stands with TLS, while connecting.
+    enum UpstreamTLS: Equatable {
+        case none
+        /// SSLRequest sent, its one-byte answer awaited.
+        case requested
+        case handshaking
+        case established
     }
 
     private(set) var phase = Phase.startup
     private let configuration: Configuration
     private var startup: StartupPhase
     private(set) var clientTLS = ClientTLS.none
+    private(set) var upstreamTLS = UpstreamTLS.none
     private(set) var admitted: AdmittedSession?
     private var pipelined: [UInt8] = []
     private var clientFramer: MessageFramer
@@ -176,6 +190,7 @@ struct SessionStateMachine {
     func readsUpstream(clientBlocked: Bool) -> Bool {
         switch phase {
         case .authenticating, .relaying: !clientBlocked
+        case .connecting where upstreamTLS == .requested || upstreamTLS == .handshaking: true
         case .startup, .admitting, .connecting, .closed: false
         }
     }
@@ -242,6 +257,14 @@ struct SessionStateMachine {
         return [.observe(.clientTLSFailed(failure))] + close("TLS handshake failed: \(failure)", level: .notice)
     }
 
+    var isClientEncrypted: Bool {
+        if case .established = clientTLS { return true }
+        return false
+    }
+
+    /// The upstream of the admitted session.
+    var upstreamEndpoint: Endpoint? { admitted?.upstream }
+
     /// The SNI host name of an encrypted client connection, nil when there is none.
     var clientServerName: String? {
         if case .established(let name) = clientTLS { return name }
@@ -268,7 +291,57 @@ struct SessionStateMachine {
         }
     }
 
+    /// The TCP connection is up: ask for TLS first when configured (Postgres docs, "SSL
+    /// Session Encryption"), else send the startup message.
     mutating func upstreamConnected(now: ContinuousClock.Instant) -> [Action] {
+        guard phase == .connecting, admitted != nil else { return [] }
+        guard configuration.upstreamTLS == .disable else {
+            upstreamTLS = .requested
+            return [.sendUpstream(Self.sslRequest[...])]
+        }
+        return beginAuthentication(now: now)
+    }
+
+    static let sslRequest: [UInt8] = [0, 0, 0, 8, 0x04, 0xd2, 0x16, 0x2f]
+
+    /// The server's answer to the proxy's SSLRequest: 'S' starts the handshake; 'N' goes on
+    /// in plain text only under `prefer`. Bytes behind the answer were sent before TLS and
+    /// are refused, as libpq refuses them.
+    private mutating func upstreamTLSAnswer(_ bytes: ArraySlice<UInt8>, now: ContinuousClock.Instant) -> [Action] {
+        guard let admitted else { return [] }
+        let upstream = admitted.upstream.description
+        let failure: String
+        switch bytes.first {
+        case UInt8(ascii: "S") where bytes.count == 1:
+            upstreamTLS = .handshaking
+            return [.startUpstreamTLS]
+        case UInt8(ascii: "N") where bytes.count == 1:
+            if configuration.upstreamTLS == .prefer {
+                upstreamTLS = .none
+                return beginAuthentication(now: now)
+            }
+            failure = "the server does not support TLS (--upstream-tls \(configuration.upstreamTLS.rawValue))"
+        default:
+            failure = "the server's answer to SSLRequest is not 'S' or 'N'"
+        }
+        return [.observe(.upstreamFailed(.unreachable, admitted))]
+            + fail(ClientError.upstreamUnreachable(upstream: upstream, reason: failure).errorResponse)
+    }
+
+    mutating func upstreamTLSEstablished(now: ContinuousClock.Instant) -> [Action] {
+        guard phase == .connecting, upstreamTLS == .handshaking else { return [] }
+        upstreamTLS = .established
+        return beginAuthentication(now: now)
+    }
+
+    mutating func upstreamTLSFailed(_ failure: TLSFailure) -> [Action] {
+        guard phase == .connecting, upstreamTLS == .handshaking, let admitted else { return [] }
+        return [.observe(.upstreamFailed(.unreachable, admitted))]
+            + fail(ClientError.upstreamUnreachable(upstream: admitted.upstream.description,
+                                                   reason: "TLS handshake failed: \(failure)").errorResponse)
+    }
+
+    private mutating func beginAuthentication(now: ContinuousClock.Instant) -> [Action] {
         guard phase == .connecting, let admitted else { return [] }
         phase = .authenticating
         var inspected = MessageTypeSet(admitted.rules?.inspectedFrontendMessages ?? [])
@@ -297,6 +370,7 @@ struct SessionStateMachine {
     }
 
     mutating func upstreamBytes(_ bytes: ArraySlice<UInt8>, now: ContinuousClock.Instant) -> [Action] {
+        if phase == .connecting, upstreamTLS == .requested { return upstreamTLSAnswer(bytes, now: now) }
         guard phase == .authenticating || phase == .relaying else { return [] }
         return relayFromUpstream(bytes, now: now)
     }
@@ -526,6 +600,11 @@ struct SessionStateMachine {
         if phase == .relaying { statements.serverSent(id, now: now) }
         switch BackendMessageID(rawValue: id) {
         case .authentication:
+            if phase == .authenticating, !isClientEncrypted,
+               let offer = SASLChannelBinding.withoutBinding(frame) {
+                actions.append(.sendToClient(offer[...]))
+                return nil
+            }
             // AuthenticationOk (an Int32 zero; other codes are password or SASL requests): the
             // admission confirms the login before the client sees it, and before anything the
             // server sent with it is looked at (the session may not go on).

@@ -47,11 +47,22 @@ public final class TLSConnection {
         case .client(let serverName, let verifyHost):
             SSL_set_connect_state(ssl)
             if let serverName { _ = tg_set_sni(ssl, serverName) }
-            if context.verifiesPeer, let verifyHost { _ = SSL_set1_host(ssl, verifyHost) }
+            if context.verifiesPeer, let verifyHost {
+                // An address is checked against the certificate's IP entries, a name against its DNS names.
+                if Self.isIPAddress(verifyHost) {
+                    _ = X509_VERIFY_PARAM_set1_ip_asc(SSL_get0_param(ssl), verifyHost)
+                } else {
+                    _ = SSL_set1_host(ssl, verifyHost)
+                }
+            }
         }
     }
 
     deinit { SSL_free(ssl) }
+
+    static func isIPAddress(_ host: String) -> Bool {
+        host.contains(":") || (!host.isEmpty && host.allSatisfy { $0 == "." || $0.isASCII && $0.isNumber })
+    }
 
     // MARK: Ciphertext in and out
 

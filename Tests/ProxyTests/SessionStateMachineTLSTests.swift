@@ -73,3 +73,70 @@ struct SessionStateMachineTLSTests {
         #expect(!T.steps(actions).contains(.admit(user: "app.org_acme")))
     }
 }
+
+/// TLS towards the upstream while connecting, and SCRAM channel binding across the proxy.
+struct SessionStateMachineUpstreamTLSTests {
+    typealias T = SessionStateMachineTests
+
+    static func connected(_ mode: UpstreamTLSMode, clientTLS: Bool = false) -> (SessionStateMachine, [SessionStateMachine.Action]) {
+        var machine = SessionStateMachine(configuration: .init(loginTimeout: T.loginTimeout, maxInspectedMessage: 1 << 20,
+                                                               clientTLS: clientTLS ? .allow : .disable, upstreamTLS: mode))
+        _ = machine.start()
+        if clientTLS {
+            _ = machine.clientBytes(SessionStateMachineTLSTests.ssl[...], now: T.t0)
+            _ = machine.clientTLSEstablished(serverName: nil, alpn: nil)
+        }
+        _ = machine.clientBytes(T.startupBytes()[...], now: T.t0)
+        _ = machine.admissionDecided(.admitted(T.admission()))
+        let actions = machine.upstreamConnected(now: T.t0)
+        return (machine, actions)
+    }
+
+    @Test func sslRequestGoesFirst_S_startsTheHandshake_thenTheStartupFollows() {
+        var (machine, actions) = Self.connected(.verifyFull)
+        #expect(T.steps(actions) == [.upstream(SessionStateMachine.sslRequest)])
+        #expect(machine.readsUpstream(clientBlocked: false), "the answer is read")
+        #expect(T.steps(machine.upstreamBytes([UInt8(ascii: "S")][...], now: T.t0)) == [.startUpstreamTLS])
+        let established = T.steps(machine.upstreamTLSEstablished(now: T.t0))
+        guard case .upstream(let startup) = established.first else {
+            Issue.record("no startup after the handshake: \(established)")
+            return
+        }
+        #expect(startup.first == 0, "a StartupMessage (no type byte)")
+        #expect(machine.phase == .authenticating)
+    }
+
+    @Test func N_isPlainTextUnderPrefer_andA08006Otherwise() {
+        var (prefer, _) = Self.connected(.prefer)
+        #expect(prefer.upstreamBytes([UInt8(ascii: "N")][...], now: T.t0).count == 1)
+        #expect(prefer.phase == .authenticating)
+        var (require, _) = Self.connected(.require)
+        let actions = require.upstreamBytes([UInt8(ascii: "N")][...], now: T.t0)
+        #expect(T.sqlStates(actions) == ["08006"])
+        #expect(require.phase == .closed)
+    }
+
+    @Test func bytesBehindS_areRefused() {
+        var (machine, _) = Self.connected(.require)
+        #expect(T.sqlStates(machine.upstreamBytes([UInt8(ascii: "S"), 0x16][...], now: T.t0)) == ["08006"])
+    }
+
+    @Test func handshakeFailure_is08006_namingTheReason() {
+        var (machine, _) = Self.connected(.verifyFull)
+        _ = machine.upstreamBytes([UInt8(ascii: "S")][...], now: T.t0)
+        let actions = machine.upstreamTLSFailed(TLSFailure(.certificate, detail: "self-signed"))
+        #expect(T.sqlStates(actions) == ["08006"])
+        #expect(T.steps(actions).contains(.observe("unreachable")))
+    }
+
+    static let saslOffer: [UInt8] = T.message("R", [0, 0, 0, 10] + Array("SCRAM-SHA-256-PLUS".utf8) + [0]
+                                                  + Array("SCRAM-SHA-256".utf8) + [0, 0])
+
+    @Test func plainClient_isNotOfferedChannelBinding_aTLSClientIs() {
+        var (plain, _) = Self.connected(.disable)
+        #expect(T.steps(plain.upstreamBytes(Self.saslOffer[...], now: T.t0))
+                == [.toClient(T.message("R", [0, 0, 0, 10] + Array("SCRAM-SHA-256".utf8) + [0, 0]))])
+        var (encrypted, _) = Self.connected(.disable, clientTLS: true)
+        #expect(T.steps(encrypted.upstreamBytes(Self.saslOffer[...], now: T.t0)) == [.toClient(Self.saslOffer)])
+    }
+}

@@ -71,6 +71,7 @@ struct SessionStateMachineTests {
         case release
         case observe(String)
         case startTLS(initial: [UInt8])
+        case startUpstreamTLS
         case log(SessionStateMachine.LogEvent)
         case close(outcome: String, endedIn: SessionStateMachine.Phase, admitted: Bool)
     }
@@ -95,6 +96,7 @@ struct SessionStateMachineTests {
             case .observe(.clientTLSEstablished(let direct)): .observe(direct ? "tls direct" : "tls")
             case .observe(.clientTLSFailed(let failure)): .observe("tls failed \(failure.reason.rawValue)")
             case .startClientTLS(let initial): .startTLS(initial: initial)
+            case .startUpstreamTLS: .startUpstreamTLS
             case .log(let event): .log(event)
             case .close(let ending): .close(outcome: ending.outcome, endedIn: ending.endedIn, admitted: ending.admission != nil)
             }
