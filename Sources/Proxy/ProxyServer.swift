@@ -26,6 +26,8 @@ public final class ProxyServer: Sendable {
         public var clientTLS: ClientTLSMode = .allow
         /// TLS towards the upstream; nil: plain text.
         public var upstreamTLS: UpstreamTLS?
+        /// Where client TLS handshakes and sessions are counted (SHOW STATS, metrics).
+        public var tlsStatistics = TLSStatistics()
 
         public init(listen: Endpoint) { self.listen = listen }
     }
@@ -48,7 +50,7 @@ public final class ProxyServer: Sendable {
         loops = EventLoopGroup(count: configuration.eventLoops)
         listener = try Listener(endpoint: configuration.listen, group: loops)
         let state = state
-        let tlsStatistics = TLSStatistics()
+        let tlsStatistics = configuration.tlsStatistics
         self.tlsStatistics = tlsStatistics
         context = SessionContext(
             admitter: admitter, cancelRegistry: CancelRegistry(), logger: logger,

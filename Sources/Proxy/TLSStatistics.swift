@@ -11,6 +11,8 @@ public final class TLSStatistics: Sendable {
         public var failures: [TLSFailure.Reason: Int] = [:]
         public var openSessions = 0
 
+        public init() {}
+
         public var handshakes: Int { negotiatedHandshakes + directHandshakes }
         public var failureCount: Int { failures.values.reduce(0, +) }
     }

@@ -19,6 +19,8 @@ struct ServeAdminBackend: AdminBackend {
     var pgbouncerRegenerator: DebouncedRegenerator? = nil
     /// The client certificate RELOAD re-reads with the tiers; nil without TLS.
     var tlsCredentials: TLSCredentials? = nil
+    /// Client TLS counters SHOW STATS adds; nil without client TLS.
+    var tlsStatistics: TLSStatistics? = nil
 
     func execute(_ command: AdminCommand) -> AdminReply {
         if case .ping = command { return .success(["reply": .string("PONG")]) }
@@ -45,7 +47,9 @@ struct ServeAdminBackend: AdminBackend {
         case .showOrgs:
             return .success(["orgs": .array(admission.orgsOverview().map { .object($0) })])
         case .showStats:
-            return .success(admission.statistics())
+            var fields = admission.statistics()
+            if let tlsStatistics { fields["tls"] = .object(Self.tlsFields(tlsStatistics.snapshot)) }
+            return .success(fields)
         case .reload:
             return reload(admission)
         case .burstOff(let org):
@@ -99,6 +103,16 @@ struct ServeAdminBackend: AdminBackend {
         }
         fields["redis"] = .bool(reload.redisReached)
         return fields
+    }
+
+    static func tlsFields(_ snapshot: TLSStatistics.Snapshot) -> JSONObject {
+        var failures: JSONObject = [:]
+        for (reason, count) in snapshot.failures.sorted(by: { $0.key.rawValue < $1.key.rawValue }) {
+            failures[reason.rawValue] = .integer(count)
+        }
+        return ["sessions": .integer(snapshot.openSessions), "handshakes": .integer(snapshot.handshakes),
+                "directHandshakes": .integer(snapshot.directHandshakes),
+                "handshakeFailures": .integer(snapshot.failureCount), "handshakeFailuresByReason": .object(failures)]
     }
 
     static func summary(_ org: OrgTier) -> JSONValue {

@@ -136,11 +136,12 @@ struct ServeCommand: ParsableCommand {
         do {
             // Before anything creates a metric: libraries use the bootstrapped factory.
             let loopExport = LoopStatisticsExport()
+            let tlsExport = TLSStatisticsExport()
             let telemetry = try metrics.map {
                 let endpoint = Endpoint($0)!
                 let labels = metricsOrgLabels.flatMap(OrgLabelMode.init(rawValue:)) ?? ServeMetrics.defaultOrgLabels(for: endpoint)
                 logger.info("metrics", metadata: ["listen": "\(endpoint)", "org_labels": "\(labels.rawValue)"])
-                return try ServeMetrics.bootstrap(listen: endpoint, orgLabels: labels, logger: logger, scraped: loopExport.update)
+                return try ServeMetrics.bootstrap(listen: endpoint, orgLabels: labels, logger: logger, scraped: { loopExport.update(); tlsExport.update() })
             }
             configuration.observer = telemetry.map { SessionMetrics($0.0) }
             metricsServer = telemetry?.1
@@ -151,11 +152,13 @@ struct ServeCommand: ParsableCommand {
             admin = try adminSocket.map { path in
                 try AdminSocketServer(path: path, backend: MeteredAdminBackend.wrap(ServeAdminBackend(
                     admission: tiered, tiersPath: orgSource.tiers, pgbouncer: pgbouncer?.runNow,
-                    pgbouncerRegenerator: pgbouncer?.regenerator, tlsCredentials: configuration.tlsCredentials),
+                    pgbouncerRegenerator: pgbouncer?.regenerator, tlsCredentials: configuration.tlsCredentials,
+                    tlsStatistics: configuration.tlsCredentials == nil ? nil : configuration.tlsStatistics),
                     metrics: telemetry?.0), logger: logger)
             }
             server = try ProxyServer(configuration: configuration, admitter: admitter, logger: logger)
             if let metrics = telemetry?.0 { loopExport.attach(metrics: metrics) { [server] in server.loopStatistics } }
+            if telemetry != nil { tlsExport.attach(server.tlsStatistics) }
             if let tiered, let redis { startInvalidationSubscriber(try RedisURL(parsing: redis), tiered, logger: logger) }
         } catch {
             logger.critical("cannot start", metadata: ["error": "\(error)"])
