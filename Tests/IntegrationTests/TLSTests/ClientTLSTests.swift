@@ -9,6 +9,8 @@ import Testing
 struct ClientTLSTests {
     static let certificates = Result { try TestCertificates.make(names: ["localhost", "org_tls.db.tiergate.test"]) }
 
+    static func proxy(_ extra: [String]) throws -> TierGateProcess { try proxy(mode: "allow", extra) }
+
     static func proxy(mode: String = "allow", _ extra: [String] = []) throws -> TierGateProcess {
         let certificates = try certificates.get()
         return try TierGateProcess(arguments: ["--upstream", "127.0.0.1:\(Stack.postgresPort)",
@@ -121,6 +123,36 @@ struct ClientTLSTests {
                                             cancelAfter: 0.5, [("user", "app"), ("database", "tiergate_test")])
         #expect(overTLS.sqlState == "57014", "\(overTLS)")
         #expect(overTLS.tlsError == nil, "\(overTLS)")
+    }
+
+    /// `openssl s_client -starttls postgres` limited to one version (TLS 1.1 needs security
+    /// level 0 on the client to be offered at all).
+    static func sClient(port: Int, _ version: String) throws -> CommandResult {
+        try Command.run("bash", ["-c", "openssl s_client -starttls postgres -connect 127.0.0.1:\(port) \(version) -cipher 'DEFAULT@SECLEVEL=0' </dev/null 2>&1"],
+                        timeout: 30)
+    }
+
+    @Test func tls11_isRefused_tls12_isAccepted() throws {
+        let proxy = try Self.proxy()
+        let old = try Self.sClient(port: proxy.port, "-tls1_1")
+        #expect(old.stdout.contains("alert protocol version"), "\(old.stdout)")
+        let current = try Self.sClient(port: proxy.port, "-tls1_2")
+        #expect(current.stdout.contains("Protocol  : TLSv1.2"), "\(current.stdout)")
+        #expect(proxy.log.contains("reason=unsupported_version"), "\(proxy.log)")
+    }
+
+    @Test func handshakeThatStalls_endsAtTheLoginTimeout() throws {
+        let proxy = try Self.proxy(["--login-timeout", "1"])
+        let connection = try RawConnection(port: proxy.port)
+        connection.send([0, 0, 0, 8, 0x04, 0xd2, 0x16, 0x2f])
+        #expect(connection.readExactly(1) == [UInt8(ascii: "S")])
+        let started = Date()
+        connection.send([0x16, 0x03, 0x01])  // the start of a ClientHello, and no more
+        let rest = connection.readToEnd()
+        #expect(rest.isEmpty, "no plain-text error inside a handshake: \(rest)")
+        let waited = Date().timeIntervalSince(started)
+        #expect(waited > 0.5 && waited < 5, "closed after \(waited) s")
+        #expect(proxy.log.contains("reason=timeout"), "\(proxy.log)")
     }
 
     @Test func plainTextWithTLSAllowed_stillWorks() throws {
