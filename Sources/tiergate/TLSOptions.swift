@@ -39,6 +39,7 @@ struct TLSOptions: ParsableArguments {
             throw ValidationError("--upstream-tls: disable, prefer, require or verify-full, got '\(upstreamTls)'")
         }
         if upstreamMode == .verifyFull, upstreamCa == nil { throw ValidationError("--upstream-tls verify-full needs --upstream-ca") }
+        if tlsOrgDomain != nil, tlsCert == nil { throw ValidationError("--tls-org-domain needs --tls-cert and --tls-key") }
         if (tlsCert == nil) != (tlsKey == nil) { throw ValidationError("--tls-cert and --tls-key go together") }
         if tlsCert == nil, clientMode != .disable {
             throw ValidationError("--client-tls \(clientMode.rawValue) needs --tls-cert and --tls-key")

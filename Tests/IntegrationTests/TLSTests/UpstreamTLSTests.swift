@@ -59,4 +59,58 @@ struct UpstreamTLSTests {
         #expect(refused.sqlState == "08006", "\(refused)")
         #expect(refused.error?["D"]?.contains("does not support TLS") == true, "\(refused)")
     }
+
+    /// A PgBouncer of the test's own that accepts clients over TLS only, on the test
+    /// certificate: the proxy reaches it with verify-full.
+    @Test func pgbouncerRequiringTLS_isReachedWithVerifyFull() throws {
+        let certificates = try ClientTLSTests.certificates.get()
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("tls-bouncer-\(UUID().uuidString.prefix(8))")
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let port = try FreePort.pick()
+        let cert = directory.appendingPathComponent("server.crt").path, key = directory.appendingPathComponent("server.key").path
+        try FileManager.default.copyItem(atPath: certificates.serverCertificate, toPath: cert)
+        try FileManager.default.copyItem(atPath: certificates.serverKey, toPath: key)
+        try "\"app\" \"app_pw\"\n".write(toFile: directory.appendingPathComponent("userlist.txt").path, atomically: true, encoding: .utf8)
+        let ini = directory.appendingPathComponent("pgbouncer.ini").path
+        try """
+        [databases]
+        * = host=127.0.0.1 port=\(Stack.postgresPort)
+        [pgbouncer]
+        listen_addr = 127.0.0.1
+        listen_port = \(port)
+        unix_socket_dir =
+        auth_type = scram-sha-256
+        auth_file = \(directory.path)/userlist.txt
+        pool_mode = transaction
+        client_tls_sslmode = require
+        client_tls_cert_file = \(cert)
+        client_tls_key_file = \(key)
+        """.write(toFile: ini, atomically: true, encoding: .utf8)
+        for path in [directory.path] { chmod(path, 0o755) }
+        for name in ["server.crt", "server.key", "userlist.txt", "pgbouncer.ini"] {
+            chmod(directory.appendingPathComponent(name).path, 0o644)
+        }
+        let bouncer = try ChildProcess(["pgbouncer", "-u", "postgres", ini], environment: ProcessInfo.processInfo.environment,
+                                       stdout: directory.appendingPathComponent("out.log").path,
+                                       stderr: directory.appendingPathComponent("err.log").path)
+        defer {
+            bouncer.signal(SIGTERM)
+            _ = bouncer.wait(timeout: 10)
+        }
+        let deadline = Date().addingTimeInterval(10)
+        while (try? RawConnection.connect(port: port)).map({ close($0) }) == nil {
+            guard Date() < deadline else {
+                let log = (try? String(contentsOfFile: directory.appendingPathComponent("err.log").path, encoding: .utf8)) ?? ""
+                throw TestFailure("pgbouncer did not listen on \(port): \(log)")
+            }
+            usleep(50_000)
+        }
+        let plain = try Self.proxy("disable", upstream: "127.0.0.1:\(port)", ca: nil)
+        #expect(try Command.psql(port: plain.port, "select 1").status != 0, "the bouncer takes TLS only")
+        let proxy = try Self.proxy("verify-full", upstream: "127.0.0.1:\(port)", ca: certificates.caCertificate)
+        let result = try Command.psql(port: proxy.port, "select 5")
+        #expect(result.status == 0, "\(result.stderr)")
+        #expect(result.stdout.trimmingCharacters(in: .whitespacesAndNewlines) == "5")
+    }
 }
