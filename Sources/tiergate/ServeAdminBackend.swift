@@ -26,6 +26,9 @@ struct ServeAdminBackend: AdminBackend {
         if case .ping = command { return .success(["reply": .string("PONG")]) }
         if case .pgbouncer = command { return regeneratePgBouncer() }
         if case .reload = command, admission == nil, tlsCredentials != nil { return reload(nil) }
+        if case .showStats = command, admission == nil, let tlsStatistics {
+            return .success(["tls": .object(Self.tlsFields(tlsStatistics.snapshot))])
+        }
         guard let admission else {
             return .failure("no org source configured (--mongo or --orgs): TierGate relays without tiers")
         }
