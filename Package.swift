@@ -29,6 +29,9 @@ let package = Package(
         // Linux epoll, eventfd, sendmsg's iovec, accept4 and glibc's allocator tuning, which
         // Swift's Glibc module leaves out. Part of libc: nothing to link.
         .systemLibrary(name: "CLinux"),
+        // OpenSSL 3 (libssl, libcrypto): TLS for clients and towards the upstream, wrapped once by TLS.
+        .systemLibrary(name: "COpenSSL", pkgConfig: "openssl",
+                       providers: [.apt(["libssl-dev"])]),
 
         // Pure: the Postgres wire protocol as values. No Foundation, no I/O.
         .target(name: "PostgresWire"),
@@ -62,13 +65,16 @@ let package = Package(
         // source), channels with batched writes and hang-up watch, loop timers, listeners
         // (TCP, and Unix sockets bound 0600); the control plane's request/response servers
         // (/metrics, the admin console) on a loop of their own.
-        .target(name: "SocketIO", dependencies: ["CLinux", "PostgresWire"]),
+        .target(name: "SocketIO", dependencies: ["CLinux", "PostgresWire", "TLS"]),
+        // TLS over memory BIOs: contexts (certificate and key, or trusted CAs) and connections
+        // the socket layer feeds ciphertext to. The only user of COpenSSL.
+        .target(name: "TLS", dependencies: ["COpenSSL"]),
         // Dispatch I/O, tier-free: the session state machine and its shell (startup, upstream
         // connect, relay with backpressure, timeouts, settings injected at idle points),
         // cancel forwarding, the /metrics HTTP endpoint; and the seams a policy plugs into:
         // SessionAdmitter, SessionRules, SessionMailbox, SessionObserver.
         .target(name: "Proxy", dependencies: [
-            "SocketIO", "PostgresWire",
+            "SocketIO", "PostgresWire", "TLS",
             .product(name: "Logging", package: "swift-log"),
         ]),
         // Tier policy behind the proxy's seams: admission by tier, open sessions per org,
@@ -84,7 +90,7 @@ let package = Package(
             .product(name: "Logging", package: "swift-log"),
         ]),
         .executableTarget(name: "tiergate", dependencies: [
-            "Admin", "Proxy", "SocketIO", "TierPolicy", "TierStore", "TierModel", "PostgresWire", "PostgresClient", "PgBouncerConfig", "Telemetry",
+            "Admin", "Proxy", "SocketIO", "TLS", "TierPolicy", "TierStore", "TierModel", "PostgresWire", "PostgresClient", "PgBouncerConfig", "Telemetry",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
             .product(name: "Prometheus", package: "swift-prometheus"),
             .product(name: "Metrics", package: "swift-metrics"),
@@ -97,6 +103,8 @@ let package = Package(
         // Loop timers, pending writes and request framing with no socket; the control
         // server over real sockets.
         .testTarget(name: "SocketIOTests", dependencies: ["SocketIO", "PostgresWire"]),
+        // Two TLS connections talking through memory, certificates made with the openssl CLI.
+        .testTarget(name: "TLSTests", dependencies: ["TLS"]),
         // The proxy's pure parts (session state machine, startup phase, settings injection,
         // session mailbox, the /metrics request), with no socket.
         .testTarget(name: "ProxyTests", dependencies: ["Proxy", "PostgresWire"]),

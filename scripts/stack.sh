@@ -43,7 +43,7 @@ ALL_SERVICES=(postgres redis mongo pgbouncer)
 # libpostgresql-jdbc-java: pgjdbc, the JDBC driver the integration tests connect with.
 APT_PACKAGES=(postgresql-15 postgresql-client-15 redis-server redis-tools pgbouncer socat
               libpq-dev libhiredis-dev libmongoc-dev pkg-config python3 python3-venv
-              libpostgresql-jdbc-java)
+              libpostgresql-jdbc-java libssl-dev openssl)
 
 # Messages must never fail: `down` runs from EXIT traps, when a reader such as
 # `scripts/demo.sh | tee` may already be gone, and a failed write would end it halfway.
@@ -227,7 +227,11 @@ fsync = off
 synchronous_commit = off
 full_page_writes = off
 password_encryption = scram-sha-256
+# TLS with a self-signed certificate (server.crt, made once): TierGate's --upstream-tls
+# verify-full is tested against it (--upstream-ca .stack/postgres/data/server.crt).
+ssl = on
 EOF
+    pg_ensure_certificate
     # postgres is trusted on loopback (admin work in tests, PgBouncer's admin user);
     # everyone else proves a password with SCRAM, as production clients would.
     cat >"$PG_DATA/pg_hba.conf" <<EOF
@@ -238,6 +242,16 @@ host    all       postgres  127.0.0.1/32   trust
 host    all       all       127.0.0.1/32   scram-sha-256
 EOF
     chown postgres:postgres "$PG_DATA/tiergate.conf" "$PG_DATA/pg_hba.conf"
+}
+
+pg_ensure_certificate() {
+    [[ -f $PG_DATA/server.crt && -f $PG_DATA/server.key ]] && return 0
+    openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -days 3650 \
+        -subj "/CN=localhost" -addext "subjectAltName=DNS:localhost,IP:127.0.0.1" \
+        -keyout "$PG_DATA/server.key" -out "$PG_DATA/server.crt" >/dev/null 2>&1 || die "openssl could not make the Postgres certificate"
+    chmod 0600 "$PG_DATA/server.key"
+    chmod 0644 "$PG_DATA/server.crt"
+    chown postgres:postgres "$PG_DATA/server.key" "$PG_DATA/server.crt"
 }
 
 # Each sample org has a role of its own (scripts/sample-orgs.json lists it under

@@ -10,10 +10,13 @@ public protocol SessionAdmitter: Sendable {
 public struct AdmissionRequest: Sendable {
     public var startup: StartupMessage
     public var peer: String
+    /// The SNI host name the client sent in its TLS handshake; nil without TLS or SNI.
+    public var serverName: String?
 
-    public init(startup: StartupMessage, peer: String) {
+    public init(startup: StartupMessage, peer: String, serverName: String? = nil) {
         self.startup = startup
         self.peer = peer
+        self.serverName = serverName
     }
 }
 

@@ -9,6 +9,14 @@ public enum ClientError: Error, Sendable, Equatable {
     case authenticationTimeout(seconds: Double)
     case shuttingDown
     case idleSessionTimeout(seconds: Double)
+    /// `--client-tls require` and a StartupMessage in plain text.
+    case tlsRequired
+    /// Bytes behind an SSLRequest or GSSENCRequest, sent before the answer (in plain text,
+    /// whatever the answer): possibly injected by a man in the middle.
+    case unencryptedDataAfterEncryptionRequest
+    /// Direct TLS without ALPN "postgresql": Postgres 17 refuses it, lest a TLS connection
+    /// meant for another protocol be taken for Postgres.
+    case directTLSWithoutALPN
 
     public var sqlState: String {
         switch self {
@@ -17,6 +25,7 @@ public enum ClientError: Error, Sendable, Equatable {
         case .loginTimeout, .authenticationTimeout: return "08P01"  // protocol_violation
         case .shuttingDown: return "57P01"            // admin_shutdown
         case .idleSessionTimeout: return "57P05"      // idle_session_timeout
+        case .tlsRequired, .unencryptedDataAfterEncryptionRequest, .directTLSWithoutALPN: return "08P01"
         }
     }
 
@@ -37,6 +46,15 @@ public enum ClientError: Error, Sendable, Equatable {
             // Postgres' own wording for idle_session_timeout.
             return fatal("terminating connection due to idle-session timeout",
                          detail: "The session was idle for \(Int(seconds)) s, the idle timeout.")
+        case .tlsRequired:
+            return fatal("TLS required", detail: "This server accepts only encrypted connections.",
+                         hint: "Connect with sslmode=require (or verify-full).")
+        case .unencryptedDataAfterEncryptionRequest:
+            // Postgres' own wording.
+            return fatal("received unencrypted data after SSL request",
+                         detail: "This could be either a client-software bug or evidence of an attempted man-in-the-middle attack.")
+        case .directTLSWithoutALPN:
+            return fatal("received direct SSL connection request without ALPN protocol negotiation extension")
         }
     }
 

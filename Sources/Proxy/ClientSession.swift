@@ -2,6 +2,7 @@ import Dispatch
 import Logging
 import PostgresWire
 import SocketIO
+import TLS
 
 /// The I/O shell of one client session: it feeds socket events, admission answers, timers
 /// and commands to the session's `SessionStateMachine` and runs the actions it returns.
@@ -24,6 +25,8 @@ final class ClientSession: SocketChannelDelegate, TimerOwner, @unchecked Sendabl
     /// hit) wait until the running actions are done, so actions run in the order produced.
     private var running = false
     private var deferred: [() -> Void] = []
+    /// Counted among the open TLS sessions (until `finish`).
+    private var countedAsTLS = false
 
     init?(id: UInt64, fd: Int32, peer: String, loop: EventLoop, context: SessionContext) {
         guard let client = SocketChannel(fd: fd, loop: loop) else { return nil }
@@ -33,7 +36,9 @@ final class ClientSession: SocketChannelDelegate, TimerOwner, @unchecked Sendabl
         self.context = context
         self.client = client
         machine = SessionStateMachine(configuration: .init(loginTimeout: context.loginTimeout,
-                                                           maxInspectedMessage: context.maxInspectedMessage))
+                                                           maxInspectedMessage: context.maxInspectedMessage,
+                                                           clientTLS: context.clientTLS,
+                                                           upstreamTLS: context.upstreamTLS?.mode ?? .disable))
         client.delegate = self
     }
 
@@ -92,6 +97,33 @@ final class ClientSession: SocketChannelDelegate, TimerOwner, @unchecked Sendabl
         }
     }
 
+    func channelTLSHandshake(_ channel: SocketChannel, _ step: TLSConnection.HandshakeStep) {
+        if channel === client {
+            clientHandshake(step)
+        } else {
+            upstreamHandshake(step)
+        }
+    }
+
+    private func upstreamHandshake(_ step: TLSConnection.HandshakeStep) {
+        switch step {
+        case .inProgress: break
+        case .established: run(machine.upstreamTLSEstablished(now: .now))
+        case .failed(let failure): run(machine.upstreamTLSFailed(failure))
+        }
+    }
+
+    private func clientHandshake(_ step: TLSConnection.HandshakeStep) {
+        switch step {
+        case .inProgress:
+            break
+        case .established:
+            run(machine.clientTLSEstablished(serverName: client.tls?.serverName, alpn: client.tls?.alpnProtocol))
+        case .failed(let failure):
+            run(machine.clientTLSFailed(failure))
+        }
+    }
+
     func timerFired() {
         run(machine.timeoutFired(now: .now))
     }
@@ -133,6 +165,10 @@ final class ClientSession: SocketChannelDelegate, TimerOwner, @unchecked Sendabl
             admit(message)
         case .connect(let endpoint):
             connect(to: endpoint)
+        case .startClientTLS(let initial):
+            startClientTLS(initial)
+        case .startUpstreamTLS:
+            startUpstreamTLS()
         case .forwardCancel(let request):
             forwardCancel(request)
         case .cancelUpstream(let key, let upstream):
@@ -178,7 +214,7 @@ final class ClientSession: SocketChannelDelegate, TimerOwner, @unchecked Sendabl
 
     private func admit(_ message: StartupMessage) {
         let loop = loop
-        context.admitter.admit(AdmissionRequest(startup: message, peer: peer)) { [self] outcome in
+        context.admitter.admit(AdmissionRequest(startup: message, peer: peer, serverName: machine.clientServerName)) { [self] outcome in
             // A cache hit answers on this loop at once: no hop. Anything else comes back here.
             if loop.inLoop {
                 if running {
@@ -228,6 +264,36 @@ final class ClientSession: SocketChannelDelegate, TimerOwner, @unchecked Sendabl
         }
     }
 
+    // MARK: TLS
+
+    /// The handshake's first step runs now (a direct TLS client's hello is already here);
+    /// its outcome reaches the machine after the running actions.
+    private func startClientTLS(_ initial: [UInt8]) {
+        let step: TLSConnection.HandshakeStep
+        if let credentials = context.tlsCredentials, let connection = TLSConnection(context: credentials.current, role: .server) {
+            step = client.startTLS(connection, initial: initial[...])
+        } else {
+            step = .failed(TLSFailure(.other, detail: "no TLS connection could be made"))
+        }
+        if case .inProgress = step { return }
+        deferred.append { [self] in clientHandshake(step) }
+    }
+
+    /// SNI carries the upstream's host name (not an IP address, RFC 6066); verify-full checks
+    /// the certificate against the host, name or address.
+    private func startUpstreamTLS() {
+        let step: TLSConnection.HandshakeStep
+        if let settings = context.upstreamTLS, let upstream, let endpoint = machine.upstreamEndpoint,
+           let connection = TLSConnection(context: settings.context, role: .client(
+               serverName: endpoint.numericAddress() == nil ? endpoint.host : nil, verifyHost: endpoint.host)) {
+            step = upstream.startTLS(connection)
+        } else {
+            step = .failed(TLSFailure(.other, detail: "no TLS connection could be made"))
+        }
+        if case .inProgress = step { return }
+        deferred.append { [self] in upstreamHandshake(step) }
+    }
+
     private func forwardCancel(_ request: CancelRequest) {
         if let owner = context.cancelRegistry.upstream(for: request.key) {
             CancelForwarder.send(request, to: owner, logger: context.logger)
@@ -242,6 +308,16 @@ final class ClientSession: SocketChannelDelegate, TimerOwner, @unchecked Sendabl
         case .refusedBeforeAdmission(let refusal): context.observer?.refusedBeforeAdmission(refusal)
         case .upstreamFailed(let failure, let admission): admission.onUpstreamFailure?(failure)
         case .settingsRestored(let names): machine.admitted?.onSettingsRestored?(names)
+        case .clientTLSEstablished(let direct):
+            context.tlsStatistics.handshakeSucceeded(direct: direct)
+            countedAsTLS = true
+            logger(nil).debug("client TLS established", metadata: [
+                "tls_version": "\(client.tls?.protocolVersion ?? "?")", "tls_cipher": "\(client.tls?.cipher ?? "?")",
+                "tls_direct": "\(direct)", "tls_server_name": "\(client.tls?.serverName ?? "")"])
+        case .clientTLSFailed(let failure):
+            context.tlsStatistics.handshakeFailed(failure.reason)
+            logger(nil).notice("client TLS handshake failed", metadata: [
+                "reason": "\(failure.reason.rawValue)", "detail": "\(failure.detail)"])
         }
     }
 
@@ -281,13 +357,14 @@ final class ClientSession: SocketChannelDelegate, TimerOwner, @unchecked Sendabl
         client.close()
         upstream?.close()
         if let key = ending.backendKey { context.cancelRegistry.remove(key) }
+        if countedAsTLS { context.tlsStatistics.sessionEnded() }
         ending.admission?.onEnd()
         let duration = ContinuousClock.now - openedAt
         logger(ending.admission).log(level: ending.level, "connection closed", metadata: [
             "user": "\(machine.requestedUser)", "database": "\(machine.requestedDatabase)",
             "duration_ms": "\(Int(duration.seconds * 1000))",
             "bytes_in": "\(client.bytesRead)", "bytes_out": "\(client.bytesWritten)",
-            "phase": "\(ending.endedIn)", "outcome": "\(ending.outcome)",
+            "phase": "\(ending.endedIn)", "outcome": "\(ending.outcome)", "tls": "\(countedAsTLS)",
         ])
         context.sessionEnded(id)
     }

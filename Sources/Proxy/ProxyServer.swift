@@ -20,6 +20,14 @@ public final class ProxyServer: Sendable {
         public var eventLoops = 2
         /// Told of refusals before admission (to count them); nil: nobody.
         public var observer: (any SessionObserver)?
+        /// The certificate and key clients see; nil: no TLS (SSLRequest gets 'N').
+        public var tlsCredentials: TLSCredentials?
+        /// What clients may do with TLS when `tlsCredentials` is set.
+        public var clientTLS: ClientTLSMode = .allow
+        /// TLS towards the upstream; nil: plain text.
+        public var upstreamTLS: UpstreamTLS?
+        /// Where client TLS handshakes and sessions are counted (SHOW STATS, metrics).
+        public var tlsStatistics = TLSStatistics()
 
         public init(listen: Endpoint) { self.listen = listen }
     }
@@ -30,6 +38,8 @@ public final class ProxyServer: Sendable {
     private let listener: Listener
     private let state = SessionTable()
     private let logger: Logger
+    /// Client TLS handshakes, failures and open TLS sessions.
+    public let tlsStatistics: TLSStatistics
 
     /// The port actually listened on (useful with port 0).
     public var port: UInt16 { listener.port }
@@ -40,10 +50,14 @@ public final class ProxyServer: Sendable {
         loops = EventLoopGroup(count: configuration.eventLoops)
         listener = try Listener(endpoint: configuration.listen, group: loops)
         let state = state
+        let tlsStatistics = configuration.tlsStatistics
+        self.tlsStatistics = tlsStatistics
         context = SessionContext(
             admitter: admitter, cancelRegistry: CancelRegistry(), logger: logger,
             loginTimeout: configuration.loginTimeout, maxInspectedMessage: configuration.maxInspectedMessage,
             observer: configuration.observer,
+            tlsCredentials: configuration.tlsCredentials, clientTLS: configuration.clientTLS,
+            tlsStatistics: tlsStatistics, upstreamTLS: configuration.upstreamTLS,
             sessionEnded: { id in
                 let (callbacks, trim): ([@Sendable () -> Void], Bool) = state.withLock { state in
                     state.sessions.removeValue(forKey: id)

@@ -11,11 +11,23 @@ final class SessionContext: Sendable {
     let sessionEnded: @Sendable (_ id: UInt64) -> Void
     /// Told of refusals before admission (protocol, login timeout).
     let observer: (any SessionObserver)?
+    /// The certificate clients see, nil without TLS; `clientTLS` says what clients may do.
+    let tlsCredentials: TLSCredentials?
+    let clientTLS: ClientTLSMode
+    let tlsStatistics: TLSStatistics
+    /// TLS towards the upstream; nil: plain text.
+    let upstreamTLS: UpstreamTLS?
 
     init(admitter: any SessionAdmitter, cancelRegistry: CancelRegistry, logger: Logger,
          loginTimeout: Duration, maxInspectedMessage: Int, observer: (any SessionObserver)? = nil,
+         tlsCredentials: TLSCredentials? = nil, clientTLS: ClientTLSMode = .disable,
+         tlsStatistics: TLSStatistics = TLSStatistics(), upstreamTLS: UpstreamTLS? = nil,
          sessionEnded: @escaping @Sendable (UInt64) -> Void) {
         self.observer = observer
+        self.tlsCredentials = tlsCredentials
+        self.clientTLS = tlsCredentials == nil ? .disable : clientTLS
+        self.tlsStatistics = tlsStatistics
+        self.upstreamTLS = upstreamTLS?.mode == .disable ? nil : upstreamTLS
         self.admitter = admitter
         self.cancelRegistry = cancelRegistry
         self.logger = logger

@@ -1,5 +1,6 @@
 import Logging
 import PostgresWire
+import TLS
 
 /// One client session's lifecycle as a pure state machine, in the style of postgres-nio's
 /// `ConnectionStateMachine`: events go in (bytes read, a peer gone, an admission decided, a
@@ -50,6 +51,12 @@ struct SessionStateMachine {
         /// Start a connection to the upstream; answer with `upstreamConnected` or
         /// `upstreamUnreachable`.
         case connect(Endpoint)
+        /// Put TLS over the client's socket (after any queued 'S'); `initial`: ciphertext
+        /// already read (direct TLS). Answer with `clientTLSEstablished` or `clientTLSFailed`.
+        case startClientTLS(initial: [UInt8])
+        /// Put TLS over the upstream socket (the server answered 'S'). Answer with
+        /// `upstreamTLSEstablished` or `upstreamTLSFailed`.
+        case startUpstreamTLS
         case forwardCancel(CancelRequest)
         /// Cancel what the session's backend runs now, with a CancelRequest of the proxy's own.
         case cancelUpstream(BackendKeyData, Endpoint)
@@ -72,6 +79,16 @@ struct SessionStateMachine {
         case upstreamFailed(UpstreamFailure, AdmittedSession)
         /// Settings a client had raised unseen, now back at the session's values.
         case settingsRestored([String])
+        /// A client TLS handshake finished, well (direct: without an SSLRequest) or not.
+        case clientTLSEstablished(direct: Bool)
+        case clientTLSFailed(TLSFailure)
+    }
+
+    /// Where the client connection stands with TLS.
+    enum ClientTLS: Equatable {
+        case none
+        case handshaking(direct: Bool)
+        case established(serverName: String?)
     }
 
     enum LogEvent: Equatable {
@@ -97,11 +114,24 @@ struct SessionStateMachine {
     struct Configuration {
         var loginTimeout: Duration
         var maxInspectedMessage: Int
+        var clientTLS: ClientTLSMode = .disable
+        var upstreamTLS: UpstreamTLSMode = .disable
+    }
+
+    /// Where the upstream connection stands with TLS, while connecting.
+    enum UpstreamTLS: Equatable {
+        case none
+        /// SSLRequest sent, its one-byte answer awaited.
+        case requested
+        case handshaking
+        case established
     }
 
     private(set) var phase = Phase.startup
     private let configuration: Configuration
-    private var startup = StartupPhase()
+    private var startup: StartupPhase
+    private(set) var clientTLS = ClientTLS.none
+    private(set) var upstreamTLS = UpstreamTLS.none
     private(set) var admitted: AdmittedSession?
     private var pipelined: [UInt8] = []
     private var clientFramer: MessageFramer
@@ -140,6 +170,7 @@ struct SessionStateMachine {
 
     init(configuration: Configuration) {
         self.configuration = configuration
+        startup = StartupPhase(tlsMode: configuration.clientTLS)
         clientFramer = MessageFramer(inspected: MessageTypeSet(), maxInspectedLength: configuration.maxInspectedMessage)
         serverFramer = MessageFramer(inspected: .all, maxInspectedLength: configuration.maxInspectedMessage)
     }
@@ -159,6 +190,7 @@ struct SessionStateMachine {
     func readsUpstream(clientBlocked: Bool) -> Bool {
         switch phase {
         case .authenticating, .relaying: !clientBlocked
+        case .connecting where upstreamTLS == .requested || upstreamTLS == .handshaking: true
         case .startup, .admitting, .connecting, .closed: false
         }
     }
@@ -188,13 +220,55 @@ struct SessionStateMachine {
 
     /// The client's socket reached its end (`error` nil) or failed.
     mutating func clientEnded(error: Int32?) -> [Action] {
+        if case .handshaking = clientTLS {
+            return [.observe(.clientTLSFailed(TLSFailure(.peerClosed)))] + close("client left during the TLS handshake")
+        }
         if let error { return cancelRunningStatement() + close("client socket error \(error)") }
         return cancelRunningStatement() + close(phase == .relaying ? "client closed" : "client left during \(phase)")
     }
 
     /// The client reset, failed, or closed its side while it was not being read.
     mutating func clientHungUp(error: Bool) -> [Action] {
-        cancelRunningStatement() + close(error ? "client connection reset during \(phase)" : "client hung up during \(phase)")
+        if case .handshaking = clientTLS {
+            return [.observe(.clientTLSFailed(TLSFailure(.peerClosed)))] + close("client left during the TLS handshake")
+        }
+        return cancelRunningStatement() + close(error ? "client connection reset during \(phase)" : "client hung up during \(phase)")
+    }
+
+    /// The client's TLS handshake finished. A direct TLS client must have agreed on ALPN
+    /// "postgresql" (Postgres 17 insists, so a connection meant for another protocol is not
+    /// taken for Postgres); the startup packet is read from the encrypted stream next.
+    mutating func clientTLSEstablished(serverName: String?, alpn: String?) -> [Action] {
+        guard phase == .startup, case .handshaking(let direct) = clientTLS else { return [] }
+        clientTLS = .established(serverName: serverName)
+        startup.encryptionEstablished()
+        if direct, alpn != "postgresql" {
+            return [.observe(.clientTLSFailed(TLSFailure(.alpn, detail: "direct TLS without ALPN")))]
+                + [.observe(.refusedBeforeAdmission(.protocolViolation))]
+                + fail(ClientError.directTLSWithoutALPN.errorResponse)
+        }
+        return [.observe(.clientTLSEstablished(direct: direct))]
+    }
+
+    /// The client's TLS handshake failed: nothing can be said to the client in a language it
+    /// reads (OpenSSL has queued an alert), so the connection just ends.
+    mutating func clientTLSFailed(_ failure: TLSFailure) -> [Action] {
+        guard case .handshaking = clientTLS else { return [] }
+        return [.observe(.clientTLSFailed(failure))] + close("TLS handshake failed: \(failure)", level: .notice)
+    }
+
+    var isClientEncrypted: Bool {
+        if case .established = clientTLS { return true }
+        return false
+    }
+
+    /// The upstream of the admitted session.
+    var upstreamEndpoint: Endpoint? { admitted?.upstream }
+
+    /// The SNI host name of an encrypted client connection, nil when there is none.
+    var clientServerName: String? {
+        if case .established(let name) = clientTLS { return name }
+        return nil
     }
 
     mutating func admissionDecided(_ outcome: AdmissionOutcome) -> [Action] {
@@ -217,7 +291,57 @@ struct SessionStateMachine {
         }
     }
 
+    /// The TCP connection is up: ask for TLS first when configured (Postgres docs, "SSL
+    /// Session Encryption"), else send the startup message.
     mutating func upstreamConnected(now: ContinuousClock.Instant) -> [Action] {
+        guard phase == .connecting, admitted != nil else { return [] }
+        guard configuration.upstreamTLS == .disable else {
+            upstreamTLS = .requested
+            return [.sendUpstream(Self.sslRequest[...])]
+        }
+        return beginAuthentication(now: now)
+    }
+
+    static let sslRequest: [UInt8] = [0, 0, 0, 8, 0x04, 0xd2, 0x16, 0x2f]
+
+    /// The server's answer to the proxy's SSLRequest: 'S' starts the handshake; 'N' goes on
+    /// in plain text only under `prefer`. Bytes behind the answer were sent before TLS and
+    /// are refused, as libpq refuses them.
+    private mutating func upstreamTLSAnswer(_ bytes: ArraySlice<UInt8>, now: ContinuousClock.Instant) -> [Action] {
+        guard let admitted else { return [] }
+        let upstream = admitted.upstream.description
+        let failure: String
+        switch bytes.first {
+        case UInt8(ascii: "S") where bytes.count == 1:
+            upstreamTLS = .handshaking
+            return [.startUpstreamTLS]
+        case UInt8(ascii: "N") where bytes.count == 1:
+            if configuration.upstreamTLS == .prefer {
+                upstreamTLS = .none
+                return beginAuthentication(now: now)
+            }
+            failure = "the server does not support TLS (--upstream-tls \(configuration.upstreamTLS.rawValue))"
+        default:
+            failure = "the server's answer to SSLRequest is not 'S' or 'N'"
+        }
+        return [.observe(.upstreamFailed(.unreachable, admitted))]
+            + fail(ClientError.upstreamUnreachable(upstream: upstream, reason: failure).errorResponse)
+    }
+
+    mutating func upstreamTLSEstablished(now: ContinuousClock.Instant) -> [Action] {
+        guard phase == .connecting, upstreamTLS == .handshaking else { return [] }
+        upstreamTLS = .established
+        return beginAuthentication(now: now)
+    }
+
+    mutating func upstreamTLSFailed(_ failure: TLSFailure) -> [Action] {
+        guard phase == .connecting, upstreamTLS == .handshaking, let admitted else { return [] }
+        return [.observe(.upstreamFailed(.unreachable, admitted))]
+            + fail(ClientError.upstreamUnreachable(upstream: admitted.upstream.description,
+                                                   reason: "TLS handshake failed: \(failure)").errorResponse)
+    }
+
+    private mutating func beginAuthentication(now: ContinuousClock.Instant) -> [Action] {
         guard phase == .connecting, let admitted else { return [] }
         phase = .authenticating
         var inspected = MessageTypeSet(admitted.rules?.inspectedFrontendMessages ?? [])
@@ -246,6 +370,7 @@ struct SessionStateMachine {
     }
 
     mutating func upstreamBytes(_ bytes: ArraySlice<UInt8>, now: ContinuousClock.Instant) -> [Action] {
+        if phase == .connecting, upstreamTLS == .requested { return upstreamTLSAnswer(bytes, now: now) }
         guard phase == .authenticating || phase == .relaying else { return [] }
         return relayFromUpstream(bytes, now: now)
     }
@@ -265,7 +390,10 @@ struct SessionStateMachine {
     mutating func timeoutFired(now: ContinuousClock.Instant) -> [Action] {
         switch phase {
         case .startup:
-            return [.observe(.refusedBeforeAdmission(.loginTimeout))]
+            let handshake: [Action] = if case .handshaking = clientTLS {
+                [.observe(.clientTLSFailed(TLSFailure(.timeout)))]
+            } else { [] }
+            return handshake + [.observe(.refusedBeforeAdmission(.loginTimeout))]
                 + fail(ClientError.loginTimeout(seconds: configuration.loginTimeout.seconds).errorResponse)
         case .admitting, .connecting, .authenticating:
             let timeout = admitted?.authenticationTimeout ?? configuration.loginTimeout
@@ -315,7 +443,13 @@ struct SessionStateMachine {
             break
         case .declineEncryption:
             actions.append(.sendToClient(StartupPhase.declineEncryptionReply))
-            if startup.hasBufferedBytes { startupAction(startup.step(), into: &actions) }
+        case .acceptEncryption:
+            clientTLS = .handshaking(direct: false)
+            actions.append(.sendToClient(StartupPhase.acceptEncryptionReply))
+            actions.append(.startClientTLS(initial: []))
+        case .startDirectTLS(let initial):
+            clientTLS = .handshaking(direct: true)
+            actions.append(.startClientTLS(initial: initial))
         case .forwardCancel(let request):
             actions.append(.forwardCancel(request))
             actions += close("cancel request handled")
@@ -466,6 +600,11 @@ struct SessionStateMachine {
         if phase == .relaying { statements.serverSent(id, now: now) }
         switch BackendMessageID(rawValue: id) {
         case .authentication:
+            if phase == .authenticating, !isClientEncrypted,
+               let offer = SASLChannelBinding.withoutBinding(frame) {
+                actions.append(.sendToClient(offer[...]))
+                return nil
+            }
             // AuthenticationOk (an Int32 zero; other codes are password or SASL requests): the
             // admission confirms the login before the client sees it, and before anything the
             // server sent with it is looked at (the session may not go on).
@@ -635,7 +774,9 @@ struct SessionStateMachine {
     private mutating func fail(_ error: ErrorResponse, clientAtMessageBoundary: Bool = false) -> [Action] {
         guard phase != .closed else { return [] }
         var actions: [Action] = []
-        if clientAtMessageBoundary || serverFramer.isAtMessageBoundary {
+        // Mid-handshake the client reads TLS records only: an ErrorResponse would be noise.
+        let handshaking = if case .handshaking = clientTLS { true } else { false }
+        if !handshaking, clientAtMessageBoundary || serverFramer.isAtMessageBoundary {
             actions.append(.sendToClient(error.encoded()[...]))
         }
         return actions + close("\(error.sqlState ?? "?"): \(error.message ?? "")", level: .notice)

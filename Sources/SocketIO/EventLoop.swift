@@ -45,6 +45,9 @@ public final class EventLoop: @unchecked Sendable {
     /// Shared by every socket of the loop: reads are processed to the end before the next
     /// read starts, so an idle connection holds no read buffer. Used only on `queue`.
     public var readBuffer: [UInt8]
+    /// TLS channels gather plaintext batches and take ciphertext out through this; empty
+    /// until a loop serves its first TLS connection. Used only on `queue`.
+    public var tlsScratch: [UInt8] = []
 
     private let epollFD: Int32
     private let wakeFD: Int32

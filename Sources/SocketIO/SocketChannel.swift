@@ -1,4 +1,5 @@
 import CLinux
+import TLS
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -13,6 +14,13 @@ public protocol SocketChannelDelegate: AnyObject {
     /// reset or socket error (nothing more can be sent either), else the peer closed its
     /// sending side (EPOLLRDHUP). Reported once per condition.
     func channelHungUp(_ channel: SocketChannel, error: Bool)
+    /// The TLS handshake started with `startTLS` finished, well or not (reported from `read`,
+    /// before the first plaintext byte; `startTLS` returns the step instead of calling this).
+    func channelTLSHandshake(_ channel: SocketChannel, _ step: TLSConnection.HandshakeStep)
+}
+
+extension SocketChannelDelegate {
+    public func channelTLSHandshake(_ channel: SocketChannel, _ step: TLSConnection.HandshakeStep) {}
 }
 
 /// One non-blocking socket on an event loop: its epoll interest, the bytes waiting to be
@@ -27,6 +35,9 @@ public protocol SocketChannelDelegate: AnyObject {
 ///   Queued slices may point into the loop's read buffer: `flush` must run before the next
 ///   read of any socket of the loop (the session shell flushes after every event).
 /// - `close` deregisters before closing, so a reused descriptor number never gets a stale event.
+/// - With TLS (`startTLS`), `read` hands out plaintext and `enqueue` takes plaintext: what
+///   is queued is encrypted at `flush` as one run of records, and the ciphertext goes out as
+///   above. Without TLS nothing of this runs: a plaintext channel pays one nil check.
 ///
 /// All methods must be called on `loop.queue`.
 public final class SocketChannel: ReadinessHandler {
@@ -43,6 +54,8 @@ public final class SocketChannel: ReadinessHandler {
     /// Queued for the next flush: the first slice apart, so the usual single write allocates nothing.
     private var firstQueued: ArraySlice<UInt8>?
     private var moreQueued: [ArraySlice<UInt8>] = []
+    /// The TLS layer once `startTLS` ran; the handshake is done once `tls.isEstablished`.
+    public private(set) var tls: TLSConnection?
 
     public private(set) var bytesRead = 0
     public private(set) var bytesWritten = 0
@@ -142,9 +155,114 @@ public final class SocketChannel: ReadinessHandler {
         let result = loop.readBuffer.withUnsafeMutableBytes { Socket.read(fd, into: $0) }
         if case .bytes(let n) = result {
             bytesRead += n
+            if let tls { return readTLS(tls, count: n, body) }
             body(loop.readBuffer[0..<n])
         }
         return result
+    }
+
+    // MARK: TLS
+
+    /// Puts TLS over the socket from here on. `initial`: ciphertext already read (a client's
+    /// ClientHello that arrived as its first bytes). Returns the first handshake step, with
+    /// its output already sent (or queued); later steps come to `channelTLSHandshake`.
+    public func startTLS(_ connection: TLSConnection, initial: ArraySlice<UInt8> = []) -> TLSConnection.HandshakeStep {
+        guard !closed else { return .failed(TLSFailure(.peerClosed)) }
+        // Anything queued before (the 'S' that answers an SSLRequest) goes out in plain text, first.
+        if flush() == .failed { return .failed(TLSFailure(.peerClosed)) }
+        tls = connection
+        initial.withUnsafeBytes { connection.receive($0) }
+        let step = connection.handshake()
+        if sendTLSOutput(connection) == .failed, case .inProgress = step { return .failed(TLSFailure(.peerClosed)) }
+        return step
+    }
+
+    private func readTLS(_ tls: TLSConnection, count: Int, _ body: (ArraySlice<UInt8>) -> Void) -> Socket.IOResult {
+        loop.readBuffer.withUnsafeBytes { tls.receive(UnsafeRawBufferPointer(rebasing: $0[0..<count])) }
+        if !tls.isEstablished {
+            let step = tls.handshake()
+            let sent = sendTLSOutput(tls)
+            switch step {
+            case .inProgress:
+                return sent == .failed ? .failed(EPIPE) : .bytes(count)
+            case .failed:
+                delegate?.channelTLSHandshake(self, step)
+                return .bytes(count)
+            case .established:
+                delegate?.channelTLSHandshake(self, step)
+                guard !closed else { return .bytes(count) }
+            }
+        }
+        // The ciphertext is in the connection now: the loop's buffer takes the plaintext. The
+        // slices handed to `body` are flushed by its owner before `body` returns (the session
+        // shell flushes after each event), so the next round may overwrite them.
+        while !closed {
+            let decrypted = loop.readBuffer.withUnsafeMutableBytes { tls.read(into: $0) }
+            switch decrypted {
+            case .bytes(let n):
+                body(loop.readBuffer[0..<n])
+            case .needMore:
+                if sendTLSOutput(tls) == .failed { return .failed(EPIPE) }
+                return .bytes(count)
+            case .closed:
+                return .closed
+            case .failed:
+                return .failed(EPROTO)
+            }
+        }
+        return .bytes(count)
+    }
+
+    /// Encrypts what is queued into the connection (one run of records for the whole batch).
+    private func encryptQueued(_ tls: TLSConnection) {
+        guard let first = firstQueued else { return }
+        firstQueued = nil
+        if moreQueued.isEmpty {
+            first.withUnsafeBytes { _ = tls.write($0) }
+            return
+        }
+        // Gathered into the loop's scratch buffer so a batch of messages becomes as few
+        // records as its size allows, not one record (and 22+ bytes) per message.
+        let total = moreQueued.reduce(first.count) { $0 + $1.count }
+        if loop.tlsScratch.count < total { loop.tlsScratch = [UInt8](repeating: 0, count: max(total, 64 * 1024)) }
+        loop.tlsScratch.withUnsafeMutableBytes { scratch in
+            var offset = 0
+            for slice in CollectionOfOne(first) + moreQueued {
+                slice.withUnsafeBytes { UnsafeMutableRawBufferPointer(rebasing: scratch[offset..<offset + $0.count]).copyMemory(from: $0) }
+                offset += slice.count
+            }
+            _ = tls.write(UnsafeRawBufferPointer(rebasing: scratch[0..<total]))
+        }
+        moreQueued.removeAll()
+    }
+
+    /// Sends the connection's ciphertext: straight to the socket while nothing waits, else
+    /// behind what waits (kept in order).
+    private func sendTLSOutput(_ tls: TLSConnection) -> FlushResult {
+        if loop.tlsScratch.isEmpty { loop.tlsScratch = [UInt8](repeating: 0, count: 64 * 1024) }
+        while tls.outputCount > 0 {
+            let n = loop.tlsScratch.withUnsafeMutableBytes { tls.takeOutput(into: $0) }
+            guard n > 0 else { break }
+            let chunk = loop.tlsScratch[0..<n]
+            if !pending.isEmpty {
+                pending.append(chunk)
+                continue
+            }
+            switch chunk.withUnsafeBytes({ Socket.write(fd, $0) }) {
+            case .bytes(let written):
+                bytesWritten += written
+                if written < n { pending.append(chunk.dropFirst(written)) }
+            case .wouldBlock:
+                pending.append(chunk)
+            case .closed, .failed:
+                return .failed
+            }
+        }
+        guard pending.isEmpty else {
+            updateInterest()
+            return .pending
+        }
+        return .written
     }
 
     // MARK: Writing
@@ -176,6 +294,10 @@ public final class SocketChannel: ReadinessHandler {
     @discardableResult
     public func flush() -> FlushResult {
         guard !closed else { return .failed }
+        if let tls {
+            encryptQueued(tls)
+            return sendTLSOutput(tls)
+        }
         guard let first = firstQueued else { return pending.isEmpty ? .written : .pending }
         firstQueued = nil
         var result: Socket.IOResult
@@ -241,6 +363,11 @@ public final class SocketChannel: ReadinessHandler {
     /// Tries once more to push out what is pending, then deregisters and closes.
     public func close() {
         guard !closed else { return }
+        if let tls {
+            encryptQueued(tls)
+            tls.shutdown()
+            _ = sendTLSOutput(tls)
+        }
         flushQueuedIntoPending()
         if !pending.isEmpty {
             let before = pending.count
@@ -249,6 +376,7 @@ public final class SocketChannel: ReadinessHandler {
         }
         closed = true
         pending = PendingWrites()
+        tls = nil
         delegate = nil
         loop.deregister(fd)
         _ = Glibc.close(fd)

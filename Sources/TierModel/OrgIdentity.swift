@@ -30,6 +30,29 @@ public struct OrgIdentity: Sendable, Hashable, CustomStringConvertible {
         self.role = role
     }
 
+    /// Parses the startup packet's user name for a client whose TLS server name named
+    /// `serverNameOrg` (`ServerNameOrgDomain`): the user name may then be the role alone; if
+    /// it ends in `.<orgId>`, that must be the same org (else it is refused: the client said
+    /// two different things). A role with a dot must then be written with its org
+    /// (`my.role.org_acme`), or its last part would be read as an org.
+    public init(startupUser user: String, serverNameOrg: OrgId?) throws(OrgIdentityError) {
+        guard let serverNameOrg else {
+            try self.init(startupUser: user)
+            return
+        }
+        guard !user.isEmpty else { throw OrgIdentityError(user: user, reason: .emptyRole) }
+        if let dot = user.lastIndex(of: "."), let named = try? OrgId(String(user[user.index(after: dot)...])) {
+            guard named == serverNameOrg else {
+                throw OrgIdentityError(user: user, reason: .serverNameNamesAnotherOrg(serverNameOrg))
+            }
+            let role = String(user[..<dot])
+            guard !role.isEmpty else { throw OrgIdentityError(user: user, reason: .emptyRole) }
+            self.init(role: role, org: named)
+        } else {
+            self.init(role: user, org: serverNameOrg)
+        }
+    }
+
     /// The user name as the client sent it.
     public var description: String { "\(role).\(org)" }
 }
@@ -42,6 +65,8 @@ public struct OrgIdentityError: Error, Sendable, Equatable, CustomStringConverti
         case emptyRole
         case emptyOrg
         case invalidOrg(OrgIdError)
+        /// The TLS server name named this org, the user name another.
+        case serverNameNamesAnotherOrg(OrgId)
     }
 
     public let user: String
@@ -59,6 +84,8 @@ public struct OrgIdentityError: Error, Sendable, Equatable, CustomStringConverti
         case .emptyRole: return "\(head): the role before the last '.' is empty"
         case .emptyOrg: return "\(head): the org id after the last '.' is empty"
         case .invalidOrg(let error): return "\(head): \(error)"
+        case .serverNameNamesAnotherOrg(let org):
+            return "user name \"\(user)\" names another org than the TLS server name, which names \"\(org)\""
         }
     }
 }

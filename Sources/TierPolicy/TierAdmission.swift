@@ -41,12 +41,15 @@ public final class TierAdmission: SessionAdmitter {
     let metrics: TierGateMetrics
     /// Burst scaling; nil without Redis, where the burst state lives: then no org bursts.
     let bursts: BurstCoordinator?
+    /// Where TLS server names name orgs (`<orgId>.<domain>`); nil: server names are ignored.
+    let serverNameOrgs: ServerNameOrgDomain?
 
     /// - Parameter burstCheckInterval: how often running bursts are re-checked (billing,
     ///   end); a burst ends at most this late on this instance.
     public init(resolver: TierResolver, defaultUpstream: Endpoint, pgbouncer: Endpoint? = nil, logger: Logger,
                 metrics: TierGateMetrics = TierGateMetrics(), burstCheckInterval: Duration = .seconds(1),
-                clock: any PolicyClock = DispatchClock()) {
+                clock: any PolicyClock = DispatchClock(), serverNameOrgs: ServerNameOrgDomain? = nil) {
+        self.serverNameOrgs = serverNameOrgs
         self.metrics = metrics
         self.clock = clock
         startedAt = clock.now
@@ -70,8 +73,17 @@ public final class TierAdmission: SessionAdmitter {
         let user = request.startup.user ?? ""
         let identity: OrgIdentity
         do {
-            identity = try OrgIdentity(startupUser: user)
+            let serverNameOrg = request.serverName.flatMap { serverNameOrgs?.org(inServerName: $0) }
+            identity = try OrgIdentity(startupUser: user, serverNameOrg: serverNameOrg)
         } catch {
+            if case .serverNameNamesAnotherOrg(let named) = error.reason {
+                logger.notice("refused: the user name and the TLS server name name different orgs", metadata: [
+                    "user": "\(user)", "server_name": "\(request.serverName ?? "")", "peer": "\(request.peer)"])
+                orgSessions.countRefusal("org_conflict")
+                metrics.refused(.noOrg, tier: nil)
+                completion(.refused(TierClientError.orgConflict(user: user, serverNameOrg: named.rawValue).errorResponse))
+                return
+            }
             logger.notice("refused: no org in user name", metadata: ["user": "\(user)", "peer": "\(request.peer)"])
             orgSessions.countRefusal("no_org_in_user")
             metrics.refused(.noOrg, tier: nil)

@@ -8,6 +8,8 @@ public enum TierClientError: Error, Sendable, Equatable {
     /// The startup user has no `.orgId` suffix (28000, like an unknown role).
     case orgMissing(user: String, reason: String)
     case unknownOrg(String)
+    /// The TLS server name names one org and the user name another.
+    case orgConflict(user: String, serverNameOrg: String)
     /// The org's record cannot be used: nothing the client can fix, so it says whom to ask.
     case invalidOrg(String, reason: String)
     /// The org's document does not list this role among those that may connect for it:
@@ -31,7 +33,7 @@ public enum TierClientError: Error, Sendable, Equatable {
 
     public var sqlState: String {
         switch self {
-        case .orgMissing, .unknownOrg, .invalidOrg, .roleNotAllowed: "28000"  // invalid_authorization_specification
+        case .orgMissing, .orgConflict, .unknownOrg, .invalidOrg, .roleNotAllowed: "28000"  // invalid_authorization_specification
         case .databaseDoesNotExist: "3D000"                 // invalid_catalog_name
         case .tierUnavailable: "57P03"                      // cannot_connect_now
         case .downgradeExcess, .loginDisplaced: "53300"     // too_many_connections
@@ -46,6 +48,9 @@ public enum TierClientError: Error, Sendable, Equatable {
                          hint: "Connect as <role>.<orgId>, for example \"app.org_acme\".")
         case .unknownOrg(let org):
             return fatal("org \"\(org)\" does not exist")
+        case .orgConflict(let user, let org):
+            return fatal("user name \"\(user)\" names another org than the TLS server name (\"\(org)\")",
+                         hint: "Connect as <role> or <role>.\(org) to this host name.")
         case .invalidOrg(let org, let reason):
             return fatal("org \"\(org)\" cannot be admitted: its tier record is invalid",
                          detail: reason, hint: "Contact support: the org's billing record needs fixing.")

@@ -1,6 +1,7 @@
 import Admin
 import Foundation
 import PgBouncerConfig
+import Proxy
 import TierModel
 import TierPolicy
 import TierStore
@@ -16,10 +17,18 @@ struct ServeAdminBackend: AdminBackend {
     let pgbouncer: (@Sendable () throws -> String)?
     /// Asked for a (debounced) regeneration after every tier change made through this socket.
     var pgbouncerRegenerator: DebouncedRegenerator? = nil
+    /// The client certificate RELOAD re-reads with the tiers; nil without TLS.
+    var tlsCredentials: TLSCredentials? = nil
+    /// Client TLS counters SHOW STATS adds; nil without client TLS.
+    var tlsStatistics: TLSStatistics? = nil
 
     func execute(_ command: AdminCommand) -> AdminReply {
         if case .ping = command { return .success(["reply": .string("PONG")]) }
         if case .pgbouncer = command { return regeneratePgBouncer() }
+        if case .reload = command, admission == nil, tlsCredentials != nil { return reload(nil) }
+        if case .showStats = command, admission == nil, let tlsStatistics {
+            return .success(["tls": .object(Self.tlsFields(tlsStatistics.snapshot))])
+        }
         guard let admission else {
             return .failure("no org source configured (--mongo or --orgs): TierGate relays without tiers")
         }
@@ -41,9 +50,11 @@ struct ServeAdminBackend: AdminBackend {
         case .showOrgs:
             return .success(["orgs": .array(admission.orgsOverview().map { .object($0) })])
         case .showStats:
-            return .success(admission.statistics())
+            var fields = admission.statistics()
+            if let tlsStatistics { fields["tls"] = .object(Self.tlsFields(tlsStatistics.snapshot)) }
+            return .success(fields)
         case .reload:
-            return reloadTiers(admission)
+            return reload(admission)
         case .burstOff(let org):
             guard let result = admission.switchOffBurst(org) else {
                 return .failure("BURST OFF \(org): \(BurstStartRefusal.unavailable)")
@@ -97,25 +108,49 @@ struct ServeAdminBackend: AdminBackend {
         return fields
     }
 
+    static func tlsFields(_ snapshot: TLSStatistics.Snapshot) -> JSONObject {
+        var failures: JSONObject = [:]
+        for (reason, count) in snapshot.failures.sorted(by: { $0.key.rawValue < $1.key.rawValue }) {
+            failures[reason.rawValue] = .integer(count)
+        }
+        return ["sessions": .integer(snapshot.openSessions), "handshakes": .integer(snapshot.handshakes),
+                "directHandshakes": .integer(snapshot.directHandshakes),
+                "handshakeFailures": .integer(snapshot.failureCount), "handshakeFailuresByReason": .object(failures)]
+    }
+
     static func summary(_ org: OrgTier) -> JSONValue {
         .object(["tier": .string(org.tier.rawValue),
                  "maxConnections": .integer(org.limits.postgres.maxConnections),
                  "tierUpdatedAt": .integer(org.tierUpdatedAt)])
     }
 
-    private func reloadTiers(_ admission: TierAdmission) -> AdminReply {
-        guard let tiersPath else {
-            return .success(["tiers": .string("built-in"), "reloaded": .bool(false)])
+    /// Re-reads the tiers file and the TLS pair; if either does not load, nothing changes.
+    private func reload(_ admission: TierAdmission?) -> AdminReply {
+        var fields: JSONObject = [:]
+        let tls: TLSContextReload
+        switch TLSContextReload.load(tlsCredentials) {
+        case .failure(let message): return .failure("RELOAD refused, the tiers and TLS certificate in force are unchanged: \(message)")
+        case .success(let loaded): tls = loaded
         }
-        let matrix: TierMatrix
-        do {
-            matrix = try TierMatrix.load(json: try Data(contentsOf: URL(fileURLWithPath: tiersPath)), path: tiersPath)
-        } catch {
-            return .failure("RELOAD refused, the tiers in force are unchanged: \(error)")
+        if let admission {
+            if let tiersPath {
+                let matrix: TierMatrix
+                do {
+                    matrix = try TierMatrix.load(json: try Data(contentsOf: URL(fileURLWithPath: tiersPath)), path: tiersPath)
+                } catch {
+                    return .failure("RELOAD refused, the tiers and TLS certificate in force are unchanged: \(error)")
+                }
+                admission.replaceMatrix(matrix)
+                pgbouncerRegenerator?.requestRegeneration()
+                fields["tiers"] = .string(tiersPath)
+                fields["reloaded"] = .bool(true)
+            } else {
+                fields["tiers"] = .string("built-in")
+                fields["reloaded"] = .bool(false)
+            }
         }
-        admission.replaceMatrix(matrix)
-        pgbouncerRegenerator?.requestRegeneration()
-        return .success(["tiers": .string(tiersPath), "reloaded": .bool(true)])
+        if let tlsFields = tls.install() { fields["tls"] = .object(tlsFields) }
+        return .success(fields)
     }
 
     private func regeneratePgBouncer() -> AdminReply {

@@ -76,7 +76,10 @@ struct ServeCommand: ParsableCommand {
     @Option(help: "Seconds past a subscription's currentPeriodEnd an org keeps its paid tier before it is served as FREE. Env: TIERGATE_SUBSCRIPTION_GRACE.")
     var subscriptionGrace: Double = Double(SubscriptionLapse.defaultGraceSeconds)
 
+    @OptionGroup var tls: TLSOptions
+
     func validate() throws {
+        try tls.validate()
         if redis != nil && !orgSource.hasSource { throw ValidationError("--redis needs an org source: --mongo or --orgs") }
         guard Endpoint(listen) != nil else { throw ValidationError("--listen: expected HOST:PORT, got '\(listen)'") }
         guard Endpoint(upstream) != nil else { throw ValidationError("--upstream: expected HOST:PORT, got '\(upstream)'") }
@@ -120,6 +123,12 @@ struct ServeCommand: ParsableCommand {
         configuration.loginTimeout = .milliseconds(Int(loginTimeout * 1000))
         configuration.eventLoops = max(1, eventLoops)
         configuration.maxInspectedMessage = maxMessageSize
+        do {
+            try tls.configure(&configuration, logger: logger)
+        } catch {
+            logger.critical("cannot start", metadata: ["error": "\(error)"])
+            throw ExitCode(1)
+        }
         let server: ProxyServer
         let admin: AdminSocketServer?
         let metricsServer: MetricsHTTPServer?
@@ -127,11 +136,12 @@ struct ServeCommand: ParsableCommand {
         do {
             // Before anything creates a metric: libraries use the bootstrapped factory.
             let loopExport = LoopStatisticsExport()
+            let tlsExport = TLSStatisticsExport()
             let telemetry = try metrics.map {
                 let endpoint = Endpoint($0)!
                 let labels = metricsOrgLabels.flatMap(OrgLabelMode.init(rawValue:)) ?? ServeMetrics.defaultOrgLabels(for: endpoint)
                 logger.info("metrics", metadata: ["listen": "\(endpoint)", "org_labels": "\(labels.rawValue)"])
-                return try ServeMetrics.bootstrap(listen: endpoint, orgLabels: labels, logger: logger, scraped: loopExport.update)
+                return try ServeMetrics.bootstrap(listen: endpoint, orgLabels: labels, logger: logger, scraped: { loopExport.update(); tlsExport.update() })
             }
             configuration.observer = telemetry.map { SessionMetrics($0.0) }
             metricsServer = telemetry?.1
@@ -142,10 +152,13 @@ struct ServeCommand: ParsableCommand {
             admin = try adminSocket.map { path in
                 try AdminSocketServer(path: path, backend: MeteredAdminBackend.wrap(ServeAdminBackend(
                     admission: tiered, tiersPath: orgSource.tiers, pgbouncer: pgbouncer?.runNow,
-                    pgbouncerRegenerator: pgbouncer?.regenerator), metrics: telemetry?.0), logger: logger)
+                    pgbouncerRegenerator: pgbouncer?.regenerator, tlsCredentials: configuration.tlsCredentials,
+                    tlsStatistics: configuration.tlsCredentials == nil ? nil : configuration.tlsStatistics),
+                    metrics: telemetry?.0), logger: logger)
             }
             server = try ProxyServer(configuration: configuration, admitter: admitter, logger: logger)
             if let metrics = telemetry?.0 { loopExport.attach(metrics: metrics) { [server] in server.loopStatistics } }
+            if telemetry != nil { tlsExport.attach(server.tlsStatistics) }
             if let tiered, let redis { startInvalidationSubscriber(try RedisURL(parsing: redis), tiered, logger: logger) }
         } catch {
             logger.critical("cannot start", metadata: ["error": "\(error)"])
@@ -155,6 +168,7 @@ struct ServeCommand: ParsableCommand {
         admin?.start()
         metricsServer?.start()
         checkUpstreamSetup(matrix: matrix, logger: logger)
+        ReloadSignal.install(credentials: configuration.tlsCredentials, logger: logger)
         ShutdownSignals.install(logger: logger) {
             admin?.stop()
             server.shutdown(drainTimeout: .milliseconds(Int(drainTimeout * 1000))) {
@@ -212,7 +226,8 @@ struct ServeCommand: ParsableCommand {
         if let upstreamPgbouncer { logger.info("routing through PgBouncer", metadata: ["pgbouncer": "\(upstreamPgbouncer)"]) }
         let admission = TierAdmission(resolver: resolver, defaultUpstream: upstream,
                                       pgbouncer: upstreamPgbouncer.flatMap(Endpoint.init), logger: logger,
-                                      metrics: metrics ?? TierGateMetrics())
+                                      metrics: metrics ?? TierGateMetrics(),
+                                      serverNameOrgs: tls.tlsOrgDomain.flatMap(ServerNameOrgDomain.init))
         guard let pgbouncerOutput else { return (admission, nil) }
         let output = PgBouncerOutput(output: pgbouncerOutput, upstream: self.upstream, catchAll: pgbouncerCatchAll,
                                      reloadAdmin: pgbouncerReloadAdmin)

@@ -7,6 +7,7 @@ import SocketIO
 import Synchronization
 import Telemetry
 import TierModel
+import TLS
 import PostgresWire
 
 /// `serve --metrics HOST:PORT` (issue 8): the one place that bootstraps `MetricsSystem`,
@@ -63,6 +64,29 @@ final class LoopStatisticsExport: Sendable {
             guard let source = state.source, let metrics = state.metrics else { return }
             let now = source()
             metrics.eventLoopsServed(wakeups: now.wakeups - state.last.wakeups, events: now.events - state.last.events)
+            state.last = now
+        }
+    }
+}
+
+/// Pulls the client TLS counters (`TLSStatistics`) into the metrics at scrape time.
+final class TLSStatisticsExport: Sendable {
+    private let state = Mutex<(statistics: TLSStatistics?, last: TLSStatistics.Snapshot, metrics: TLSMetrics?)>((nil, .init(), nil))
+
+    func attach(_ statistics: TLSStatistics) {
+        let metrics = TLSMetrics(failureReasons: TLSFailure.Reason.allCases.map(\.rawValue))
+        state.withLock { $0.statistics = statistics; $0.metrics = metrics }
+    }
+
+    func update() {
+        state.withLock { state in
+            guard let statistics = state.statistics, let metrics = state.metrics else { return }
+            let now = statistics.snapshot
+            var failures: [String: Int] = [:]
+            for (reason, count) in now.failures { failures[reason.rawValue] = count - (state.last.failures[reason] ?? 0) }
+            metrics.update(negotiatedHandshakes: now.negotiatedHandshakes - state.last.negotiatedHandshakes,
+                           directHandshakes: now.directHandshakes - state.last.directHandshakes,
+                           failures: failures, openSessions: now.openSessions)
             state.last = now
         }
     }

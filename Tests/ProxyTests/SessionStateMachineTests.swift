@@ -70,6 +70,8 @@ struct SessionStateMachineTests {
         case attach
         case release
         case observe(String)
+        case startTLS(initial: [UInt8])
+        case startUpstreamTLS
         case log(SessionStateMachine.LogEvent)
         case close(outcome: String, endedIn: SessionStateMachine.Phase, admitted: Bool)
     }
@@ -91,6 +93,10 @@ struct SessionStateMachineTests {
             case .observe(.refusedBeforeAdmission(let refusal)): .observe("\(refusal)")
             case .observe(.upstreamFailed(let failure, _)): .observe("\(failure)")
             case .observe(.settingsRestored(let names)): .observe("restored " + names.joined(separator: ","))
+            case .observe(.clientTLSEstablished(let direct)): .observe(direct ? "tls direct" : "tls")
+            case .observe(.clientTLSFailed(let failure)): .observe("tls failed \(failure.reason.rawValue)")
+            case .startClientTLS(let initial): .startTLS(initial: initial)
+            case .startUpstreamTLS: .startUpstreamTLS
             case .log(let event): .log(event)
             case .close(let ending): .close(outcome: ending.outcome, endedIn: ending.endedIn, admitted: ending.admission != nil)
             }

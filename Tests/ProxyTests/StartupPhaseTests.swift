@@ -44,14 +44,80 @@ struct StartupPhaseTests {
         #expect(leftover == extra)
     }
 
-    @Test func sslAndStartupInOneRead_areBothHandled() {
-        var phase = StartupPhase()
-        #expect(phase.receive((Self.sslRequest + Self.startup([("user", "app")]))[...]) == .declineEncryption)
-        #expect(phase.hasBufferedBytes)
-        guard case .startSession = phase.step() else {
-            Issue.record("startup after SSLRequest not seen")
+    /// Bytes sent behind an SSLRequest before its answer were sent in plain text whatever the
+    /// answer; Postgres refuses them, so does the proxy (with TLS on or off).
+    @Test(arguments: [ClientTLSMode.disable, .allow, .require])
+    func startupPipelinedBehindSSLRequest_isRefused08P01(mode: ClientTLSMode) {
+        var phase = StartupPhase(tlsMode: mode)
+        guard case .fail(let error) = phase.receive((Self.sslRequest + Self.startup([("user", "app")]))[...]) else {
+            Issue.record("pipelined plain text behind an SSLRequest was served")
             return
         }
+        #expect(error.sqlState == "08P01")
+        #expect(error.message == "received unencrypted data after SSL request")
+        #expect(phase.isFinished)
+    }
+
+    @Test func sslRequest_withTLSOn_isAccepted_thenTheStartupComesEncrypted() {
+        var phase = StartupPhase(tlsMode: .require)
+        #expect(phase.receive(Self.sslRequest[...]) == .acceptEncryption)
+        phase.encryptionEstablished()
+        guard case .startSession(let message, _) = phase.receive(Self.startup([("user", "app.org_acme")])[...]) else {
+            Issue.record("no session over TLS")
+            return
+        }
+        #expect(message.user == "app.org_acme")
+    }
+
+    @Test func gssEncRequest_isDeclinedEvenWithTLSOn() {
+        var phase = StartupPhase(tlsMode: .allow)
+        #expect(phase.receive(Self.gssRequest[...]) == .declineEncryption)
+        #expect(phase.receive(Self.sslRequest[...]) == .acceptEncryption)
+    }
+
+    @Test func plainStartup_underRequire_is08P01TLSRequired() {
+        var phase = StartupPhase(tlsMode: .require)
+        guard case .fail(let error) = phase.receive(Self.startup([("user", "app.org_acme")])[...]) else {
+            Issue.record("plain startup served under require")
+            return
+        }
+        #expect(error.sqlState == "08P01")
+        #expect(error.message == "TLS required")
+    }
+
+    @Test func plainCancel_underRequire_isStillForwarded() {
+        var phase = StartupPhase(tlsMode: .require)
+        let cancel = CancelRequest(key: BackendKeyData(processID: 7, secretKey: [0, 0, 0, 9])).encoded()
+        #expect(phase.receive(cancel[...]) == .forwardCancel(CancelRequest(key: BackendKeyData(processID: 7, secretKey: [0, 0, 0, 9]))))
+    }
+
+    @Test func firstByte0x16_startsDirectTLS_onlyWithTLSOn_andOnlyFirst() {
+        let hello: [UInt8] = [0x16, 0x03, 0x01, 0x00, 0x05, 1, 2, 3, 4, 5]
+        var on = StartupPhase(tlsMode: .allow)
+        #expect(on.receive(hello[...]) == .startDirectTLS(initial: hello))
+        var off = StartupPhase(tlsMode: .disable)
+        guard case .fail(let error) = off.receive(hello[...]) else {
+            Issue.record("TLS bytes accepted with TLS off")
+            return
+        }
+        #expect(error.sqlState == "08P01")
+        var late = StartupPhase(tlsMode: .allow)
+        #expect(late.receive(Self.gssRequest[...]) == .declineEncryption)
+        guard case .fail = late.receive(hello[...]) else {
+            Issue.record("direct TLS accepted after a GSSENCRequest")
+            return
+        }
+    }
+
+    @Test func sslRequestInsideTLS_isProtocolViolation() {
+        var phase = StartupPhase(tlsMode: .allow)
+        #expect(phase.receive(Self.sslRequest[...]) == .acceptEncryption)
+        phase.encryptionEstablished()
+        guard case .fail(let error) = phase.receive(Self.sslRequest[...]) else {
+            Issue.record("a second SSLRequest inside TLS was answered")
+            return
+        }
+        #expect(error.sqlState == "08P01")
     }
 
     @Test func thirdEncryptionRequest_isProtocolViolation() {

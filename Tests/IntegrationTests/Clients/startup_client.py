@@ -3,13 +3,19 @@
 drivers the machine does not have (node-postgres, Npgsql) or send what no driver would
 (a second `user`, a server switch in `options`).
 
-    startup_client.py --port P [--password PW] [--query SQL] name=value ...
+    startup_client.py --port P [--password PW] [--query SQL] [--tls request|direct
+                      [--cafile CA] [--server-name NAME] [--alpn PROTO]] name=value ...
 
 Sends a StartupMessage with the name=value pairs in order (a name may repeat), answers
 SCRAM-SHA-256 (or a cleartext/MD5-less trust login), runs --query with the simple protocol,
 and prints one JSON object:
     {"authRequested": bool, "negotiated": [...], "parameters": {...}, "rows": [[...]],
      "error": {"C": sqlstate, "M": message, "S": severity} or null}
+With --tls, the connection is encrypted first: after an SSLRequest answered 'S' (request)
+or from the first byte (direct, Postgres 17's direct TLS, with ALPN "postgresql" unless
+--alpn says otherwise or is empty); --server-name is sent as SNI (and verified against
+--cafile's chain when given). The object then also has "tls": {"version", "alpn"}, or
+"tlsError" when the server answered 'N' or the handshake failed.
 Exit status 0 whether or not the server refused: the caller judges the object.
 """
 import argparse
@@ -19,8 +25,10 @@ import hmac
 import json
 import os
 import socket
+import ssl
 import struct
 import sys
+import time
 
 
 def message(kind, body):
@@ -36,6 +44,27 @@ class Connection:
         self.sock = socket.create_connection(("127.0.0.1", port), timeout=20)
         self.buffer = b""
 
+    def start_tls(self, mode, cafile, server_name, alpn):
+        """Encrypts the connection; returns an error text, or None."""
+        if mode == "request":
+            self.sock.sendall(struct.pack("!II", 8, 80877103))
+            answer = self.sock.recv(1)
+            if answer != b"S":
+                return "server answered %r to SSLRequest" % answer
+        context = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+        if cafile:
+            context.load_verify_locations(cafile)
+        else:
+            context.check_hostname = False
+            context.verify_mode = ssl.CERT_NONE
+        if alpn:
+            context.set_alpn_protocols([alpn])
+        try:
+            self.sock = context.wrap_socket(self.sock, server_hostname=server_name or None)
+        except (ssl.SSLError, OSError) as error:
+            return "handshake failed: %s" % error
+        return None
+
     def read(self):
         while True:
             if len(self.buffer) >= 5:
@@ -44,7 +73,10 @@ class Connection:
                     kind, body = self.buffer[:1], self.buffer[5:1 + length]
                     self.buffer = self.buffer[1 + length:]
                     return kind, body
-            chunk = self.sock.recv(65536)
+            try:
+                chunk = self.sock.recv(65536)
+            except (ssl.SSLError, ConnectionResetError):
+                chunk = b""
             if not chunk:
                 return None, b""
             self.buffer += chunk
@@ -87,6 +119,12 @@ def main():
     parser.add_argument("--password", default="")
     parser.add_argument("--query")
     parser.add_argument("--version", default="3.0", help="protocol version MAJOR.MINOR")
+    parser.add_argument("--tls", choices=["request", "direct"])
+    parser.add_argument("--cafile")
+    parser.add_argument("--server-name")
+    parser.add_argument("--alpn", default="postgresql")
+    parser.add_argument("--cancel-after", type=float,
+                        help="seconds after sending --query, cancel it from a new connection encrypted as this one")
     parser.add_argument("parameters", nargs="*", help="name=value, in order")
     args = parser.parse_args()
 
@@ -97,10 +135,17 @@ def main():
         body += cstr(name) + cstr(value)
     body += b"\0"
     conn = Connection(args.port)
-    conn.sock.sendall(struct.pack("!I", len(body) + 4) + body)
-
     result = {"authRequested": False, "negotiated": [], "parameters": {}, "rows": [], "error": None}
+    if args.tls:
+        problem = conn.start_tls(args.tls, args.cafile, args.server_name, args.alpn)
+        if problem:
+            result["tlsError"] = problem
+            print(json.dumps(result))
+            return 0
+        result["tls"] = {"version": conn.sock.version(), "alpn": conn.sock.selected_alpn_protocol()}
+    conn.sock.sendall(struct.pack("!I", len(body) + 4) + body)
     pending = None
+    key = b""
     while True:
         kind, body = pending or conn.read()
         pending = None
@@ -126,11 +171,22 @@ def main():
             elif code == 3:
                 result["authRequested"] = True
                 conn.sock.sendall(message(b"p", cstr(args.password)))
+        elif kind == b"K":
+            key = body
         elif kind == b"Z":
             if args.query is None:
                 break
             conn.sock.sendall(message(b"Q", cstr(args.query)))
             args.query = None
+            if args.cancel_after is not None:
+                time.sleep(args.cancel_after)
+                canceller = Connection(args.port)
+                if args.tls:
+                    problem = canceller.start_tls(args.tls, args.cafile, args.server_name, args.alpn)
+                    if problem:
+                        result["tlsError"] = "cancel connection: " + problem
+                canceller.sock.sendall(struct.pack("!II", 16, 80877102) + key)
+                canceller.sock.close()
         elif kind == b"D":
             count = struct.unpack("!H", body[:2])[0]
             row, offset = [], 2

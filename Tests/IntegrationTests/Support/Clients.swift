@@ -53,15 +53,40 @@ enum StartupClient {
         var rows: [[String?]]
         /// Error fields by code: C (SQLSTATE), M (message), S (severity).
         var error: [String: String]?
+        /// With `tls`: what was negotiated, or why not.
+        var tls: TLSInfo?
+        var tlsError: String?
 
         var sqlState: String? { error?["C"] }
     }
 
+    struct TLSInfo: Decodable {
+        var version: String
+        var alpn: String?
+    }
+
+    /// How the client encrypts: after an SSLRequest or from its first byte (direct), with
+    /// this SNI, verified against `caFile` when given, offering `alpn` ("" offers none).
+    struct TLS {
+        var direct = false
+        var serverName: String?
+        var caFile: String?
+        var alpn = "postgresql"
+
+        var arguments: [String] {
+            var arguments = ["--tls", direct ? "direct" : "request", "--alpn", alpn]
+            if let serverName { arguments += ["--server-name", serverName] }
+            if let caFile { arguments += ["--cafile", caFile] }
+            return arguments
+        }
+    }
+
     static func run(port: Int, password: String = "app_pw", query: String? = nil, version: String = "3.0",
-                    _ parameters: [(String, String)]) throws -> Reply {
+                    tls: TLS? = nil, cancelAfter: Double? = nil, _ parameters: [(String, String)]) throws -> Reply {
         let script = Stack.repoRoot.appendingPathComponent("Tests/IntegrationTests/Clients/startup_client.py").path
-        var arguments = [script, "--port", "\(port)", "--password", password, "--version", version]
+        var arguments = [script, "--port", "\(port)", "--password", password, "--version", version] + (tls?.arguments ?? [])
         if let query { arguments += ["--query", query] }
+        if let cancelAfter { arguments += ["--cancel-after", "\(cancelAfter)"] }
         arguments += parameters.map { "\($0.0)=\($0.1)" }
         let result = try Command.run("python3", arguments, timeout: 60)
         guard result.status == 0 else { throw TestFailure("startup_client.py failed (\(result.status)): \(result.stderr)") }
