@@ -58,6 +58,12 @@ struct ServeCommand: ParsableCommand {
     @Option(help: "Redis tier cache (redis://HOST:PORT[/DB]). Env: TIERGATE_REDIS.")
     var redis: String?
 
+    @Option(help: "This instance's name in the session counts shared through --redis; stable across restarts, unique among instances. Default: the host name and the --listen port. Env: TIERGATE_INSTANCE_ID.")
+    var instanceId: String?
+
+    @Option(help: "Milliseconds an admission waits for its shared session lease before this instance decides with its share of the ceiling. Env: TIERGATE_LEASE_WAIT_MS.")
+    var leaseWaitMs: Int = 50
+
     @Option(help: "Seconds a tier stays in the in-process cache before Redis/MongoDB are asked again. Env: TIERGATE_LOCAL_CACHE_TTL.")
     var localCacheTtl: Double = 5
 
@@ -101,6 +107,7 @@ struct ServeCommand: ParsableCommand {
         if let metricsOrgLabels, OrgLabelMode(rawValue: metricsOrgLabels) == nil {
             throw ValidationError("--metrics-org-labels: off, plain or hashed, got '\(metricsOrgLabels)'")
         }
+        guard leaseWaitMs >= 1 else { throw ValidationError("--lease-wait-ms: at least 1") }
         guard subscriptionGrace >= 0 else { throw ValidationError("--subscription-grace: seconds, at least 0") }
     }
 
@@ -210,9 +217,12 @@ struct ServeCommand: ParsableCommand {
         logger.info("gating by tier", metadata: [
             "org_source": "\(source.name)", "redis": "\(redis ?? "none")", "tiers": "\(orgSource.tiers ?? "built-in")"])
         if let upstreamPgbouncer { logger.info("routing through PgBouncer", metadata: ["pgbouncer": "\(upstreamPgbouncer)"]) }
+        let leases = try redis.map { try ClusterWiring.leases(url: RedisURL(parsing: $0), instanceId: instanceId,
+                                                                   listen: Endpoint(listen)!, leaseWait: .milliseconds(leaseWaitMs),
+                                                                   logger: logger) }
         let admission = TierAdmission(resolver: resolver, defaultUpstream: upstream,
                                       pgbouncer: upstreamPgbouncer.flatMap(Endpoint.init), logger: logger,
-                                      metrics: metrics ?? TierGateMetrics())
+                                      metrics: metrics ?? TierGateMetrics(), leases: leases)
         guard let pgbouncerOutput else { return (admission, nil) }
         let output = PgBouncerOutput(output: pgbouncerOutput, upstream: self.upstream, catchAll: pgbouncerCatchAll,
                                      reloadAdmin: pgbouncerReloadAdmin)
