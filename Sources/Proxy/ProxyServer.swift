@@ -20,6 +20,12 @@ public final class ProxyServer: Sendable {
         public var eventLoops = 2
         /// Told of refusals before admission (to count them); nil: nobody.
         public var observer: (any SessionObserver)?
+        /// Cancel keys shared with the other instances; nil: this instance's alone.
+        public var cancelKeys: (any CancelKeyDirectory)?
+        /// CancelRequests per client address.
+        public var cancelRate = CancelRateLimit.Rule()
+        /// Told what became of each CancelRequest (to count them); nil: nobody.
+        public var cancelCounted: (@Sendable (CancelRouting) -> Void)?
 
         public init(listen: Endpoint) { self.listen = listen }
     }
@@ -41,7 +47,10 @@ public final class ProxyServer: Sendable {
         listener = try Listener(endpoint: configuration.listen, group: loops)
         let state = state
         context = SessionContext(
-            admitter: admitter, cancelRegistry: CancelRegistry(), logger: logger,
+            admitter: admitter,
+            cancelRegistry: CancelRegistry(directory: configuration.cancelKeys, rate: configuration.cancelRate,
+                                           counted: configuration.cancelCounted),
+            logger: logger,
             loginTimeout: configuration.loginTimeout, maxInspectedMessage: configuration.maxInspectedMessage,
             observer: configuration.observer,
             sessionEnded: { id in

@@ -30,6 +30,9 @@ public final class ClusterMetrics: Sendable {
     private let waitTimer: Timer
     private let cancelCounters: [CancelOutcome: Counter]
 
+    /// The process's handles, made at first use: after the bootstrap, as `serve` uses them.
+    public static let shared = ClusterMetrics()
+
     public init(factory: any MetricsFactory = MetricsSystem.factory) {
         sharedGauge = Gauge(label: Name.shared, dimensions: [], factory: factory)
         fallbackCounter = Counter(label: Name.fallbacks, dimensions: [], factory: factory)

@@ -43,7 +43,7 @@ public final class TierAdmission: SessionAdmitter {
     let bursts: BurstCoordinator?
     /// The org's sessions counted across instances (TierAdmission+Leases.swift); nil: this
     /// instance's own count is the only one.
-    let leases: (any SessionLeases)?
+    public let leases: (any SessionLeases)?
 
     /// - Parameter burstCheckInterval: how often running bursts are re-checked (billing,
     ///   end); a burst ends at most this late on this instance.

@@ -1,6 +1,7 @@
 import Foundation
 import Logging
 import PostgresWire
+import Proxy
 import Telemetry
 import TierPolicy
 import TierStore
@@ -13,8 +14,20 @@ enum ClusterWiring {
         var configuration = RedisSessionLeases.Configuration(
             url: url, instanceId: instanceId ?? "\(ProcessInfo.processInfo.hostName):\(listen.port)")
         configuration.leaseWait = leaseWait
-        let leases = RedisSessionLeases(configuration: configuration, logger: logger, metrics: ClusterMetrics())
+        let leases = RedisSessionLeases(configuration: configuration, logger: logger, metrics: ClusterMetrics.shared)
         leases.start()
         return leases
+    }
+
+    /// Cancel keys published for the other instances, and CancelRequests counted.
+    static func shareCancelKeys(_ configuration: inout ProxyServer.Configuration, url: RedisURL, instanceId: String,
+                                logger: Logger) {
+        let keys = RedisCancelKeys(url: url, instanceId: instanceId, logger: logger)
+        keys.start()
+        configuration.cancelKeys = keys
+        let metrics = ClusterMetrics.shared
+        configuration.cancelCounted = { routing in
+            metrics.cancel(ClusterMetrics.CancelOutcome(rawValue: routing.rawValue) ?? .unknown)
+        }
     }
 }

@@ -64,6 +64,9 @@ struct ServeCommand: ParsableCommand {
     @Option(help: "Milliseconds an admission waits for its shared session lease before this instance decides with its share of the ceiling. Env: TIERGATE_LEASE_WAIT_MS.")
     var leaseWaitMs: Int = 50
 
+    @Option(help: "CancelRequests per second a client address may send (twice as many at once); more are dropped silently. Env: TIERGATE_CANCEL_RATE.")
+    var cancelRate: Double = 10
+
     @Option(help: "Seconds a tier stays in the in-process cache before Redis/MongoDB are asked again. Env: TIERGATE_LOCAL_CACHE_TTL.")
     var localCacheTtl: Double = 5
 
@@ -107,6 +110,7 @@ struct ServeCommand: ParsableCommand {
         if let metricsOrgLabels, OrgLabelMode(rawValue: metricsOrgLabels) == nil {
             throw ValidationError("--metrics-org-labels: off, plain or hashed, got '\(metricsOrgLabels)'")
         }
+        guard cancelRate > 0 else { throw ValidationError("--cancel-rate: more than 0") }
         guard leaseWaitMs >= 1 else { throw ValidationError("--lease-wait-ms: at least 1") }
         guard subscriptionGrace >= 0 else { throw ValidationError("--subscription-grace: seconds, at least 0") }
     }
@@ -127,6 +131,7 @@ struct ServeCommand: ParsableCommand {
         configuration.loginTimeout = .milliseconds(Int(loginTimeout * 1000))
         configuration.eventLoops = max(1, eventLoops)
         configuration.maxInspectedMessage = maxMessageSize
+        configuration.cancelRate = CancelRateLimit.Rule(perSecond: cancelRate, burst: max(1, 2 * cancelRate))
         let server: ProxyServer
         let admin: AdminSocketServer?
         let metricsServer: MetricsHTTPServer?
@@ -150,6 +155,10 @@ struct ServeCommand: ParsableCommand {
                 try AdminSocketServer(path: path, backend: MeteredAdminBackend.wrap(ServeAdminBackend(
                     admission: tiered, tiersPath: orgSource.tiers, pgbouncer: pgbouncer?.runNow,
                     pgbouncerRegenerator: pgbouncer?.regenerator), metrics: telemetry?.0), logger: logger)
+            }
+            if let tiered, let leases = tiered.leases as? RedisSessionLeases, let redis {
+                ClusterWiring.shareCancelKeys(&configuration, url: try RedisURL(parsing: redis), instanceId: leases.instanceId,
+                                              logger: logger)
             }
             server = try ProxyServer(configuration: configuration, admitter: admitter, logger: logger)
             if let metrics = telemetry?.0 { loopExport.attach(metrics: metrics) { [server] in server.loopStatistics } }
