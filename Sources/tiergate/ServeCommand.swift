@@ -61,6 +61,9 @@ struct ServeCommand: ParsableCommand {
     @Option(help: "This instance's name in the session counts shared through --redis; stable across restarts, unique among instances. Default: the host name and the --listen port. Env: TIERGATE_INSTANCE_ID.")
     var instanceId: String?
 
+    @Flag(inversion: .prefixedNo, help: "With --redis, share each org's session count (and cancel keys) with the other instances on that Redis; --no-shared-counts keeps them per instance.")
+    var sharedCounts = true
+
     @Option(help: "Milliseconds an admission waits for its shared session lease before this instance decides with its share of the ceiling. Env: TIERGATE_LEASE_WAIT_MS.")
     var leaseWaitMs: Int = 50
 
@@ -226,7 +229,7 @@ struct ServeCommand: ParsableCommand {
         logger.info("gating by tier", metadata: [
             "org_source": "\(source.name)", "redis": "\(redis ?? "none")", "tiers": "\(orgSource.tiers ?? "built-in")"])
         if let upstreamPgbouncer { logger.info("routing through PgBouncer", metadata: ["pgbouncer": "\(upstreamPgbouncer)"]) }
-        let leases = try redis.map { try ClusterWiring.leases(url: RedisURL(parsing: $0), instanceId: instanceId,
+        let leases = try redis.flatMap { sharedCounts ? $0 : nil }.map { try ClusterWiring.leases(url: RedisURL(parsing: $0), instanceId: instanceId,
                                                                    listen: Endpoint(listen)!, leaseWait: .milliseconds(leaseWaitMs),
                                                                    logger: logger) }
         let admission = TierAdmission(resolver: resolver, defaultUpstream: upstream,

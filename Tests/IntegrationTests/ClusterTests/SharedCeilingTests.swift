@@ -197,4 +197,26 @@ struct SharedCeilingTests {
         sessions.removeAll()
         #expect(try Self.waitForClusterCount(instances[2], org, 0, timeout: 10))
     }
+
+    @Test func downgradeAcrossInstances_closesExactlyTheClusterWideExcess() throws {
+        let org = TestOrgs.unique("org_cl_down")
+        try TestOrgs.put(org, tier: "STARTER")
+        defer { TestOrgs.remove(org) }
+        let instances = try Self.cluster(["--downgrade-grace", "2", "--local-cache-ttl", "600"])
+        for instance in instances { try AdminProxy.waitFor("subscribed to tier invalidations", in: instance.process) }
+        // 3 on each: 9 of STARTER's 10, none over FREE's 5 on its own instance.
+        let sessions = try instances.flatMap { instance in
+            try (0..<3).map { _ in try PostgresConnection(conninfo: conninfo(port: instance.port, user: "app.\(org)")) }
+        }
+        try TestOrgs.put(org, tier: "FREE", updatedAt: Date().addingTimeInterval(1))
+        #expect(try AdminSocketClient(path: instances[0].socket).command("INVALIDATE \(org)")["ok"] as? Bool == true)
+        if let error = expectRefusal(conninfo(port: instances[2].port, user: "app.\(org)"), "a session over FREE's shared ceiling") {
+            #expect(error.sqlState == "53300")
+        }
+        // After the grace, the instances together close 9 - 5 = 4, claimed atomically.
+        #expect(try Self.waitForClusterCount(instances[1], org, 5, timeout: 10))
+        Thread.sleep(forTimeInterval: 0.5)
+        let alive = sessions.filter { (try? $0.query("select 1")) != nil }.count
+        #expect(alive == 5)
+    }
 }
