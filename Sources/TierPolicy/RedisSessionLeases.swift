@@ -182,10 +182,8 @@ public final class RedisSessionLeases: SessionLeases {
         }
         guard let connection, !commands.isEmpty else { return }
         let replies: [RedisReply]
-        state.withLock { $0.inFlightSince = .now }
-        defer { state.withLock { $0.inFlightSince = nil } }
         do {
-            replies = try connection.pipeline(commands)
+            replies = try waitingForRedis { try connection.pipeline(commands) }
         } catch {
             markUnreachable(error)
             for acquire in acquires {
@@ -219,8 +217,8 @@ public final class RedisSessionLeases: SessionLeases {
             var take: Int
             if let connection {
                 do {
-                    let reply = try connection.command(["EVAL", LeaseScripts.claimExcess, "2", LeaseScripts.leases(org),
-                                                        LeaseScripts.instances, instanceId, String(ceiling), String(held.count)])
+                    let reply = try waitingForRedis { try connection.command(["EVAL", LeaseScripts.claimExcess, "2", LeaseScripts.leases(org),
+                                                        LeaseScripts.instances, instanceId, String(ceiling), String(held.count)]) }
                     guard case .array(let parts) = reply, parts.count == 2, case .integer(let taken) = parts[0] else {
                         throw RedisError.unexpectedReply(command: "EVAL claimExcess", reply: "\(reply)")
                     }
@@ -243,8 +241,9 @@ public final class RedisSessionLeases: SessionLeases {
             let (own, connection, live) = state.withLock { ($0.book.count(org), $0.shared ? $0.connection : nil, $0.liveInstances) }
             guard let connection else { return ClusterCount(cluster: nil, thisInstance: own, instances: live, shared: false) }
             do {
-                let reply = try connection.command(["EVAL", LeaseScripts.count, "2", LeaseScripts.leases(org),
-                                                    LeaseScripts.instances, instanceId])
+                let reply = try waitingForRedis {
+                    try connection.command(["EVAL", LeaseScripts.count, "2", LeaseScripts.leases(org), LeaseScripts.instances, instanceId])
+                }
                 guard case .array(let parts) = reply, parts.count == 3, case .integer(let total) = parts[0],
                       case .integer(let instances) = parts[2] else {
                     throw RedisError.unexpectedReply(command: "EVAL count", reply: "\(reply)")
@@ -264,6 +263,14 @@ public final class RedisSessionLeases: SessionLeases {
         }
     }
 
+    /// Marks a call to Redis as waiting for its answer, so admissions queued behind it know
+    /// when Redis has stopped answering (`armDeadline`). On the queue.
+    private func waitingForRedis<R>(_ body: () throws -> R) rethrows -> R {
+        state.withLock { $0.inFlightSince = .now }
+        defer { state.withLock { $0.inFlightSince = nil } }
+        return try body()
+    }
+
     // MARK: Heartbeat and outages
 
     private var ttlMilliseconds: Int { Int(configuration.heartbeatTTL / .milliseconds(1)) }
@@ -274,8 +281,10 @@ public final class RedisSessionLeases: SessionLeases {
         var connection = state.withLock { $0.connection }
         if connection == nil || connection?.isBroken == true {
             do {
-                connection = try RedisConnection(url: configuration.url, connectTimeout: configuration.commandTimeout,
-                                                 commandTimeout: configuration.commandTimeout)
+                connection = try waitingForRedis {
+                    try RedisConnection(url: configuration.url, connectTimeout: configuration.commandTimeout,
+                                        commandTimeout: configuration.commandTimeout)
+                }
             } catch {
                 return markUnreachable(error)
             }
@@ -288,7 +297,7 @@ public final class RedisSessionLeases: SessionLeases {
             arguments += [org.rawValue, String(count)]
         }
         do {
-            guard case .integer(let live) = try connection.command(arguments) else {
+            guard case .integer(let live) = try waitingForRedis({ try connection.command(arguments) }) else {
                 throw RedisError.unexpectedReply(command: "EVAL heartbeat", reply: "not an integer")
             }
             let (recovered, first) = state.withLock { state -> (Bool, Bool) in

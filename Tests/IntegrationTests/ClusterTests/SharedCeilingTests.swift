@@ -219,4 +219,36 @@ struct SharedCeilingTests {
         let alive = sessions.filter { (try? $0.query("select 1")) != nil }.count
         #expect(alive == 5)
     }
+
+    /// A Redis that accepts and never answers (SIGSTOP): admissions wait for it no longer
+    /// than the lease wait (50 ms), then the local share decides.
+    @Test func redisFrozen_admissionsWaitAtMostTheLeaseWait_thenTheShareDecides() throws {
+        let org = TestOrgs.unique("org_cl_frozen")
+        try TestOrgs.put(org, tier: "ENTERPRISE")
+        defer { TestOrgs.remove(org) }
+        let instance = try Self.start(["--local-cache-ttl", "600"])
+        _ = try PostgresConnection(conninfo: conninfo(port: instance.port, user: "app.\(org)"))
+        let path = Stack.repoRoot.appendingPathComponent(".stack/redis/redis.pid").path
+        guard let pid = (try? String(contentsOfFile: path, encoding: .utf8)).flatMap({ Int32($0.trimmingCharacters(in: .whitespacesAndNewlines)) }) else {
+            throw TestFailure("no Redis pid")
+        }
+        kill(pid, SIGSTOP)
+        var resumed = false
+        defer { if !resumed { kill(pid, SIGCONT) } }
+        var sessions: [PostgresConnection] = []
+        var slowest: TimeInterval = 0
+        for _ in 0..<6 {
+            let started = Date()
+            sessions.append(try PostgresConnection(conninfo: conninfo(port: instance.port, user: "app.\(org)")))
+            slowest = max(slowest, Date().timeIntervalSince(started))
+        }
+        // A login through this debug build takes tens of ms; waiting out Redis' 1 s command
+        // timeout would show here.
+        #expect(slowest < 0.6, "slowest connect with Redis frozen: \(slowest) s")
+        #expect(try eventually(timeout: 5) { try Self.cluster(instance, org)["mode"] as? String == "fallback" })
+        kill(pid, SIGCONT)
+        resumed = true
+        #expect(try eventually(timeout: 10) { try Self.cluster(instance, org)["mode"] as? String == "shared" })
+        #expect(try Self.waitForClusterCount(instance, org, sessions.count, timeout: 5))
+    }
 }
