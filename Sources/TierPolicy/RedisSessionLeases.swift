@@ -88,11 +88,15 @@ public final class RedisSessionLeases: SessionLeases {
         return source
     }
 
-    /// Stops beating; the leases lapse `heartbeatTTL` later unless the sessions end first.
+    /// Stops beating and leaves the live instances at once (after a drained shutdown), so the
+    /// others' fallback share counts the instances really left; leases still held lapse
+    /// with the heartbeat they no longer have.
     public func stop() {
         queue.sync {
             timer?.cancel()
             timer = nil
+            guard let connection = state.withLock({ $0.shared ? $0.connection : nil }) else { return }
+            _ = try? waitingForRedis { try connection.command(["ZREM", LeaseScripts.instances, instanceId]) }
         }
     }
 

@@ -139,6 +139,7 @@ struct ServeCommand: ParsableCommand {
         let admin: AdminSocketServer?
         let metricsServer: MetricsHTTPServer?
         let matrix: TierMatrix?
+        let sharedLeases: RedisSessionLeases?
         do {
             // Before anything creates a metric: libraries use the bootstrapped factory.
             let loopExport = LoopStatisticsExport()
@@ -152,6 +153,7 @@ struct ServeCommand: ParsableCommand {
             metricsServer = telemetry?.1
             let (admitter, pgbouncer) = try makeAdmitter(logger: logger, metrics: telemetry?.0)
             let tiered = admitter as? TierAdmission
+            sharedLeases = tiered?.leases as? RedisSessionLeases
             matrix = tiered?.matrix
             tiered?.downgradeGrace = .milliseconds(Int(downgradeGrace * 1000))
             admin = try adminSocket.map { path in
@@ -177,6 +179,7 @@ struct ServeCommand: ParsableCommand {
         ShutdownSignals.install(logger: logger) {
             admin?.stop()
             server.shutdown(drainTimeout: .milliseconds(Int(drainTimeout * 1000))) {
+                sharedLeases?.stop()
                 logger.info("stopped")
                 Foundation.exit(0)
             }
