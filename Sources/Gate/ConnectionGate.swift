@@ -158,6 +158,13 @@ public struct ConnectionGate: Sendable {
         open[org]?.count ?? 0
     }
 
+    /// The logins in progress of `org` from `address`, oldest first: those a newer login of the
+    /// same address may displace when a count kept elsewhere (shared between instances) is
+    /// at the ceiling.
+    public func logins(org: OrgId, address: String) -> [SessionTicket] {
+        (logins[org] ?? []).filter { $0.address == address }.map(\.ticket)
+    }
+
     /// Logins in progress of one org.
     public func loginsInProgress(for org: OrgId) -> Int {
         logins[org]?.count ?? 0

@@ -20,6 +20,8 @@ final class ClientSession: SocketChannelDelegate, TimerOwner, @unchecked Sendabl
     private let context: SessionContext
     private var machine: SessionStateMachine
     private var timer: LoopTimers.ID?
+    /// The cancel key this session's client was given (`CancelRegistry`).
+    private var clientCancelKey: BackendKeyData?
     private let openedAt = ContinuousClock.now
     /// Events that arrive while actions run (an admission answered synchronously by a cache
     /// hit) wait until the running actions are done, so actions run in the order produced.
@@ -174,7 +176,9 @@ final class ClientSession: SocketChannelDelegate, TimerOwner, @unchecked Sendabl
         case .cancelUpstream(let key, let upstream):
             CancelForwarder.send(CancelRequest(key: key), to: upstream, logger: context.logger)
         case .registerCancelKey(let key, let upstream):
-            context.cancelRegistry.register(key, upstream: upstream)
+            let issued = context.cancelRegistry.issue(for: key, upstream: upstream)
+            clientCancelKey = issued
+            client.enqueue(issued.encoded()[...])
         case .attachMailbox(let mailbox):
             let loop = loop
             mailbox.attach { [weak self] command in
@@ -295,10 +299,11 @@ final class ClientSession: SocketChannelDelegate, TimerOwner, @unchecked Sendabl
     }
 
     private func forwardCancel(_ request: CancelRequest) {
-        if let owner = context.cancelRegistry.upstream(for: request.key) {
-            CancelForwarder.send(request, to: owner, logger: context.logger)
-        }
         // Unknown keys are ignored silently, as Postgres does: nothing tells a prober which exist.
+        let logger = context.logger
+        context.cancelRegistry.route(request.key, peer: peer, now: .now) { target in
+            CancelForwarder.send(CancelRequest(key: target.backend), to: target.upstream, logger: logger)
+        }
     }
 
     // MARK: Observations and logs
@@ -356,7 +361,7 @@ final class ClientSession: SocketChannelDelegate, TimerOwner, @unchecked Sendabl
         timer = nil
         client.close()
         upstream?.close()
-        if let key = ending.backendKey { context.cancelRegistry.remove(key) }
+        if let key = clientCancelKey { context.cancelRegistry.remove(key) }
         if countedAsTLS { context.tlsStatistics.sessionEnded() }
         ending.admission?.onEnd()
         let duration = ContinuousClock.now - openedAt

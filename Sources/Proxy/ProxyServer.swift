@@ -28,6 +28,12 @@ public final class ProxyServer: Sendable {
         public var upstreamTLS: UpstreamTLS?
         /// Where client TLS handshakes and sessions are counted (SHOW STATS, metrics).
         public var tlsStatistics = TLSStatistics()
+        /// Cancel keys shared with the other instances; nil: this instance's alone.
+        public var cancelKeys: (any CancelKeyDirectory)?
+        /// CancelRequests per client address.
+        public var cancelRate = CancelRateLimit.Rule()
+        /// Told what became of each CancelRequest (to count them); nil: nobody.
+        public var cancelCounted: (@Sendable (CancelRouting) -> Void)?
 
         public init(listen: Endpoint) { self.listen = listen }
     }
@@ -53,7 +59,10 @@ public final class ProxyServer: Sendable {
         let tlsStatistics = configuration.tlsStatistics
         self.tlsStatistics = tlsStatistics
         context = SessionContext(
-            admitter: admitter, cancelRegistry: CancelRegistry(), logger: logger,
+            admitter: admitter,
+            cancelRegistry: CancelRegistry(directory: configuration.cancelKeys, rate: configuration.cancelRate,
+                                           counted: configuration.cancelCounted),
+            logger: logger,
             loginTimeout: configuration.loginTimeout, maxInspectedMessage: configuration.maxInspectedMessage,
             observer: configuration.observer,
             tlsCredentials: configuration.tlsCredentials, clientTLS: configuration.clientTLS,

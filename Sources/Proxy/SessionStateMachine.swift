@@ -60,6 +60,8 @@ struct SessionStateMachine {
         case forwardCancel(CancelRequest)
         /// Cancel what the session's backend runs now, with a CancelRequest of the proxy's own.
         case cancelUpstream(BackendKeyData, Endpoint)
+        /// The server's key: register it and send the client the proxy's own key in its
+        /// place (the server's BackendKeyData is not forwarded).
         case registerCancelKey(BackendKeyData, Endpoint)
         /// Start taking commands (new rules, termination) from the admission's mailbox.
         case attachMailbox(SessionMailbox)
@@ -616,6 +618,7 @@ struct SessionStateMachine {
             if let key = BackendKeyData.decode(payload: payload), let admitted {
                 backendKey = key
                 actions.append(.registerCancelKey(key, admitted.upstream))
+                return nil
             }
         case .readyForQuery:
             if phase == .authenticating {

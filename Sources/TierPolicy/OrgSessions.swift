@@ -32,6 +32,9 @@ final class OrgSessions: Sendable {
         var admitted = 0
         var refused: [String: Int] = [:]
         var closedByDowngrade = 0
+        /// Sessions are counted across instances (leases): an org within its ceiling here
+        /// may still be over it in the cluster, so a pending enforcement stays until its time.
+        var clusterWide = false
     }
 
     let state = Mutex(State())
@@ -51,7 +54,7 @@ final class OrgSessions: Sendable {
                 state.sessions[org] = nil
                 state.tiers[org] = nil
                 state.pending[org] = nil
-            } else if let pending = state.pending[org], (state.sessions[org]?.count ?? 0) <= pending.ceiling {
+            } else if !state.clusterWide, let pending = state.pending[org], (state.sessions[org]?.count ?? 0) <= pending.ceiling {
                 // Back within the ceiling on its own: nothing left to enforce.
                 state.pending[org] = nil
             }

@@ -41,6 +41,7 @@ extension TierAdmission {
         object["burst"] = burstStatus(org, addon: resolved?.burst)
         object["openSessions"] = .integer(open)
         object["loginsInProgress"] = .integer(logins)
+        object["cluster"] = clusterView(org, ceiling: resolved?.limits.postgres.maxConnections)
         // The org's label in the per-org /metrics series (null when they are off).
         object["metricsLabel"] = metrics.orgLabels.label(for: org).map(JSONValue.string) ?? .null
         object["pendingEnforcement"] = pending.map { pending in
@@ -157,6 +158,7 @@ extension TierAdmission {
                 "redis": .object(["hits": .integer(lookups.redisHits), "misses": .integer(lookups.redisMisses),
                                   "stale": .integer(lookups.redisStale), "errors": .integer(lookups.redisErrors)]),
             ]),
+            "cluster": clusterStatistics(),
             "lookups": .object([
                 "source": .integer(lookups.sourceLookups), "sourceErrors": .integer(lookups.sourceErrors),
                 "coalesced": .integer(lookups.coalesced), "staleServed": .integer(lookups.staleServed),

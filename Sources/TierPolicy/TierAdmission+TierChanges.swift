@@ -142,7 +142,9 @@ extension TierAdmission {
             state.tiers[org.orgId] = org
             let ceiling = org.limits.postgres.maxConnections
             state.pending[org.orgId] = nil
-            guard sessions.count > ceiling else { return (true, sessions, nil) }
+            // Cluster-wide the org may be over a lowered ceiling while within it here.
+            let lowered = state.clusterWide && previous.map { ceiling < $0.limits.postgres.maxConnections } == true
+            guard sessions.count > ceiling || lowered else { return (true, sessions, nil) }
             state.nextToken += 1
             let burstEnded = previous?.burstingFrom != nil && org.burstingFrom == nil && previous?.baseTier == org.tier
             let pending = OrgSessions.PendingEnforcement(
@@ -167,16 +169,17 @@ extension TierAdmission {
     /// The grace period is over: close the newest sessions above the ceiling.
     private func enforce(_ org: OrgId, token: UInt64) {
         let grace = downgradeGrace
-        let (victims, pending, open) = orgSessions.state.withLock { state
-            -> ([SessionControl], OrgSessions.PendingEnforcement?, Int) in
-            guard let pending = state.pending[org], pending.token == token else { return ([], nil, 0) }
+        let (sessions, pending) = orgSessions.state.withLock { state
+            -> ([SessionControl], OrgSessions.PendingEnforcement?) in
+            guard let pending = state.pending[org], pending.token == token else { return ([], nil) }
             state.pending[org] = nil
-            let sessions = (state.sessions[org] ?? [:]).values.sorted { $0.ticketId > $1.ticketId }
-            let excess = max(0, sessions.count - pending.ceiling)
-            state.closedByDowngrade += excess
-            return (Array(sessions.prefix(excess)), pending, sessions.count)
+            return ((state.sessions[org] ?? [:]).values.sorted { $0.ticketId > $1.ticketId }, pending)
         }
-        guard let pending, !victims.isEmpty else { return }
+        guard let pending else { return }
+        let victims = excessSessions(org, ceiling: pending.ceiling, newestFirst: sessions)
+        let open = sessions.count
+        orgSessions.state.withLock { $0.closedByDowngrade += victims.count }
+        guard !victims.isEmpty else { return }
         logger.notice("downgrade enforced: closing the newest excess sessions", metadata: [
             "org": "\(org)", "tier": "\(pending.tier)", "ceiling": "\(pending.ceiling)",
             "open_sessions": "\(open)", "closing": "\(victims.count)"])

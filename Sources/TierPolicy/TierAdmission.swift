@@ -43,21 +43,29 @@ public final class TierAdmission: SessionAdmitter {
     let bursts: BurstCoordinator?
     /// Where TLS server names name orgs (`<orgId>.<domain>`); nil: server names are ignored.
     let serverNameOrgs: ServerNameOrgDomain?
+    /// The org's sessions counted across instances (TierAdmission+Leases.swift); nil: this
+    /// instance's own count is the only one.
+    public let leases: (any SessionLeases)?
 
     /// - Parameter burstCheckInterval: how often running bursts are re-checked (billing,
     ///   end); a burst ends at most this late on this instance.
     public init(resolver: TierResolver, defaultUpstream: Endpoint, pgbouncer: Endpoint? = nil, logger: Logger,
                 metrics: TierGateMetrics = TierGateMetrics(), burstCheckInterval: Duration = .seconds(1),
-                clock: any PolicyClock = DispatchClock(), serverNameOrgs: ServerNameOrgDomain? = nil) {
+                clock: any PolicyClock = DispatchClock(), serverNameOrgs: ServerNameOrgDomain? = nil,
+                leases: (any SessionLeases)? = nil) {
         self.serverNameOrgs = serverNameOrgs
         self.metrics = metrics
+        self.leases = leases
+
         self.clock = clock
         startedAt = clock.now
         self.resolver = resolver
         self.defaultUpstream = defaultUpstream
         self.pgbouncer = pgbouncer
         self.logger = logger
-        gate = Mutex(ConnectionGate(matrix: resolver.matrix))
+        gate = Mutex(ConnectionGate(matrix: resolver.matrix,
+                                    loginRule: leases == nil ? ConnectionGate.LoginRule() : Self.loginRuleWithLeases))
+        if leases != nil { orgSessions.state.withLock { $0.clusterWide = true } }
         let instanceId = UUID().uuidString
         self.instanceId = instanceId
         bursts = resolver.bursts.map { ledger in
@@ -122,31 +130,28 @@ public final class TierAdmission: SessionAdmitter {
         noteResolved(effective)
         let mayTrigger = bursts != nil && base.burst?.autoTrigger == true && effective.burstingFrom == nil
         let address = Self.address(of: request.peer)
-        // Use as the burst trigger sees it: the org's authenticated sessions and this one.
-        let (decision, open) = gate.withLock { gate in
-            let decision = gate.beginLogin(org: effective.orgId, tier: effective.tier, limits: effective.limits, address: address)
-            return (decision, mayTrigger ? gate.count(for: base.orgId) + (decision.ticket == nil ? 0 : 1) : 0)
-        }
-        guard mayTrigger, let bursts,
-              let trigger = BurstTrigger.evaluate(open: open, ceiling: base.limits.postgres.maxConnections,
-                                                  admitted: decision.ticket != nil) else {
-            return completion(finish(request, identity: identity, org: effective, decision: decision))
-        }
-        switch trigger {
-        case .nearCeiling:
-            completion(finish(request, identity: identity, org: effective, decision: decision))
-            bursts.request(base, trigger: "use over \(BurstTrigger.utilizationPercent)% of \(base.limits.postgres.maxConnections)") { _ in }
-        case .overCeiling:
-            bursts.request(base, trigger: "connection over the ceiling of \(base.limits.postgres.maxConnections)") { [self] answer in
-                guard let state = answer?.burst, state.burstTier > base.tier else {
-                    return completion(finish(request, identity: identity, org: base, decision: decision))
+        // Use as the burst trigger sees it: the org's sessions (cluster-wide with leases) and this one.
+        beginLogin(effective, address: address) { [self] decision, open in
+            guard mayTrigger, let bursts,
+                  let trigger = BurstTrigger.evaluate(open: open, ceiling: base.limits.postgres.maxConnections,
+                                                      admitted: decision.ticket != nil) else {
+                return completion(finish(request, identity: identity, org: effective, decision: decision))
+            }
+            switch trigger {
+            case .nearCeiling:
+                completion(finish(request, identity: identity, org: effective, decision: decision))
+                bursts.request(base, trigger: "use over \(BurstTrigger.utilizationPercent)% of \(base.limits.postgres.maxConnections)") { _ in }
+            case .overCeiling:
+                bursts.request(base, trigger: "connection over the ceiling of \(base.limits.postgres.maxConnections)") { [self] answer in
+                    guard let state = answer?.burst, state.burstTier > base.tier else {
+                        return completion(finish(request, identity: identity, org: base, decision: decision))
+                    }
+                    let bursting = base.bursting(to: state.burstTier, matrix: resolver.matrix)
+                    noteResolved(bursting)
+                    beginLogin(bursting, address: address) { [self] retry, _ in
+                        completion(finish(request, identity: identity, org: bursting, decision: retry))
+                    }
                 }
-                let bursting = base.bursting(to: state.burstTier, matrix: resolver.matrix)
-                noteResolved(bursting)
-                let retry = gate.withLock {
-                    $0.beginLogin(org: bursting.orgId, tier: bursting.tier, limits: bursting.limits, address: address)
-                }
-                completion(finish(request, identity: identity, org: bursting, decision: retry))
             }
         }
     }
@@ -188,6 +193,7 @@ public final class TierAdmission: SessionAdmitter {
                     if gate.withLock({ $0.release(ticket) }) == .slot {
                         metrics.sessionClosed(org: ticket.org, tier: admittedTier)
                     }
+                    leases?.release(ticket)
                     orgSessions.unregister(ticket.id, org: ticket.org)
                 }))
         }
@@ -220,7 +226,7 @@ public final class TierAdmission: SessionAdmitter {
     }
 
     /// A newer login took this login's place before it authenticated: its session ends.
-    private func displace(_ ticket: SessionTicket, org: OrgTier) {
+    func displace(_ ticket: SessionTicket, org: OrgTier) {
         orgSessions.countRefusal("login_displaced")
         metrics.refused(.loginDisplaced, tier: ticket.tier)
         logger.notice("login displaced by a newer one", metadata: [
@@ -230,7 +236,9 @@ public final class TierAdmission: SessionAdmitter {
     }
 
     private func loginBound(_ org: OrgTier) -> Int {
-        max(1, org.limits.postgres.maxConnections * gate.withLock { $0.loginRule.perCeiling })
+        // With leases, logins in progress share the ceiling with the sessions.
+        if leases != nil { return max(1, org.limits.postgres.maxConnections) }
+        return max(1, org.limits.postgres.maxConnections * gate.withLock { $0.loginRule.perCeiling })
     }
 
     /// The client's address without its port (`127.0.0.1:5432` -> `127.0.0.1`, `[::1]:5432` -> `::1`):

@@ -38,6 +38,11 @@ public final class MongoClientPool: @unchecked Sendable {
         where !mongoc_uri_has_option(uri, option) {
             _ = mongoc_uri_set_option_as_int32(uri, option, milliseconds)
         }
+        // A server that accepts and never answers (frozen) holds a call for libmongoc's
+        // socket timeout, 300 s by default: bounded here so the calling thread comes back.
+        if !mongoc_uri_has_option(uri, MONGOC_URI_SOCKETTIMEOUTMS) {
+            _ = mongoc_uri_set_option_as_int32(uri, MONGOC_URI_SOCKETTIMEOUTMS, Int32(clamping: max(5000, 2 * serverSelectionTimeout.milliseconds)))
+        }
         guard let pool = mongoc_client_pool_new_with_error(uri, &error) else {
             mongoc_uri_destroy(uri)
             throw .invalidURI(MongoStoreError.message(of: error))

@@ -131,6 +131,19 @@ public final class RedisConnection: @unchecked Sendable {
         return reply
     }
 
+    /// Sends `commands` in one write and reads their replies in order (pipelining): one round
+    /// trip for all of them. Error replies are returned as `.error`, not thrown, so one
+    /// refused command does not hide the others' replies.
+    public func pipeline(_ commands: [[String]]) throws(RedisError) -> [RedisReply] {
+        commandLock.lock()
+        defer { commandLock.unlock() }
+        for command in commands { try append(command) }
+        var replies: [RedisReply] = []
+        replies.reserveCapacity(commands.count)
+        for _ in commands { replies.append(try readReply()) }
+        return replies
+    }
+
     // MARK: - Subscription support
 
     /// Ends a `subscribe` loop running on another thread by shutting the socket down; the

@@ -13,7 +13,8 @@ import TierModel
 /// - A known, fresh org is answered synchronously with no network and no queue hop.
 /// - Concurrent lookups of the same org share one fetch: a storm of first connections after
 ///   a restart costs one MongoDB query, not one per connection.
-/// - Blocking calls (hiredis, libmongoc) run on the resolver's own queue, never the caller's.
+/// - Blocking calls (hiredis, libmongoc) run on the resolver's own lanes, never the caller's,
+///   and no admission waits for them longer than `sourceWait` (2 s).
 /// - When the source is down, an org some cache still knows keeps its (stale) tier; an org
 ///   nobody knows gets `.unavailable`. No tier is ever guessed.
 /// - Every answer is the effective tier at the moment of answering (`OrgTier.effective`):
@@ -31,6 +32,16 @@ public final class TierResolver: Sendable {
         public var redisTimeout: Duration = .milliseconds(250)
         /// After the org source failed, how long lookups answer from caches without trying it.
         public var sourceRetryInterval: Duration = .seconds(1)
+        /// The longest an admission waits for a lookup that goes past the in-process cache
+        /// (Redis, then the org source): past it the waiters get the org's cached tier if
+        /// this process has one, else `.unavailable` (57P03), and the source counts as down
+        /// for `sourceRetryInterval`. A frozen MongoDB (accepting, never answering) is thus
+        /// answered like a dead one, in this bound instead of libmongoc's socket timeout.
+        public var sourceWait: Duration = .seconds(2)
+        /// Lookups that may block on Redis or the source at once; more wait for a lane (and
+        /// are answered by `sourceWait` if none frees), so a frozen source can hold this many
+        /// threads at most, never the pool every event loop needs.
+        public var lookupLanes = 8
         /// Test seam: called by a lookup between its MongoDB read and its Redis write, so a
         /// test can hold a lookup there and provoke the stale write-back race (issue 5).
         public var afterSourceRead: (@Sendable (OrgId) -> Void)?
@@ -56,7 +67,8 @@ public final class TierResolver: Sendable {
     /// an invalidation starts a fresh fetch instead of joining one that began before it.
     private let inFlight = Mutex<[OrgId: LookupBatch]>([:])
     private let afterSourceRead: (@Sendable (OrgId) -> Void)?
-    private let queue = DispatchQueue(label: "tiergate.tier-lookup", attributes: .concurrent)
+    private let lanes: [DispatchQueue]
+    private let sourceWait: Duration
     private let sourceOutage: OutageLog
     private let logger: Logger
     private let subscriptionGraceMilliseconds: Int
@@ -69,6 +81,8 @@ public final class TierResolver: Sendable {
         let counters = LookupCounters(metrics: configuration.metrics ?? TierGateMetrics())
         self.counters = counters
         sourceRetryInterval = configuration.sourceRetryInterval
+        sourceWait = configuration.sourceWait
+        lanes = (0..<max(1, configuration.lookupLanes)).map { DispatchQueue(label: "tiergate.tier-lookup.\($0)") }
         subscriptionGraceMilliseconds = Int((configuration.subscriptionGrace / .milliseconds(1)).rounded())
         afterSourceRead = configuration.afterSourceRead
         redis = configuration.redis.map {
@@ -117,16 +131,45 @@ public final class TierResolver: Sendable {
         // Taken before the fetch: if the org is invalidated meanwhile, the result (read
         // before the change, perhaps) is handed to the waiters but not cached.
         let generation = local.generation(org)
-        queue.async { [self] in
+        lanes[Int(UInt(bitPattern: org.hashValue) % UInt(lanes.count))].async { [self] in
             let result = fetch(org)
             if case .success(let value) = result { local.store(value, ifGeneration: generation) }
-            let waiters = inFlight.withLock { waiting -> [Completion] in
-                if waiting[org] === batch { waiting[org] = nil }
-                return batch.waiters
-            }
             let answer = result.map(inForce)
+            for waiter in takeWaiters(batch, org) { waiter(answer) }
+        }
+        DispatchQueue.global().asyncAfter(deadline: .now() + .nanoseconds(Int(sourceWait.nanoseconds))) { [self] in
+            let waiters = takeWaiters(batch, org)
+            guard !waiters.isEmpty else { return }
+            let answer = answerPastWait(org)
             for waiter in waiters { waiter(answer) }
         }
+    }
+
+    /// The batch's waiters, once: to the fetch or to the wait's end, whichever comes first.
+    private func takeWaiters(_ batch: LookupBatch, _ org: OrgId) -> [Completion] {
+        inFlight.withLock { waiting -> [Completion] in
+            if waiting[org] === batch { waiting[org] = nil }
+            guard !batch.answered else { return [] }
+            batch.answered = true
+            defer { batch.waiters = [] }
+            return batch.waiters
+        }
+    }
+
+    /// A lookup did not finish within `sourceWait`: the cached tier if this process knows
+    /// the org, else unavailable; and the source is left alone for a retry interval, so the
+    /// next unseen orgs are answered at once instead of waiting too.
+    private func answerPastWait(_ org: OrgId) -> Result<OrgTier, TierLookupError> {
+        let seconds = Double(sourceWait.components.seconds) + Double(sourceWait.components.attoseconds) / 1e18
+        let reason = "\(source.name) did not answer within \(seconds) s"
+        counters.bump(\.sourceErrors)
+        sourceRetryAfter.withLock { $0 = max($0 ?? .now, .now + sourceRetryInterval) }
+        sourceOutage.failed(OrgSourceError.unavailable(reason))
+        if let known = local.any(org) {
+            counters.bump(\.staleServed)
+            return .success(inForce(known.applying(matrix)))
+        }
+        return .failure(.unavailable(org, reason: reason))
     }
 
     /// Blocking form for admin commands and tools; never call it from an I/O queue.
@@ -298,5 +341,7 @@ public final class TierResolver: Sendable {
 /// The callers waiting for one org's fetch; mutated only under `TierResolver.inFlight`'s lock.
 private final class LookupBatch: @unchecked Sendable {
     var waiters: [TierResolver.Completion]
+    /// Set by whoever handed the waiters their answer (the fetch or the wait's end).
+    var answered = false
     init(_ first: @escaping TierResolver.Completion) { waiters = [first] }
 }

@@ -9,7 +9,7 @@ enum EnvironmentArguments {
                   "max-message-size", "mongo", "mongo-database", "mongo-collection", "redis", "tiers",
                   "orgs", "local-cache-ttl", "upstream-pgbouncer", "admin-socket", "downgrade-grace", "metrics",
                   "pgbouncer-output", "pgbouncer-reload-admin", "pgbouncer-catch-all", "subscription-grace",
-                  "metrics-org-labels"],
+                  "metrics-org-labels", "instance-id", "lease-wait-ms", "cancel-rate"],
         "admin": ["socket"],
         "pgbouncer-config": ["mongo", "mongo-database", "mongo-collection", "orgs", "tiers", "template",
                              "output", "upstream", "catch-all", "reload-admin"],

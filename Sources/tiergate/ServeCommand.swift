@@ -58,6 +58,18 @@ struct ServeCommand: ParsableCommand {
     @Option(help: "Redis tier cache (redis://HOST:PORT[/DB]). Env: TIERGATE_REDIS.")
     var redis: String?
 
+    @Option(help: "This instance's name in the session counts shared through --redis; stable across restarts, unique among instances. Default: the host name and the --listen port. Env: TIERGATE_INSTANCE_ID.")
+    var instanceId: String?
+
+    @Flag(inversion: .prefixedNo, help: "With --redis, share each org's session count (and cancel keys) with the other instances on that Redis; --no-shared-counts keeps them per instance.")
+    var sharedCounts = true
+
+    @Option(help: "Milliseconds an admission waits for its shared session lease before this instance decides with its share of the ceiling. Env: TIERGATE_LEASE_WAIT_MS.")
+    var leaseWaitMs: Int = 50
+
+    @Option(help: "CancelRequests per second a client address may send (twice as many at once); more are dropped silently. Env: TIERGATE_CANCEL_RATE.")
+    var cancelRate: Double = 10
+
     @Option(help: "Seconds a tier stays in the in-process cache before Redis/MongoDB are asked again. Env: TIERGATE_LOCAL_CACHE_TTL.")
     var localCacheTtl: Double = 5
 
@@ -104,6 +116,8 @@ struct ServeCommand: ParsableCommand {
         if let metricsOrgLabels, OrgLabelMode(rawValue: metricsOrgLabels) == nil {
             throw ValidationError("--metrics-org-labels: off, plain or hashed, got '\(metricsOrgLabels)'")
         }
+        guard cancelRate > 0 else { throw ValidationError("--cancel-rate: more than 0") }
+        guard leaseWaitMs >= 1 else { throw ValidationError("--lease-wait-ms: at least 1") }
         guard subscriptionGrace >= 0 else { throw ValidationError("--subscription-grace: seconds, at least 0") }
     }
 
@@ -129,10 +143,12 @@ struct ServeCommand: ParsableCommand {
             logger.critical("cannot start", metadata: ["error": "\(error)"])
             throw ExitCode(1)
         }
+        configuration.cancelRate = CancelRateLimit.Rule(perSecond: cancelRate, burst: max(1, 2 * cancelRate))
         let server: ProxyServer
         let admin: AdminSocketServer?
         let metricsServer: MetricsHTTPServer?
         let matrix: TierMatrix?
+        let sharedLeases: RedisSessionLeases?
         do {
             // Before anything creates a metric: libraries use the bootstrapped factory.
             let loopExport = LoopStatisticsExport()
@@ -147,6 +163,7 @@ struct ServeCommand: ParsableCommand {
             metricsServer = telemetry?.1
             let (admitter, pgbouncer) = try makeAdmitter(logger: logger, metrics: telemetry?.0)
             let tiered = admitter as? TierAdmission
+            sharedLeases = tiered?.leases as? RedisSessionLeases
             matrix = tiered?.matrix
             tiered?.downgradeGrace = .milliseconds(Int(downgradeGrace * 1000))
             admin = try adminSocket.map { path in
@@ -155,6 +172,10 @@ struct ServeCommand: ParsableCommand {
                     pgbouncerRegenerator: pgbouncer?.regenerator, tlsCredentials: configuration.tlsCredentials,
                     tlsStatistics: configuration.tlsCredentials == nil ? nil : configuration.tlsStatistics),
                     metrics: telemetry?.0), logger: logger)
+            }
+            if let tiered, let leases = tiered.leases as? RedisSessionLeases, let redis {
+                ClusterWiring.shareCancelKeys(&configuration, url: try RedisURL(parsing: redis), instanceId: leases.instanceId,
+                                              logger: logger)
             }
             server = try ProxyServer(configuration: configuration, admitter: admitter, logger: logger)
             if let metrics = telemetry?.0 { loopExport.attach(metrics: metrics) { [server] in server.loopStatistics } }
@@ -172,6 +193,7 @@ struct ServeCommand: ParsableCommand {
         ShutdownSignals.install(logger: logger) {
             admin?.stop()
             server.shutdown(drainTimeout: .milliseconds(Int(drainTimeout * 1000))) {
+                sharedLeases?.stop()
                 logger.info("stopped")
                 Foundation.exit(0)
             }
@@ -224,10 +246,13 @@ struct ServeCommand: ParsableCommand {
         logger.info("gating by tier", metadata: [
             "org_source": "\(source.name)", "redis": "\(redis ?? "none")", "tiers": "\(orgSource.tiers ?? "built-in")"])
         if let upstreamPgbouncer { logger.info("routing through PgBouncer", metadata: ["pgbouncer": "\(upstreamPgbouncer)"]) }
+        let leases = try redis.flatMap { sharedCounts ? $0 : nil }.map { try ClusterWiring.leases(url: RedisURL(parsing: $0), instanceId: instanceId,
+                                                                   listen: Endpoint(listen)!, leaseWait: .milliseconds(leaseWaitMs),
+                                                                   logger: logger) }
         let admission = TierAdmission(resolver: resolver, defaultUpstream: upstream,
                                       pgbouncer: upstreamPgbouncer.flatMap(Endpoint.init), logger: logger,
                                       metrics: metrics ?? TierGateMetrics(),
-                                      serverNameOrgs: tls.tlsOrgDomain.flatMap(ServerNameOrgDomain.init))
+                                      serverNameOrgs: tls.tlsOrgDomain.flatMap(ServerNameOrgDomain.init), leases: leases)
         guard let pgbouncerOutput else { return (admission, nil) }
         let output = PgBouncerOutput(output: pgbouncerOutput, upstream: self.upstream, catchAll: pgbouncerCatchAll,
                                      reloadAdmin: pgbouncerReloadAdmin)

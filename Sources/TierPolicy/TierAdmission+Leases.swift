@@ -1,0 +1,105 @@
+import Gate
+import TierModel
+
+/// The gate and the shared count together. The gate (this instance) decides first, on this
+/// instance's authenticated sessions; a login it lets through then takes a lease
+/// (`SessionLeases`), which holds the org to its ceiling across every instance. Leases count
+/// logins in progress too, so they bound them: the gate's own bounds on logins are lifted,
+/// and a login refused at the ceiling displaces the oldest login in progress of its own
+/// address on this instance, taking its lease (a silent socket only ever delays itself).
+/// Without leases the gate alone decides, as before.
+extension TierAdmission {
+    /// With leases, logins in progress are bounded by the leases (they count them).
+    static let loginRuleWithLeases = ConnectionGate.LoginRule(perCeiling: 1_000_000, perAddressPerCeiling: 1_000_000)
+
+    /// `then` gets the decision and the org's sessions as the burst trigger counts them
+    /// (cluster-wide with leases, counting this login if admitted). It runs at once without
+    /// leases, else when the lease is answered (within the lease wait).
+    func beginLogin(_ org: OrgTier, address: String, then: @escaping @Sendable (LoginDecision, Int) -> Void) {
+        let (decision, localOpen) = gate.withLock { gate in
+            let decision = gate.beginLogin(org: org.orgId, tier: org.tier, limits: org.limits, address: address)
+            return (decision, gate.count(for: org.orgId) + (decision.ticket == nil ? 0 : 1))
+        }
+        guard let leases, case .admitted(let ticket, _) = decision else { return then(decision, localOpen) }
+        let ceiling = org.limits.postgres.maxConnections
+        leases.acquire(ticket, ceiling: ceiling) { [self] answer in
+            switch answer {
+            case .granted(let open, _):
+                then(decision, open)
+            case .refused(let open, let max, _):
+                // The oldest login in progress of this address here that holds a lease (an
+                // admitted one: it has a session control) gives way; one still waiting for
+                // its lease has none to give.
+                let admitted = Set(orgSessions.controls(of: org.orgId).map(\.ticketId))
+                let displaced = gate.withLock { gate -> SessionTicket? in
+                    guard let oldest = gate.logins(org: org.orgId, address: address).first(where: {
+                        $0 != ticket && admitted.contains($0.id)
+                    }) else { return nil }
+                    return gate.release(oldest) == .login ? oldest : nil
+                }
+                guard let displaced else { return then(refuse(ticket, org: org, open: open, max: max), open) }
+                leases.release(displaced)
+                displace(displaced, org: org)
+                leases.acquire(ticket, ceiling: ceiling) { [self] retry in
+                    switch retry {
+                    case .granted(let open, _):
+                        then(decision, open)
+                    case .refused(let open, let max, _):
+                        then(refuse(ticket, org: org, open: open, max: max), open)
+                    }
+                }
+            }
+        }
+    }
+
+    /// The lease was refused: the login gives back its place in the gate and the lease.
+    private func refuse(_ ticket: SessionTicket, org: OrgTier, open: Int, max: Int) -> LoginDecision {
+        gate.withLock { _ = $0.release(ticket) }
+        leases?.release(ticket)
+        return .refused(ConnectionRefusal(org: org.orgId, tier: org.tier, current: open, max: max,
+                                          suggestion: .connectionLimit(tier: org.tier, matrix: resolver.matrix)))
+    }
+
+    /// The sessions to close after a downgrade's grace, newest first among `sessions`: with
+    /// leases, only as many as bring the org's cluster-wide count down to `ceiling` (claimed
+    /// atomically, so instances enforcing together never close more than the excess);
+    /// without, this instance's excess.
+    func excessSessions(_ org: OrgId, ceiling: Int, newestFirst sessions: [SessionControl]) -> [SessionControl] {
+        guard let leases else { return Array(sessions.prefix(max(0, sessions.count - ceiling))) }
+        let claimed = Set(leases.claimExcess(org: org, ceiling: ceiling, candidates: sessions.map(\.ticketId)))
+        return sessions.filter { claimed.contains($0.ticketId) }
+    }
+}
+
+extension TierAdmission {
+    /// SHOW ORG's `cluster`: the org's sessions on every instance (leases: authenticated and
+    /// logins in progress), this instance's share of them, the live instances, and whether
+    /// the shared count or the local fallback decides now; null without leases. Blocking.
+    func clusterView(_ org: OrgId, ceiling: Int?) -> JSONValue {
+        guard let leases else { return .null }
+        let count = leases.count(org)
+        var object: JSONObject = [
+            "openSessions": count.cluster.map(JSONValue.integer) ?? .null,
+            "thisInstance": .integer(count.thisInstance),
+            "instances": .integer(count.instances),
+            "mode": .string(count.shared ? "shared" : "fallback"),
+        ]
+        if !count.shared, let ceiling {
+            object["ceilingHere"] = .integer(FallbackShare.ceiling(ceiling, liveInstances: count.instances))
+        }
+        return .object(object)
+    }
+
+    /// SHOW STATS' `cluster`; null without leases.
+    func clusterStatistics() -> JSONValue {
+        guard let status = leases?.status else { return .null }
+        return .object([
+            "instanceId": .string(status.instanceId),
+            "mode": .string(status.shared ? "shared" : "fallback"),
+            "liveInstances": .integer(status.liveInstances),
+            "leasesHeldHere": .integer(status.leasesHeld),
+            "fallbackDecisions": .integer(status.fallbackDecisions),
+            "outages": .integer(status.outages),
+        ])
+    }
+}

@@ -1,0 +1,254 @@
+import Foundation
+import PostgresClient
+import Testing
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// Three real TierGate instances on one Redis, MongoDB and Postgres: one ceiling per org
+/// across all of them, whatever the load balancer does.
+@Suite(.serialized)
+struct SharedCeilingTests {
+    /// Each instance with an admin socket, so the tests can read SHOW ORG.
+    struct Instance {
+        let process: TierGateProcess
+        let socket: String
+        var port: Int { process.port }
+    }
+
+    static func start(_ extra: [String] = [], instanceId: String? = nil) throws -> Instance {
+        let socket = AdminProxy.socketPath()
+        let process = try TierGateProcess(arguments: [
+            "--upstream", "127.0.0.1:\(Stack.postgresPort)", "--mongo", Stack.mongoURL, "--redis", Stack.redisURL,
+            "--admin-socket", socket] + (instanceId.map { ["--instance-id", $0] } ?? []) + extra)
+        return Instance(process: process, socket: socket)
+    }
+
+    static func cluster(_ extra: [String] = []) throws -> [Instance] {
+        try (0..<3).map { _ in try start(extra) }
+    }
+
+    /// `attempts` connections at once, spread round-robin over the instances.
+    static func race(_ attempts: Int, org: String, over instances: [Instance]) -> (sessions: [PostgresConnection], refusals: [String]) {
+        let sessions = LockedList<PostgresConnection>()
+        let refusals = LockedList<String>()
+        let group = DispatchGroup()
+        for attempt in 0..<attempts {
+            let port = instances[attempt % instances.count].port
+            group.enter()
+            Thread.detachNewThread {
+                do {
+                    sessions.append(try PostgresConnection(conninfo: conninfo(port: port, user: "app.\(org)") + " connect_timeout=30"))
+                } catch {
+                    refusals.append((error as? PostgresError)?.sqlState ?? "\(error)")
+                }
+                group.leave()
+            }
+        }
+        _ = group.wait(timeout: .now() + 120)
+        return (sessions.items, refusals.items)
+    }
+
+    static func cluster(_ instance: Instance, _ org: String) throws -> [String: Any] {
+        try AdminSocketClient(path: instance.socket).command("SHOW ORG \(org)")["cluster"] as? [String: Any] ?? [:]
+    }
+
+    /// Polls SHOW ORG until the org's cluster-wide count is `expected`.
+    static func waitForClusterCount(_ instance: Instance, _ org: String, _ expected: Int, timeout: TimeInterval = 15) throws -> Bool {
+        let deadline = Date().addingTimeInterval(timeout)
+        while Date() < deadline {
+            if try cluster(instance, org)["openSessions"] as? Int == expected { return true }
+            Thread.sleep(forTimeInterval: 0.2)
+        }
+        return false
+    }
+
+    @Test func freeOrg_300AttemptsOverThreeInstances_exactlyFiveAdmitted() throws {
+        let org = TestOrgs.unique("org_cl_free")
+        try TestOrgs.put(org, tier: "FREE")
+        defer { TestOrgs.remove(org) }
+        let instances = try Self.cluster()
+        let (sessions, refusals) = Self.race(300, org: org, over: instances)
+        #expect(sessions.count == 5)
+        #expect(refusals.count == 295)
+        #expect(Set(refusals) == ["53300"], "\(Set(refusals))")
+        for session in sessions { #expect(try session.query("select 1").rows == [["1"]]) }
+        let view = try Self.cluster(instances[0], org)
+        #expect(view["openSessions"] as? Int == 5, "\(view)")
+        #expect(view["mode"] as? String == "shared")
+        #expect(view["instances"] as? Int ?? 0 >= 3)
+        // Each instance's own share adds up to the cluster's count.
+        let shares = try instances.map { try Self.cluster($0, org)["thisInstance"] as? Int ?? -1 }
+        #expect(shares.reduce(0, +) == 5, "\(shares)")
+        // Sessions end: every lease comes back.
+        _ = sessions
+    }
+
+    @Test func leasesComeBack_whenSessionsEnd() throws {
+        let org = TestOrgs.unique("org_cl_back")
+        try TestOrgs.put(org, tier: "FREE")
+        defer { TestOrgs.remove(org) }
+        let instances = try Self.cluster()
+        var sessions = Self.race(20, org: org, over: instances).sessions
+        #expect(sessions.count == 5)
+        sessions.removeAll()
+        #expect(try Self.waitForClusterCount(instances[1], org, 0, timeout: 5))
+        let again = Self.race(20, org: org, over: instances)
+        #expect(again.sessions.count == 5)
+    }
+
+    @Test func proOrgWithBurstAddon_getsExactlyTheBurstCeiling() throws {
+        let org = TestOrgs.unique("org_cl_burst")
+        try TestOrgs.put(org, tier: "PRO", burst: TestOrgs.BurstAddon())
+        defer { TestOrgs.removeWithBursts(org) }
+        let tiers = try TierFile.write(#"{"PRO": {"postgres": {"maxConnections": 4}}, "ENTERPRISE": {"postgres": {"maxConnections": 8}}}"#)
+        let instances = try Self.cluster(["--tiers", tiers])
+        let (sessions, refusals) = Self.race(300, org: org, over: instances)
+        #expect(sessions.count == 8)
+        #expect(refusals.count == 292)
+        #expect(Set(refusals) == ["53300"], "\(Set(refusals))")
+    }
+
+    @Test func killedInstance_itsSessionsStopCountingWithin15Seconds() throws {
+        let org = TestOrgs.unique("org_cl_kill")
+        try TestOrgs.put(org, tier: "FREE")
+        defer { TestOrgs.remove(org) }
+        let instances = try Self.cluster()
+        let victim = instances[0]
+        let held = try (0..<5).map { _ in try PostgresConnection(conninfo: conninfo(port: victim.port, user: "app.\(org)")) }
+        if let error = expectRefusal(conninfo(port: instances[1].port, user: "app.\(org)"), "a 6th session on another instance") {
+            #expect(error.sqlState == "53300")
+        }
+        victim.process.signal(SIGKILL)
+        _ = victim.process.waitForExit(timeout: 5)
+        let killedAt = Date()
+        var admitted: PostgresConnection?
+        while admitted == nil, Date().timeIntervalSince(killedAt) < 20 {
+            admitted = try? PostgresConnection(conninfo: conninfo(port: instances[2].port, user: "app.\(org)"))
+            if admitted == nil { Thread.sleep(forTimeInterval: 0.25) }
+        }
+        let waited = Date().timeIntervalSince(killedAt)
+        #expect(admitted != nil)
+        #expect(waited < 15, "admitted \(waited) s after the kill")
+        _ = held
+    }
+
+    @Test func restartedInstance_clearsItsPredecessorsLeases_atOnce() throws {
+        let org = TestOrgs.unique("org_cl_restart")
+        try TestOrgs.put(org, tier: "FREE")
+        defer { TestOrgs.remove(org) }
+        let id = "restart-\(UUID().uuidString.prefix(8))"
+        let first = try Self.start(instanceId: id)
+        let other = try Self.start()
+        let held = try (0..<5).map { _ in try PostgresConnection(conninfo: conninfo(port: first.port, user: "app.\(org)")) }
+        first.process.signal(SIGKILL)
+        _ = first.process.waitForExit(timeout: 5)
+        let second = try Self.start(instanceId: id)
+        // Well before the 10 s heartbeat lapse: the restarted instance's first beat cleared them.
+        #expect(try Self.waitForClusterCount(other, org, 0, timeout: 3))
+        let session = try PostgresConnection(conninfo: conninfo(port: second.port, user: "app.\(org)"))
+        #expect(try session.query("select 1").rows == [["1"]])
+        _ = held
+    }
+
+    @Test func redisOutage_admissionsGoOnUnderTheLocalShare_thenCountsReconcileToZero() throws {
+        let org = TestOrgs.unique("org_cl_outage")
+        try TestOrgs.put(org, tier: "STARTER")  // 10: a share of 3 on each of 3 instances
+        defer { TestOrgs.remove(org) }
+        let instances = try Self.cluster()
+        // Known to every instance before the outage (the tier comes from its caches then).
+        for instance in instances {
+            _ = try PostgresConnection(conninfo: conninfo(port: instance.port, user: "app.\(org)"))
+        }
+        // Instances of earlier tests lapse within the heartbeat TTL: the share is by live ones.
+        let deadline = Date().addingTimeInterval(15)
+        while Date() < deadline, try instances.contains(where: { try Self.cluster($0, org)["instances"] as? Int != 3 }) {
+            Thread.sleep(forTimeInterval: 0.5)
+        }
+        #expect(try Self.cluster(instances[0], org)["instances"] as? Int == 3)
+        try StackControl.run("down", "redis")
+        var restarted = false
+        defer { if !restarted { try? StackControl.run("up", "redis") } }
+        var sessions: [PostgresConnection] = []
+        var slowest: TimeInterval = 0
+        for instance in instances {
+            for _ in 0..<4 {
+                let started = Date()
+                if let session = try? PostgresConnection(conninfo: conninfo(port: instance.port, user: "app.\(org)")) {
+                    sessions.append(session)
+                }
+                slowest = max(slowest, Date().timeIntervalSince(started))
+            }
+        }
+        // Each instance admitted its share, floor(10 / 3) = 3, and refused the 4th.
+        #expect(sessions.count == 9)
+        #expect(slowest < 2, "slowest connect during the outage: \(slowest) s")
+        let view = try Self.cluster(instances[0], org)
+        #expect(view["mode"] as? String == "fallback", "\(view)")
+        #expect(view["ceilingHere"] as? Int == 3, "\(view)")
+        #expect(instances[0].process.log.components(separatedBy: "session leases unavailable").count == 2,
+                "the switch is logged once")
+
+        try StackControl.run("up", "redis")
+        restarted = true
+        // The heartbeats write back what each instance holds: 9 sessions, cluster-wide.
+        #expect(try Self.waitForClusterCount(instances[0], org, 9, timeout: 10))
+        #expect(try Self.cluster(instances[0], org)["mode"] as? String == "shared")
+        sessions.removeAll()
+        #expect(try Self.waitForClusterCount(instances[2], org, 0, timeout: 10))
+    }
+
+    @Test func downgradeAcrossInstances_closesExactlyTheClusterWideExcess() throws {
+        let org = TestOrgs.unique("org_cl_down")
+        try TestOrgs.put(org, tier: "STARTER")
+        defer { TestOrgs.remove(org) }
+        let instances = try Self.cluster(["--downgrade-grace", "2", "--local-cache-ttl", "600"])
+        for instance in instances { try AdminProxy.waitFor("subscribed to tier invalidations", in: instance.process) }
+        // 3 on each: 9 of STARTER's 10, none over FREE's 5 on its own instance.
+        let sessions = try instances.flatMap { instance in
+            try (0..<3).map { _ in try PostgresConnection(conninfo: conninfo(port: instance.port, user: "app.\(org)")) }
+        }
+        try TestOrgs.put(org, tier: "FREE", updatedAt: Date().addingTimeInterval(1))
+        #expect(try AdminSocketClient(path: instances[0].socket).command("INVALIDATE \(org)")["ok"] as? Bool == true)
+        if let error = expectRefusal(conninfo(port: instances[2].port, user: "app.\(org)"), "a session over FREE's shared ceiling") {
+            #expect(error.sqlState == "53300")
+        }
+        // After the grace, the instances together close 9 - 5 = 4, claimed atomically.
+        #expect(try Self.waitForClusterCount(instances[1], org, 5, timeout: 10))
+        Thread.sleep(forTimeInterval: 0.5)
+        let alive = sessions.filter { (try? $0.query("select 1")) != nil }.count
+        #expect(alive == 5)
+    }
+
+    /// A Redis that accepts and never answers (SIGSTOP): admissions wait for it no longer
+    /// than the lease wait (50 ms), then the local share decides.
+    @Test func redisFrozen_admissionsWaitAtMostTheLeaseWait_thenTheShareDecides() throws {
+        let org = TestOrgs.unique("org_cl_frozen")
+        try TestOrgs.put(org, tier: "ENTERPRISE")
+        defer { TestOrgs.remove(org) }
+        let instance = try Self.start(["--local-cache-ttl", "600"])
+        _ = try PostgresConnection(conninfo: conninfo(port: instance.port, user: "app.\(org)"))
+        let path = Stack.repoRoot.appendingPathComponent(".stack/redis/redis.pid").path
+        guard let pid = (try? String(contentsOfFile: path, encoding: .utf8)).flatMap({ Int32($0.trimmingCharacters(in: .whitespacesAndNewlines)) }) else {
+            throw TestFailure("no Redis pid")
+        }
+        kill(pid, SIGSTOP)
+        var resumed = false
+        defer { if !resumed { kill(pid, SIGCONT) } }
+        var sessions: [PostgresConnection] = []
+        var slowest: TimeInterval = 0
+        for _ in 0..<6 {
+            let started = Date()
+            sessions.append(try PostgresConnection(conninfo: conninfo(port: instance.port, user: "app.\(org)")))
+            slowest = max(slowest, Date().timeIntervalSince(started))
+        }
+        // A login through this debug build takes tens of ms; waiting out Redis' 1 s command
+        // timeout would show here.
+        #expect(slowest < 0.6, "slowest connect with Redis frozen: \(slowest) s")
+        #expect(try eventually(timeout: 5) { try Self.cluster(instance, org)["mode"] as? String == "fallback" })
+        kill(pid, SIGCONT)
+        resumed = true
+        #expect(try eventually(timeout: 10) { try Self.cluster(instance, org)["mode"] as? String == "shared" })
+        #expect(try Self.waitForClusterCount(instance, org, sessions.count, timeout: 5))
+    }
+}
