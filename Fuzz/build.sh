@@ -19,20 +19,23 @@ set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$ROOT"
+# Absolute: each compiler runs in a folder of its own under $OUT (see `in_workdir`).
 OUT="${FUZZ_OUT:-.build-fuzz}"
+mkdir -p "$OUT"
+OUT="$(cd "$OUT" && pwd)"
 SWIFTC="${SWIFTC:-swiftc}"
 FLAGS=(-swift-version 6 -parse-as-library -wmo "-sanitize=${FUZZ_SANITIZE:-fuzzer,address}" -O -g)
 
 # The sources each module needs. PostgresWire and TierModel are pure as a whole; of the
 # other modules only the pure files the targets use are listed.
-TIER_MODEL=(Sources/TierModel/*.swift)
-POSTGRES_WIRE=(Sources/PostgresWire/*.swift)
+TIER_MODEL=("$ROOT"/Sources/TierModel/*.swift)
+POSTGRES_WIRE=("$ROOT"/Sources/PostgresWire/*.swift)
 # The whole Gate module: the guard's rules span several of its files.
-GATE=(Sources/Gate/*.swift)
+GATE=("$ROOT"/Sources/Gate/*.swift)
 # SocketIO is the socket layer; its request framer is pure, and all the admin line buffer needs.
-SOCKET_IO=(Sources/SocketIO/RequestFramer.swift)
-ADMIN=(Sources/Admin/AdminCommand.swift Sources/Admin/AdminLineBuffer.swift Sources/Admin/AdminReply.swift)
-SUPPORT=(Fuzz/Support/*.swift)
+SOCKET_IO=("$ROOT/Sources/SocketIO/RequestFramer.swift")
+ADMIN=("$ROOT"/Sources/Admin/{AdminCommand,AdminLineBuffer,AdminReply}.swift)
+SUPPORT=("$ROOT"/Fuzz/Support/*.swift)
 
 TARGETS=(StartupDecoder MessageFramer SettingsGuard AdminCommand)
 
@@ -46,11 +49,21 @@ up_to_date() {
     return 0
 }
 
+# in_workdir NAME COMMAND...: runs COMMAND in a folder of its own under $OUT. swiftc leaves
+# by-products (MODULE-1.swiftmodule, .swiftdoc, .swiftsourceinfo) in its working directory:
+# run from the repository root they ended up committed, and parallel builds of the same
+# module wrote the same files.
+in_workdir() {
+    local name=$1; shift
+    mkdir -p "$OUT/work/$name"
+    (cd "$OUT/work/$name" && "$@")
+}
+
 # library NAME SOURCE...: a module the targets import, as a .swiftmodule and one object.
 library() {
     local name=$1; shift
     up_to_date "$OUT/obj/$name.o" "$@" && return 0
-    "$SWIFTC" "${FLAGS[@]}" -module-name "$name" -I "$OUT/modules" -emit-module -emit-module-path "$OUT/modules/$name.swiftmodule" \
+    in_workdir "$name" "$SWIFTC" "${FLAGS[@]}" -module-name "$name" -I "$OUT/modules" -emit-module -emit-module-path "$OUT/modules/$name.swiftmodule" \
         -c "$@" -o "$OUT/obj/$name.o"
 }
 
@@ -61,9 +74,9 @@ target() {
     while (($#)) && [[ $1 != -- ]]; do sources+=("$1"); shift; done
     (($#)) && shift
     objects=("$@")
-    sources+=("${SUPPORT[@]}" "Fuzz/${name}Fuzzer.swift")
+    sources+=("${SUPPORT[@]}" "$ROOT/Fuzz/${name}Fuzzer.swift")
     up_to_date "$OUT/bin/${name}Fuzzer" "${sources[@]}" "${objects[@]}" && return 0
-    "$SWIFTC" "${FLAGS[@]}" -module-name "$module" -I "$OUT/modules" "${sources[@]}" "${objects[@]}" \
+    in_workdir "${name}Fuzzer" "$SWIFTC" "${FLAGS[@]}" -module-name "$module" -I "$OUT/modules" "${sources[@]}" "${objects[@]}" \
         -o "$OUT/bin/${name}Fuzzer"
 }
 
