@@ -10,10 +10,13 @@ public protocol SessionAdmitter: Sendable {
 public struct AdmissionRequest: Sendable {
     public var startup: StartupMessage
     public var peer: String
+    /// Signals that the client left before the answer (for admitters that make it wait).
+    public var cancellation: AdmissionCancellation
 
-    public init(startup: StartupMessage, peer: String) {
+    public init(startup: StartupMessage, peer: String, cancellation: AdmissionCancellation = AdmissionCancellation()) {
         self.startup = startup
         self.peer = peer
+        self.cancellation = cancellation
     }
 }
 

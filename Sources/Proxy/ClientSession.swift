@@ -24,6 +24,8 @@ final class ClientSession: SocketChannelDelegate, TimerOwner, @unchecked Sendabl
     /// hit) wait until the running actions are done, so actions run in the order produced.
     private var running = false
     private var deferred: [() -> Void] = []
+    /// Set while the admitter has not answered: the session's end cancels the admission.
+    private var pendingAdmission: AdmissionCancellation?
 
     init?(id: UInt64, fd: Int32, peer: String, loop: EventLoop, context: SessionContext) {
         guard let client = SocketChannel(fd: fd, loop: loop) else { return nil }
@@ -178,7 +180,10 @@ final class ClientSession: SocketChannelDelegate, TimerOwner, @unchecked Sendabl
 
     private func admit(_ message: StartupMessage) {
         let loop = loop
-        context.admitter.admit(AdmissionRequest(startup: message, peer: peer)) { [self] outcome in
+        let cancellation = AdmissionCancellation()
+        pendingAdmission = cancellation
+        context.admitter.admit(AdmissionRequest(startup: message, peer: peer, cancellation: cancellation)) { [self] outcome in
+            cancellation.answered()
             // A cache hit answers on this loop at once: no hop. Anything else comes back here.
             if loop.inLoop {
                 if running {
@@ -281,6 +286,8 @@ final class ClientSession: SocketChannelDelegate, TimerOwner, @unchecked Sendabl
         client.close()
         upstream?.close()
         if let key = ending.backendKey { context.cancelRegistry.remove(key) }
+        pendingAdmission?.cancel()
+        pendingAdmission = nil
         ending.admission?.onEnd()
         let duration = ContinuousClock.now - openedAt
         logger(ending.admission).log(level: ending.level, "connection closed", metadata: [

@@ -75,6 +75,7 @@ public final class TierResolver: Sendable {
             RedisTierCache(url: $0, timeout: configuration.redisTimeout, counters: counters, logger: logger)
         }
         bursts = redis.map(BurstLedger.init(redis:))
+        connectRates = redis.map(ConnectRateLedger.init(redis:))
         sourceOutage = OutageLog(dependency: source.name,
                                  consequence: "known orgs keep their cached tier, unknown orgs are refused (57P03)",
                                  logger: logger)
@@ -89,6 +90,9 @@ public final class TierResolver: Sendable {
     /// Shared burst state (issue 8), on the same Redis connections as the tier cache; nil
     /// without Redis, and then no org bursts.
     public let bursts: BurstLedger?
+
+    /// Shared connect-rate buckets, on the same Redis connections; nil without Redis.
+    public let connectRates: ConnectRateLedger?
 
     public var sourceName: String { source.name }
 

@@ -26,6 +26,12 @@ struct ServeCommand: ParsableCommand {
     @Option(help: "libpq conninfo (key=value or URI; host and port default to --upstream's) of any role that may log in to the upstream Postgres: at start, TierGate checks through it that no database still grants UPDATE on pg_settings to PUBLIC, and that temp_file_limit may be set by ordinary roles, and logs a warning if not. Env: TIERGATE_UPSTREAM_CHECK_CONNINFO.")
     var upstreamCheckConninfo: String?
 
+    @Option(help: "Sessions TierGate may hold on the --upstream Postgres; as it fills, tiers are refused by their capacityReserve (FREE first). Default: learned at start through --upstream-check-conninfo (max_connections less the superuser reserve), else no limit. Env: TIERGATE_UPSTREAM_MAX_CONNECTIONS.")
+    var upstreamMaxConnections: Int?
+
+    @Flag(help: "A connection refused a slot (its org's ceiling, or the upstream's capacity for its tier) waits for one up to its tier's connection timeout (bounded by --login-timeout less 1 s) instead of being refused at once. Env: TIERGATE_QUEUE=1.")
+    var queue = false
+
     @Option(help: "Send admitted sessions to this PgBouncer (HOST:PORT), database = org id, its per-org pool applying the tier (see `tiergate pgbouncer-config`). Needs an org source. Env: TIERGATE_UPSTREAM_PGBOUNCER.")
     var upstreamPgbouncer: String?
 
@@ -101,6 +107,9 @@ struct ServeCommand: ParsableCommand {
         if let metricsOrgLabels, OrgLabelMode(rawValue: metricsOrgLabels) == nil {
             throw ValidationError("--metrics-org-labels: off, plain or hashed, got '\(metricsOrgLabels)'")
         }
+        if let upstreamMaxConnections, upstreamMaxConnections < 1 {
+            throw ValidationError("--upstream-max-connections: at least 1")
+        }
         guard subscriptionGrace >= 0 else { throw ValidationError("--subscription-grace: seconds, at least 0") }
     }
 
@@ -139,6 +148,7 @@ struct ServeCommand: ParsableCommand {
             let tiered = admitter as? TierAdmission
             matrix = tiered?.matrix
             tiered?.downgradeGrace = .milliseconds(Int(downgradeGrace * 1000))
+            if let tiered { configureUpstreamCapacity(tiered, logger: logger) }
             admin = try adminSocket.map { path in
                 try AdminSocketServer(path: path, backend: MeteredAdminBackend.wrap(ServeAdminBackend(
                     admission: tiered, tiersPath: orgSource.tiers, pgbouncer: pgbouncer?.runNow,
@@ -186,6 +196,32 @@ struct ServeCommand: ParsableCommand {
         DispatchQueue.global().async { check.runAndLog(logger: logger) }
     }
 
+    /// The upstream's capacity for tier priority: given, or learned in the background
+    /// (until it is known, no tier is refused for capacity).
+    private func configureUpstreamCapacity(_ admission: TierAdmission, logger: Logger) {
+        let endpoint = Endpoint(upstream)!
+        if let upstreamMaxConnections {
+            admission.setUpstreamCapacity(upstreamMaxConnections, for: endpoint)
+            logger.info("upstream capacity", metadata: ["upstream": "\(endpoint)", "sessions": "\(upstreamMaxConnections)"])
+            return
+        }
+        guard let upstreamCheckConninfo, let probe = try? UpstreamCapacityProbe(conninfo: upstreamCheckConninfo, upstream: endpoint) else {
+            return
+        }
+        DispatchQueue.global().async {
+            do {
+                guard let found = try probe.run() else { return }
+                let sessions = max(1, found.maxConnections - found.reserved)
+                admission.setUpstreamCapacity(sessions, for: endpoint)
+                logger.info("upstream capacity learned", metadata: [
+                    "upstream": "\(endpoint)", "max_connections": "\(found.maxConnections)",
+                    "reserved": "\(found.reserved)", "sessions": "\(sessions)"])
+            } catch {
+                logger.warning("upstream capacity not learned: no tier priority when it fills", metadata: ["error": "\(error)"])
+            }
+        }
+    }
+
     /// Every instance listens for the others' INVALIDATEs (issue 5).
     private func startInvalidationSubscriber(_ url: RedisURL, _ admission: TierAdmission, logger: Logger) {
         let subscriber = InvalidationSubscriber(url: url, logger: logger)
@@ -212,7 +248,9 @@ struct ServeCommand: ParsableCommand {
         if let upstreamPgbouncer { logger.info("routing through PgBouncer", metadata: ["pgbouncer": "\(upstreamPgbouncer)"]) }
         let admission = TierAdmission(resolver: resolver, defaultUpstream: upstream,
                                       pgbouncer: upstreamPgbouncer.flatMap(Endpoint.init), logger: logger,
-                                      metrics: metrics ?? TierGateMetrics())
+                                      metrics: metrics ?? TierGateMetrics(),
+                                      overload: OverloadConfiguration(
+                                          queue: queue, maxQueueWait: .milliseconds(max(500, Int(loginTimeout * 1000) - 1000))))
         guard let pgbouncerOutput else { return (admission, nil) }
         let output = PgBouncerOutput(output: pgbouncerOutput, upstream: self.upstream, catchAll: pgbouncerCatchAll,
                                      reloadAdmin: pgbouncerReloadAdmin)
