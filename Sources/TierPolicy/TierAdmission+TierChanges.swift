@@ -27,6 +27,7 @@ extension TierAdmission {
         let reload = resolver.reload(org)
         if case .success(let value) = reload.new { applyIfChanged(value) }
         let announced = resolver.announceInvalidation("\(instanceId) \(org)")
+        countInvalidationFailures([reload], announcedTo: announced)
         return (reload, announced)
     }
 
@@ -40,6 +41,7 @@ extension TierAdmission {
             return reload
         }
         let announced = resolver.announceInvalidation("\(instanceId) *")
+        countInvalidationFailures(reloads, announcedTo: announced)
         return (reloads, announced)
     }
 

@@ -96,6 +96,9 @@ public final class TierResolver: Sendable {
 
     public var sourceName: String { source.name }
 
+    /// Whether a Redis is configured (reachable or not).
+    public var usesRedis: Bool { redis != nil }
+
     /// Calls `completion` exactly once: at once for a fresh in-process hit, otherwise from
     /// the resolver's queue.
     public func resolve(_ org: OrgId, completion: @escaping Completion) {
