@@ -68,6 +68,8 @@ final class AdmissionWaitQueue: @unchecked Sendable {
 
     /// Offers free slots to the waiters (after a session ended), off the caller's queue.
     func drainSoon() {
+        // Nobody waiting: nothing to offer (a waiter queued later drains on its own).
+        guard length > 0 else { return }
         queue.async { [self] in drain() }
     }
 

@@ -16,12 +16,18 @@ import TierStore
 ///   most N times the rate.
 /// - Every call completes exactly once: at once without Redis, else from a Dispatch queue,
 ///   never a session's loop.
+/// - Redis is asked one connection at a time (a serial queue): the limiter never holds more
+///   than one of the shared Redis connections.
 final class ConnectRateLimiter: Sendable {
     private let local = Mutex(ConnectRateLimit())
     private let shared: ConnectRateLedger?
     private let sharedWait: Duration
     private let clock: any PolicyClock
-    private let queue = DispatchQueue(label: "tiergate.connect-rate", attributes: .concurrent)
+    /// Redis calls, one at a time: the limiter holds at most one of the shared Redis
+    /// connections, so a connect storm does not grow the pool (each call takes ~0.1-0.3 ms).
+    private let queue = DispatchQueue(label: "tiergate.connect-rate")
+    /// The fallback timers, apart: they must fire while a Redis call blocks `queue`.
+    private let timers = DispatchQueue(label: "tiergate.connect-rate.fallback")
 
     init(shared: ConnectRateLedger?, sharedWait: Duration, clock: any PolicyClock) {
         self.shared = shared
@@ -42,7 +48,7 @@ final class ConnectRateLimiter: Sendable {
                 return answer.allowed ? .allowed : .refused(retryAfter: .milliseconds(answer.retryAfterMilliseconds))
             }
         }
-        queue.asyncAfter(deadline: .now() + .nanoseconds(sharedWait.nanoseconds)) { [self] in
+        timers.asyncAfter(deadline: .now() + .nanoseconds(sharedWait.nanoseconds)) { [self] in
             once.run { takeLocally(org.orgId, rate: rate, burst: burst) }
         }
     }

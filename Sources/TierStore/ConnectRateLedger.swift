@@ -1,3 +1,5 @@
+import Logging
+import Synchronization
 import TierModel
 
 /// The connect-rate token buckets shared by every TierGate through Redis: one hash per org,
@@ -7,23 +9,68 @@ import TierModel
 ///
 /// Calls block (hiredis, bounded by the Redis timeout): never on an I/O queue. Nil when
 /// Redis is unavailable; the caller then decides with its own local bucket.
+///
+/// The ledger keeps one Redis connection of its own, apart from the tier cache's pool: its
+/// caller asks one connection at a time, and a connect storm must neither grow the shared
+/// pool nor wait behind tier lookups. After a failure it reconnects at most once per
+/// `retryInterval`, so an outage costs one connect attempt per interval.
 public final class ConnectRateLedger: Sendable {
-    private let redis: RedisTierCache
+    private let url: RedisURL
+    private let timeout: Duration
+    private let retryInterval: Duration
+    private let connection = Mutex<RedisConnection?>(nil)
+    private let retryAfter = Mutex<ContinuousClock.Instant?>(nil)
+    private let outage: OutageLog
 
-    init(redis: RedisTierCache) {
-        self.redis = redis
+    init(url: RedisURL, timeout: Duration, retryInterval: Duration = .seconds(1), logger: Logger) {
+        self.url = url
+        self.timeout = timeout
+        self.retryInterval = retryInterval
+        outage = OutageLog(dependency: "redis (connect rates)",
+                           consequence: "each instance limits connect rates with its own buckets", logger: logger)
     }
 
     /// Takes a token for a new connection of `org`: nil when Redis did not answer, else
     /// whether it was allowed and, when not, milliseconds until the next token.
     public func take(_ org: OrgId, rate: Double, burst: Int) -> (allowed: Bool, retryAfterMilliseconds: Int)? {
-        let reply = redis.withConnection { connection throws(RedisError) in
+        let reply = withConnection { connection throws(RedisError) in
             try connection.command(["EVAL", Self.takeScript, "1", RedisKey.connectRate(org),
                                     String(rate), String(burst)])
         }
         guard case .array(let parts)? = reply, parts.count == 2,
               case .integer(let allowed) = parts[0], case .integer(let wait) = parts[1] else { return nil }
         return (allowed == 1, wait)
+    }
+
+    private func withConnection(_ body: (RedisConnection) throws(RedisError) -> RedisReply) -> RedisReply? {
+        connection.withLock { current -> RedisReply? in
+            if current == nil {
+                if let after = retryAfter.withLock({ $0 }), ContinuousClock.now < after { return nil }
+                do throws(RedisError) {
+                    current = try RedisConnection(url: url, connectTimeout: timeout, commandTimeout: timeout)
+                } catch {
+                    failed(error)
+                    return nil
+                }
+            }
+            guard let live = current else { return nil }
+            do throws(RedisError) {
+                let reply = try body(live)
+                outage.succeeded()
+                return reply
+            } catch {
+                // A script error leaves the connection usable; anything else does not.
+                if case .server = error, !live.isBroken { return nil }
+                current = nil
+                failed(error)
+                return nil
+            }
+        }
+    }
+
+    private func failed(_ error: RedisError) {
+        retryAfter.withLock { $0 = .now + retryInterval }
+        outage.failed(error)
     }
 
     /// KEYS[1] the bucket; ARGV rate per second, burst. Replies {1, 0} (taken) or

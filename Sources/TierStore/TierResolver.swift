@@ -75,7 +75,9 @@ public final class TierResolver: Sendable {
             RedisTierCache(url: $0, timeout: configuration.redisTimeout, counters: counters, logger: logger)
         }
         bursts = redis.map(BurstLedger.init(redis:))
-        connectRates = redis.map(ConnectRateLedger.init(redis:))
+        connectRates = configuration.redis.map {
+            ConnectRateLedger(url: $0, timeout: configuration.redisTimeout, logger: logger)
+        }
         sourceOutage = OutageLog(dependency: source.name,
                                  consequence: "known orgs keep their cached tier, unknown orgs are refused (57P03)",
                                  logger: logger)
@@ -91,7 +93,7 @@ public final class TierResolver: Sendable {
     /// without Redis, and then no org bursts.
     public let bursts: BurstLedger?
 
-    /// Shared connect-rate buckets, on the same Redis connections; nil without Redis.
+    /// Shared connect-rate buckets, on a Redis connection of their own; nil without Redis.
     public let connectRates: ConnectRateLedger?
 
     public var sourceName: String { source.name }
