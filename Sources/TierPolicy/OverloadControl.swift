@@ -32,6 +32,10 @@ final class OverloadControl: Sendable {
     let capacity = Mutex(UpstreamCapacity())
     let waiting: AdmissionWaitQueue?
     let maxQueueWait: Duration?
+    /// Asked, once per upstream, for the capacity of an upstream a session goes to whose
+    /// capacity is unknown (an org routed to its own Postgres); nil: nobody asks.
+    let capacityLearner = Mutex<(@Sendable (Endpoint) -> Void)?>(nil)
+    let upstreamsAsked = Mutex<Set<Endpoint>>([])
 
     init(_ configuration: OverloadConfiguration, shared: ConnectRateLedger?, metrics: TierGateMetrics, clock: any PolicyClock) {
         rates = ConnectRateLimiter(shared: shared, sharedWait: configuration.sharedRateWait, clock: clock)

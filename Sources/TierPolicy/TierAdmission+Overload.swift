@@ -1,3 +1,4 @@
+import Dispatch
 import Gate
 import Logging
 import PostgresWire
@@ -13,6 +14,12 @@ extension TierAdmission {
     public func setUpstreamCapacity(_ sessions: Int?, for upstream: Endpoint) {
         overload.capacity.withLock { $0.setCapacity(sessions, for: upstream) }
         overload.waiting?.drainSoon()
+    }
+
+    /// `learn` is called, off the I/O loops and once per upstream, for each upstream a
+    /// session is sent to while its capacity is unknown; it answers with `setUpstreamCapacity`.
+    public func learnUnknownUpstreamCapacities(_ learn: @escaping @Sendable (Endpoint) -> Void) {
+        overload.capacityLearner.withLock { $0 = learn }
     }
 
     /// The upstream's capacity (nil: unknown) and the sessions this instance holds on it.
@@ -56,9 +63,19 @@ extension TierAdmission {
         let decision = overload.capacity.withLock {
             $0.acquire(upstream, tier: org.tier, reservePercent: org.limits.postgres.capacityReserve)
         }
-        guard case .refused(let inUse, let tierLimit, let capacity) = decision else { return nil }
+        guard case .refused(let inUse, let tierLimit, let capacity) = decision else {
+            askForCapacity(of: upstream)
+            return nil
+        }
         return UpstreamCapacityRefusal(org: org.orgId, tier: org.tier, inUse: inUse, tierLimit: tierLimit,
                                        capacity: capacity, suggestion: .serverCapacity(tier: org.tier, matrix: resolver.matrix))
+    }
+
+    private func askForCapacity(of upstream: Endpoint) {
+        guard let learn = overload.capacityLearner.withLock({ $0 }),
+              overload.capacity.withLock({ $0.capacity(of: upstream) }) == nil,
+              overload.upstreamsAsked.withLock({ $0.insert(upstream).inserted }) else { return }
+        DispatchQueue.global().async { learn(upstream) }
     }
 
     /// A session admitted to `upstream` ended: its place is free, and a waiter may take it.

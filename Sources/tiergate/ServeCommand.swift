@@ -198,27 +198,37 @@ struct ServeCommand: ParsableCommand {
 
     /// The upstream's capacity for tier priority: given, or learned in the background
     /// (until it is known, no tier is refused for capacity).
+    /// Orgs routed to a Postgres of their own have its capacity learned the same way when
+    /// their first session goes there (never PgBouncer's: its pools queue on their own).
     private func configureUpstreamCapacity(_ admission: TierAdmission, logger: Logger) {
         let endpoint = Endpoint(upstream)!
         if let upstreamMaxConnections {
             admission.setUpstreamCapacity(upstreamMaxConnections, for: endpoint)
             logger.info("upstream capacity", metadata: ["upstream": "\(endpoint)", "sessions": "\(upstreamMaxConnections)"])
-            return
         }
-        guard let upstreamCheckConninfo, let probe = try? UpstreamCapacityProbe(conninfo: upstreamCheckConninfo, upstream: endpoint) else {
-            return
-        }
-        DispatchQueue.global().async {
+        guard let upstreamCheckConninfo else { return }
+        let learn = { @Sendable (target: Endpoint, replacingAddress: Bool) in
             do {
+                let probe = try UpstreamCapacityProbe(conninfo: upstreamCheckConninfo, upstream: target,
+                                                      replacingAddress: replacingAddress)
                 guard let found = try probe.run() else { return }
-                let sessions = max(1, found.maxConnections - found.reserved)
-                admission.setUpstreamCapacity(sessions, for: endpoint)
+                let sessions = UpstreamCapacityProbe.sessions(maxConnections: found.maxConnections, reserved: found.reserved)
+                admission.setUpstreamCapacity(sessions, for: target)
                 logger.info("upstream capacity learned", metadata: [
-                    "upstream": "\(endpoint)", "max_connections": "\(found.maxConnections)",
+                    "upstream": "\(target)", "max_connections": "\(found.maxConnections)",
                     "reserved": "\(found.reserved)", "sessions": "\(sessions)"])
             } catch {
-                logger.warning("upstream capacity not learned: no tier priority when it fills", metadata: ["error": "\(error)"])
+                logger.warning("upstream capacity not learned: no tier priority when it fills",
+                               metadata: ["upstream": "\(target)", "error": "\(error)"])
             }
+        }
+        if upstreamMaxConnections == nil {
+            DispatchQueue.global().async { learn(endpoint, false) }
+        }
+        let pgbouncer = upstreamPgbouncer.flatMap(Endpoint.init)
+        admission.learnUnknownUpstreamCapacities { target in
+            guard target != endpoint, target != pgbouncer else { return }
+            learn(target, true)
         }
     }
 

@@ -12,8 +12,15 @@ import PostgresWire
 struct UpstreamCapacityProbe {
     let options: ConnectionOptions
 
-    init(conninfo: String, upstream: Endpoint) throws(PostgresError) {
+    /// - Parameter replacingAddress: use `upstream`'s host and port even where the conninfo
+    ///   names its own (which are `--upstream`'s): for the Postgres of an org routed elsewhere.
+    init(conninfo: String, upstream: Endpoint, replacingAddress: Bool = false) throws(PostgresError) {
         var options = try ConnectionOptions(parsing: conninfo)
+        if replacingAddress {
+            options["hostaddr"] = nil
+            options["host"] = upstream.host
+            options["port"] = String(upstream.port)
+        }
         if options["host"] == nil && options["hostaddr"] == nil { options["host"] = upstream.host }
         if options["port"] == nil { options["port"] = String(upstream.port) }
         if options["connect_timeout"] == nil { options["connect_timeout"] = "5" }
@@ -26,6 +33,9 @@ struct UpstreamCapacityProbe {
                current_setting('superuser_reserved_connections')::int
                  + coalesce(current_setting('reserved_connections', true)::int, 0)
         """
+
+    /// Sessions TierGate may hold there: `max_connections` less the reserved slots.
+    static func sessions(maxConnections: Int, reserved: Int) -> Int { max(1, maxConnections - reserved) }
 
     /// `(max_connections, reserved)`.
     func run() throws(PostgresError) -> (maxConnections: Int, reserved: Int)? {

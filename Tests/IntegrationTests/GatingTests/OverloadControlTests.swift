@@ -129,6 +129,34 @@ struct OverloadControlTests {
         #expect(line.contains("sessions=\(expected)"), "\(line)")
     }
 
+    /// An org routed to a Postgres of its own (here the same server by another name) has
+    /// that upstream's capacity learned when its first session goes there.
+    @Test func capacity_ofAnOrgsOwnUpstream_isLearnedAtItsFirstSession() throws {
+        let org = TestOrgs.unique("org_ownpg")
+        try TestOrgs.collection.replaceOrganization(orgId: org, json: """
+            {"orgId":"\(org)","tier":"PRO","postgres":{"host":"127.0.0.1","port":\(Stack.postgresPort),
+             "databases":["tiergate_test"],"roles":["app"]}}
+            """, upsert: true)
+        defer { TestOrgs.remove(org) }
+        let admin = try PostgresConnection(conninfo: Stack.adminConninfo)
+        let row = try admin.query("select current_setting('max_connections')::int - current_setting('superuser_reserved_connections')::int").rows
+        let expected = try #require(row.first?.first ?? nil)
+        // The default upstream is the same server under another name: a different upstream.
+        let proxy = try TierGateProcess(arguments: [
+            "--upstream", "localhost:\(Stack.postgresPort)", "--mongo", Stack.mongoURL,
+            "--upstream-check-conninfo", "user=postgres dbname=postgres"])
+        let session = try PostgresConnection(conninfo: conninfo(port: proxy.port, user: "app.\(org)"))
+        #expect(try session.query("select 1").rows == [["1"]])
+        let deadline = Date().addingTimeInterval(10)
+        func learned() -> String? {
+            proxy.log.split(separator: "\n").first {
+                $0.contains("upstream capacity learned") && $0.contains("upstream=127.0.0.1:\(Stack.postgresPort)")
+            }.map(String.init)
+        }
+        while learned() == nil && Date() < deadline { Thread.sleep(forTimeInterval: 0.1) }
+        #expect(learned()?.contains("sessions=\(expected)") == true, "\(proxy.log)")
+    }
+
     // MARK: Wait queue
 
     @Test func queued6thFreeConnection_getsInWhenOneOfFiveLeaves_andQueueMetricsMove() throws {
