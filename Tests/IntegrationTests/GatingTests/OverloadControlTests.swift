@@ -216,6 +216,44 @@ struct OverloadControlTests {
         _ = five
     }
 
+    /// Waiters are served by tier priority, not arrival: with no reserve for any tier (so
+    /// only the queue's order decides), a FREE connection queued first and an ENTERPRISE one
+    /// queued after it both wait for a full upstream; the one slot that frees goes to
+    /// ENTERPRISE, and FREE gets the next.
+    @Test func queuedWaiters_areServedByTierPriority() throws {
+        let free = TestOrgs.unique("org_prifree")
+        let top = TestOrgs.unique("org_pritop")
+        try TestOrgs.put(free, tier: "FREE")
+        try TestOrgs.put(top, tier: "ENTERPRISE")
+        defer { TestOrgs.remove(free); TestOrgs.remove(top) }
+        let tiers = try TierFile.write(#"{"FREE": {"postgres": {"capacityReserve": 0}}, "STARTER": {"postgres": {"capacityReserve": 0}}, "PRO": {"postgres": {"capacityReserve": 0}}}"#)
+        let proxy = try Self.proxy(["--queue", "--upstream-max-connections", "2", "--tiers", tiers])
+        var held = try (0..<2).map { _ in try PostgresConnection(conninfo: conninfo(port: proxy.port, user: "app.\(top)")) }
+        let order = LockedList<String>()
+        func connect(_ org: String, as name: String) -> LockedList<PostgresConnection> {
+            let sessions = LockedList<PostgresConnection>()
+            Thread.detachNewThread {
+                if let session = try? PostgresConnection(conninfo: conninfo(port: proxy.port, user: "app.\(org)")) {
+                    sessions.append(session)
+                    order.append(name)
+                }
+            }
+            return sessions
+        }
+        let freeWaiter = connect(free, as: "FREE")
+        Thread.sleep(forTimeInterval: 0.5)
+        let topWaiter = connect(top, as: "ENTERPRISE")
+        Thread.sleep(forTimeInterval: 0.5)
+        #expect(order.items.isEmpty, "\(order.items): nobody should be in yet")
+        held.removeFirst()  // one slot
+        Thread.sleep(forTimeInterval: 1)
+        #expect(order.items == ["ENTERPRISE"], "\(order.items)")
+        held.removeFirst()  // the next
+        Thread.sleep(forTimeInterval: 1)
+        #expect(order.items == ["ENTERPRISE", "FREE"], "\(order.items)")
+        _ = (held, freeWaiter.items, topWaiter.items)
+    }
+
     /// A client that gives up while queued leaves nothing: the line is empty at once, and
     /// the slot that frees later goes to the next connection, not to the departed one.
     @Test func clientLeavingTheQueue_costsNothing() throws {
