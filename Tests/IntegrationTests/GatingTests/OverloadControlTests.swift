@@ -87,6 +87,35 @@ struct OverloadControlTests {
         #expect(try again.query("select 1").rows == [["1"]])
     }
 
+    /// A Redis that accepts connections and never answers: a connection waits for it at most
+    /// the limiter's 50 ms, not the Redis timeout (250 ms), then this instance's own bucket
+    /// decides, so the limit still holds.
+    @Test func connectRate_withAHangingRedis_fallsBackAfterABoundedWait() throws {
+        let org = TestOrgs.unique("org_ratehang")
+        try TestOrgs.put(org, tier: "FREE")
+        defer { TestOrgs.remove(org) }
+        let hole = try BlackHoleListener()
+        // One token per five seconds after the burst of 10.
+        let tiers = try TierFile.write(#"{"FREE": {"postgres": {"connectRate": 0.2}}}"#)
+        let proxy = try Self.proxy(["--tiers", tiers, "--redis", "redis://127.0.0.1:\(hole.port)"], redis: false)
+        // The first login also waits for the tier cache's Redis timeout, once; the tier stays
+        // in process after it.
+        _ = try PostgresConnection(conninfo: conninfo(port: proxy.port, user: "app.\(org)"))
+        // After a failed call the limiter tries Redis again a second later: each of these
+        // logins finds a fresh connection to the hung Redis and a script that never returns.
+        var logins: [TimeInterval] = []
+        for _ in 0..<2 {
+            Thread.sleep(forTimeInterval: 1.2)
+            let started = Date()
+            _ = try PostgresConnection(conninfo: conninfo(port: proxy.port, user: "app.\(org)"))
+            logins.append(Date().timeIntervalSince(started))
+        }
+        #expect((logins.min() ?? 1) < 0.2, "logins took \(logins) s: they waited for the hung Redis")
+        for _ in 0..<7 { _ = try PostgresConnection(conninfo: conninfo(port: proxy.port, user: "app.\(org)")) }
+        let error = expectRefusal(conninfo(port: proxy.port, user: "app.\(org)"), "11th connect")
+        #expect(error?.message.hasPrefix("connection rate exceeded") == true, "\(String(describing: error))")
+    }
+
     // MARK: Upstream capacity
 
     /// An upstream of 4 sessions: FREE (reserve 30%) may hold 2 of them, ENTERPRISE all 4.
@@ -284,4 +313,33 @@ struct OverloadControlTests {
         #expect(settled[#"tiergate_open_sessions{tier="FREE"}"#] == 5)
         _ = five
     }
+}
+
+/// A TCP port that accepts connections (the kernel completes them into the backlog) and
+/// never answers: a hung server.
+final class BlackHoleListener {
+    let fd: Int32
+    let port: Int
+
+    init() throws {
+        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_addr.s_addr = inet_addr("127.0.0.1")
+        address.sin_port = 0
+        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
+        let ok = withUnsafeMutablePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+                bind(fd, $0, length) == 0 && getsockname(fd, $0, &length) == 0
+            }
+        }
+        guard ok, listen(fd, 128) == 0 else {
+            close(fd)
+            throw TestFailure("cannot listen")
+        }
+        self.fd = fd
+        port = Int(UInt16(bigEndian: address.sin_port))
+    }
+
+    deinit { close(fd) }
 }
