@@ -2,8 +2,8 @@ import Telemetry
 import TierStore
 
 extension TierAdmission {
-    /// Counts what an INVALIDATE failed to do (the seed's "tier cache invalidation failures"
-    /// alert): Redis not reached, the announcement not published (only with Redis), the
+    /// Counts what an INVALIDATE failed to do, for the "tier cache invalidation failures"
+    /// alert: Redis not reached, the announcement not published (only with Redis), the
     /// source not read. An org the source does not know is no failure.
     func countInvalidationFailures(_ reloads: [TierResolver.Reload], announcedTo: Int?) {
         if reloads.contains(where: { !$0.redisReached }) { metrics.invalidationFailed(.redis) }
