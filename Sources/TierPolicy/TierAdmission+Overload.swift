@@ -101,10 +101,13 @@ extension TierAdmission {
         if let cap = overload.maxQueueWait { wait = min(wait, cap) }
         let address = Self.address(of: request.peer)
         let retry: @Sendable () -> AdmissionAttempt = { [self] in
+            // Judged by the tier the org's sessions run under now: an upgrade while it waits
+            // raises its ceiling.
+            let current = orgSessions.state.withLock { $0.tiers[org.orgId] } ?? org
             let decision = gate.withLock {
-                $0.beginLogin(org: org.orgId, tier: org.tier, limits: org.limits, address: address)
+                $0.beginLogin(org: current.orgId, tier: current.tier, limits: current.limits, address: address)
             }
-            return attempt(request, identity: identity, org: org, decision: decision)
+            return attempt(request, identity: identity, org: current, decision: decision)
         }
         let queued = waiting.enqueue(
             org: org.orgId, tier: org.tier, ceiling: org.limits.postgres.maxConnections, wait: wait,

@@ -158,6 +158,7 @@ extension TierAdmission {
             "org": "\(org.orgId)", "tier": "\(org.tier)", "open_sessions": "\(controls.count)",
             "ceiling": "\(org.limits.postgres.maxConnections)", "bursting": "\(org.burstingFrom != nil)"])
         for control in controls { control.apply(update) }
+        overload.waiting?.drainSoon()  // a raised ceiling has room for waiters
         if let enforcement {
             logger.warning("downgrade below current use: excess sessions close after the grace period", metadata: [
                 "org": "\(org.orgId)", "tier": "\(org.tier)", "open_sessions": "\(enforcement.openAtChange)",

@@ -283,6 +283,31 @@ struct OverloadControlTests {
         _ = (held, freeWaiter.items, topWaiter.items)
     }
 
+    /// An upgrade while a connection waits raises the ceiling it waits under: it gets in
+    /// without any session leaving.
+    @Test func queuedConnection_getsInWhenTheOrgIsUpgraded() throws {
+        let org = TestOrgs.unique("org_queueup")
+        try TestOrgs.put(org, tier: "FREE")
+        defer { TestOrgs.remove(org) }
+        let (proxy, socket) = try AdminProxy.start(extra: ["--queue"])
+        let admin = try AdminSocketClient(path: socket)
+        let five = try (0..<5).map { _ in try PostgresConnection(conninfo: conninfo(port: proxy.port, user: "app.\(org)")) }
+        let sixth = LockedList<PostgresConnection>()
+        Thread.detachNewThread {
+            if let session = try? PostgresConnection(conninfo: conninfo(port: proxy.port, user: "app.\(org)")) {
+                sixth.append(session)
+            }
+        }
+        Thread.sleep(forTimeInterval: 0.7)
+        #expect(sixth.items.isEmpty, "the 6th did not wait")
+        try TestOrgs.put(org, tier: "STARTER")
+        _ = try admin.command("INVALIDATE \(org)")
+        let deadline = Date().addingTimeInterval(3)
+        while sixth.items.isEmpty && Date() < deadline { Thread.sleep(forTimeInterval: 0.05) }
+        #expect(sixth.items.count == 1, "the queued connection did not get in after the upgrade")
+        _ = five
+    }
+
     /// A client that gives up while queued leaves nothing: the line is empty at once, and
     /// the slot that frees later goes to the next connection, not to the departed one.
     @Test func clientLeavingTheQueue_costsNothing() throws {
