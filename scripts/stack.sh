@@ -43,7 +43,7 @@ ALL_SERVICES=(postgres redis mongo pgbouncer)
 # libpostgresql-jdbc-java: pgjdbc, the JDBC driver the integration tests connect with.
 APT_PACKAGES=(postgresql-15 postgresql-client-15 redis-server redis-tools pgbouncer socat
               libpq-dev libhiredis-dev libmongoc-dev pkg-config python3 python3-venv
-              libpostgresql-jdbc-java libssl-dev openssl)
+              libpostgresql-jdbc-java libssl-dev openssl prometheus)
 
 # Messages must never fail: `down` runs from EXIT traps, when a reader such as
 # `scripts/demo.sh | tee` may already be gone, and a failed write would end it halfway.

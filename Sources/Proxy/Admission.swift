@@ -12,11 +12,15 @@ public struct AdmissionRequest: Sendable {
     public var peer: String
     /// The SNI host name the client sent in its TLS handshake; nil without TLS or SNI.
     public var serverName: String?
+    /// Signals that the client left before the answer (for admitters that make it wait).
+    public var cancellation: AdmissionCancellation
 
-    public init(startup: StartupMessage, peer: String, serverName: String? = nil) {
+    public init(startup: StartupMessage, peer: String, serverName: String? = nil,
+                cancellation: AdmissionCancellation = AdmissionCancellation()) {
         self.startup = startup
         self.peer = peer
         self.serverName = serverName
+        self.cancellation = cancellation
     }
 }
 

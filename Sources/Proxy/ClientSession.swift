@@ -29,6 +29,8 @@ final class ClientSession: SocketChannelDelegate, TimerOwner, @unchecked Sendabl
     private var deferred: [() -> Void] = []
     /// Counted among the open TLS sessions (until `finish`).
     private var countedAsTLS = false
+    /// Set while the admitter has not answered: the session's end cancels the admission.
+    private var pendingAdmission: AdmissionCancellation?
 
     init?(id: UInt64, fd: Int32, peer: String, loop: EventLoop, context: SessionContext) {
         guard let client = SocketChannel(fd: fd, loop: loop) else { return nil }
@@ -218,7 +220,11 @@ final class ClientSession: SocketChannelDelegate, TimerOwner, @unchecked Sendabl
 
     private func admit(_ message: StartupMessage) {
         let loop = loop
-        context.admitter.admit(AdmissionRequest(startup: message, peer: peer, serverName: machine.clientServerName)) { [self] outcome in
+        let cancellation = AdmissionCancellation()
+        pendingAdmission = cancellation
+        context.admitter.admit(AdmissionRequest(startup: message, peer: peer, serverName: machine.clientServerName,
+                                                cancellation: cancellation)) { [self] outcome in
+            cancellation.answered()
             // A cache hit answers on this loop at once: no hop. Anything else comes back here.
             if loop.inLoop {
                 if running {
@@ -363,6 +369,8 @@ final class ClientSession: SocketChannelDelegate, TimerOwner, @unchecked Sendabl
         upstream?.close()
         if let key = clientCancelKey { context.cancelRegistry.remove(key) }
         if countedAsTLS { context.tlsStatistics.sessionEnded() }
+        pendingAdmission?.cancel()
+        pendingAdmission = nil
         ending.admission?.onEnd()
         let duration = ContinuousClock.now - openedAt
         logger(ending.admission).log(level: ending.level, "connection closed", metadata: [

@@ -23,6 +23,10 @@ public enum RefusalReason: String, Sendable, CaseIterable {
     case loginTimeout = "login_timeout"
     /// A login in progress displaced by a newer one of the same org before it authenticated (53300).
     case loginDisplaced = "login_displaced"
+    /// The org opened connections faster than its tier's connect rate (53300).
+    case connectRate = "connect_rate"
+    /// The upstream had no connection left for the tier (53300).
+    case upstreamCapacity = "upstream_capacity"
 }
 
 /// Why an admitted session failed before relaying, as the `reason` label of

@@ -45,6 +45,18 @@ public final class TierGateMetrics: Sendable {
         public static let settingsRestored = "tiergate_settings_restored_total"
         public static let loopWakeups = "tiergate_event_loop_wakeups_total"
         public static let loopEvents = "tiergate_event_loop_events_total"
+        public static let queueLength = "tiergate_connection_queue_length"
+        public static let statements = "tiergate_statements_total"
+        public static let invalidationFailures = "tiergate_invalidation_failures_total"
+
+        /// Every name above: what dashboards and alert rules may refer to.
+        public static let all: [String] = [
+            admitted, refused, upstreamFailures, openSessions, orgOpenSessions, burstsStarted, burstActive,
+            burstSeconds, burstMinutesBilled, burstActivation, connectionLimitHits, cacheLookups, lookupDuration,
+            statementTimeouts, settingsRefusals, adminCommands, thrashing, settingsRestored, loopWakeups, loopEvents,
+            queueLength, queueWait, statements, invalidationFailures,
+        ]
+        public static let queueWait = "tiergate_connection_wait_seconds"
     }
 
     private let admittedByTier: [Tier: Counter]
@@ -70,6 +82,10 @@ public final class TierGateMetrics: Sendable {
     /// How the per-org series name orgs.
     public let orgLabels: OrgLabelMode
     private let loopEvents: Counter
+    private let queuedByTier: [Tier: Meter]
+    private let queueWaitByTier: [Tier: Timer]
+    private let statementsByTier: [Tier: Counter]
+    private let invalidationFailures: [InvalidationFailure: Counter]
 
     /// - Parameter orgLabels: how the per-org series name orgs (`OrgLabelMode`).
     public init(factory: any MetricsFactory = MetricsSystem.factory, orgSeriesCap: Int = TierGateMetrics.defaultOrgSeriesCap,
@@ -116,6 +132,38 @@ public final class TierGateMetrics: Sendable {
         burstActivationTimer = Timer(label: Name.burstActivation, dimensions: [], factory: factory)
         loopWakeups = counter(Name.loopWakeups, [])
         loopEvents = counter(Name.loopEvents, [])
+        queuedByTier = perTier { Meter(label: Name.queueLength, dimensions: [("tier", $0.rawValue)], factory: factory) }
+        queueWaitByTier = perTier { Timer(label: Name.queueWait, dimensions: [("tier", $0.rawValue)], factory: factory) }
+        statementsByTier = perTier { counter(Name.statements, [("tier", $0.rawValue)]) }
+        invalidationFailures = Dictionary(uniqueKeysWithValues: InvalidationFailure.allCases.map {
+            ($0, counter(Name.invalidationFailures, [("stage", $0.rawValue)]))
+        })
+    }
+
+    /// A client statement on a gated session (a Query or a Bind message): the denominator
+    /// of the statement-timeout rate.
+    public func statementReceived(tier: Tier) {
+        statementsByTier[tier]?.increment()
+    }
+
+    /// Part of an INVALIDATE did not happen (its caches may serve the old tier until they expire).
+    public func invalidationFailed(_ stage: InvalidationFailure) {
+        invalidationFailures[stage]?.increment()
+    }
+
+    // MARK: Wait queue
+
+    /// A connection over its org's ceiling (or the upstream's capacity for its tier) started
+    /// waiting for a slot.
+    public func queued(tier: Tier) {
+        queuedByTier[tier]?.increment()
+    }
+
+    /// A waiting connection left the queue after `waited`: served, timed out, or its client
+    /// left (`served` false for the last two; every exit is one observation of the wait).
+    public func leftQueue(tier: Tier, waited: Duration) {
+        queuedByTier[tier]?.decrement()
+        queueWaitByTier[tier]?.recordNanoseconds(Int64(waited.nanoseconds))
     }
 
     // MARK: Event loops

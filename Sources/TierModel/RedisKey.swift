@@ -7,6 +7,8 @@ public enum RedisKey: Sendable {
     public static func rejections(_ org: OrgId) -> String { "rejections:\(org)" }
     /// Active burst state (seed 5.1).
     public static func burst(_ org: OrgId) -> String { "burst:\(org)" }
+    /// The org's shared connect-rate token bucket (a hash: tokens, ts).
+    public static func connectRate(_ org: OrgId) -> String { "connrate:\(org)" }
     /// Burst cooldown marker (seed 5.1). `off` without a TTL is the `BURST OFF` kill switch.
     public static func burstCooldown(_ org: OrgId) -> String { "burst:cooldown:\(org)" }
     /// Hash: org -> the org's latest `BurstState` with its billed minutes and end. Kept out

@@ -53,6 +53,16 @@ public struct TierLimits: Sendable, Equatable, Codable {
         /// not set: the server's own value applies, which a role without
         /// `SET` on the parameter cannot change.
         public var tempFileLimit: Int?
+        /// New connections per second the org may open (a token bucket refilled at this
+        /// rate): each one forks a Postgres backend, so a connect storm of one org slows every
+        /// org. A real > 0. Optional in JSON (absent = the tier's built-in value).
+        public var connectRate: Double
+        /// Connections the org may open at once before `connectRate` applies (the bucket's size).
+        public var connectBurst: Int
+        /// Percent of the upstream's capacity kept free from this tier's sessions: as the
+        /// upstream fills, the tier with the largest reserve is refused first, so the last
+        /// connections go to the tiers that pay for priority (0 = may use the last one).
+        public var capacityReserve: Int
 
         public init(maxConnections: Int, poolMin: Int, poolMax: Int, queryTimeout: Int,
                     connectionTimeout: Int, statementMemory: Int, workMemory: Int,
@@ -60,7 +70,8 @@ public struct TierLimits: Sendable, Equatable, Codable {
                     hashMemoryMultiplier: Double = Self.postgresDefault.hashMemoryMultiplier,
                     maintenanceWorkMemory: Int = Self.postgresDefault.maintenanceWorkMemory,
                     maxParallelMaintenanceWorkers: Int = Self.postgresDefault.maxParallelMaintenanceWorkers,
-                    tempFileLimit: Int? = nil) {
+                    tempFileLimit: Int? = nil, connectRate: Double? = nil, connectBurst: Int? = nil,
+                    capacityReserve: Int = 0) {
             self.maxConnections = maxConnections
             self.poolMin = poolMin
             self.poolMax = poolMax
@@ -75,7 +86,17 @@ public struct TierLimits: Sendable, Equatable, Codable {
             self.maintenanceWorkMemory = maintenanceWorkMemory
             self.maxParallelMaintenanceWorkers = maxParallelMaintenanceWorkers
             self.tempFileLimit = tempFileLimit
+            self.connectRate = connectRate ?? Self.defaultConnectRate(maxConnections: maxConnections)
+            self.connectBurst = connectBurst ?? Self.defaultConnectBurst(maxConnections: maxConnections)
+            self.capacityReserve = capacityReserve
         }
+
+        /// Without a tier to take it from: the ceiling's worth of connections per second.
+        public static func defaultConnectRate(maxConnections: Int) -> Double { Double(maxConnections) }
+
+        /// Without a tier to take it from: twice the ceiling, so a pool can (re)open all its
+        /// connections at once.
+        public static func defaultConnectBurst(maxConnections: Int) -> Int { 2 * maxConnections }
 
         /// temp_buffers per tier from seed 3.1's `SET temp_buffers` examples (FREE 8MB,
         /// ENTERPRISE 64MB; STARTER and PRO doubling in between).
@@ -103,7 +124,8 @@ public struct TierLimits: Sendable, Equatable, Codable {
         private enum CodingKeys: String, CodingKey {
             case maxConnections, poolMin, poolMax, queryTimeout, connectionTimeout, statementMemory,
                  workMemory, sharedBuffers, maxParallelWorkers, tempBuffers, hashMemoryMultiplier,
-                 maintenanceWorkMemory, maxParallelMaintenanceWorkers, tempFileLimit
+                 maintenanceWorkMemory, maxParallelMaintenanceWorkers, tempFileLimit,
+                 connectRate, connectBurst, capacityReserve
         }
 
         public init(from decoder: any Decoder) throws {
@@ -125,6 +147,11 @@ public struct TierLimits: Sendable, Equatable, Codable {
             maxParallelMaintenanceWorkers = try c.decodeIfPresent(Int.self, forKey: .maxParallelMaintenanceWorkers)
                 ?? Self.postgresDefault.maxParallelMaintenanceWorkers
             tempFileLimit = try c.decodeIfPresent(Int.self, forKey: .tempFileLimit)
+            connectRate = try c.decodeIfPresent(Double.self, forKey: .connectRate)
+                ?? Self.defaultConnectRate(maxConnections: maxConnections)
+            connectBurst = try c.decodeIfPresent(Int.self, forKey: .connectBurst)
+                ?? Self.defaultConnectBurst(maxConnections: maxConnections)
+            capacityReserve = try c.decodeIfPresent(Int.self, forKey: .capacityReserve) ?? 0
         }
 
         /// Writes `tempFileLimit: null` rather than omitting it: absent means "the tier's
@@ -145,6 +172,9 @@ public struct TierLimits: Sendable, Equatable, Codable {
             try c.encode(maintenanceWorkMemory, forKey: .maintenanceWorkMemory)
             try c.encode(maxParallelMaintenanceWorkers, forKey: .maxParallelMaintenanceWorkers)
             try c.encode(tempFileLimit, forKey: .tempFileLimit)
+            try c.encode(connectRate, forKey: .connectRate)
+            try c.encode(connectBurst, forKey: .connectBurst)
+            try c.encode(capacityReserve, forKey: .capacityReserve)
         }
     }
 
@@ -255,6 +285,9 @@ extension TierLimits {
                 "maintenanceWorkMemory": .integer(pg.maintenanceWorkMemory),
                 "maxParallelMaintenanceWorkers": .integer(pg.maxParallelMaintenanceWorkers),
                 "tempFileLimit": pg.tempFileLimit.map(JSONValue.integer) ?? .null,
+                "connectRate": .double(pg.connectRate),
+                "connectBurst": .integer(pg.connectBurst),
+                "capacityReserve": .integer(pg.capacityReserve),
             ]),
             "redis": .object([
                 "maxMemory": .integer(redis.maxMemory),
@@ -302,9 +335,11 @@ extension TierLimits {
         try pg.rejectUnknown(["maxConnections", "poolMin", "poolMax", "queryTimeout", "connectionTimeout",
                               "statementMemory", "workMemory", "sharedBuffers", "maxParallelWorkers",
                               "tempBuffers", "hashMemoryMultiplier", "maintenanceWorkMemory",
-                              "maxParallelMaintenanceWorkers", "tempFileLimit"])
+                              "maxParallelMaintenanceWorkers", "tempFileLimit", "connectRate", "connectBurst",
+                              "capacityReserve"])
+        let maxConnections = try pg.integer("maxConnections")
         postgres = Postgres(
-            maxConnections: try pg.integer("maxConnections"),
+            maxConnections: maxConnections,
             poolMin: try pg.integer("poolMin"),
             poolMax: try pg.integer("poolMax"),
             queryTimeout: try pg.integer("queryTimeout"),
@@ -321,7 +356,12 @@ extension TierLimits {
                 ?? builtIn?.postgres.maintenanceWorkMemory ?? defaults.maintenanceWorkMemory,
             maxParallelMaintenanceWorkers: try pg.optionalInteger("maxParallelMaintenanceWorkers")
                 ?? builtIn?.postgres.maxParallelMaintenanceWorkers ?? defaults.maxParallelMaintenanceWorkers,
-            tempFileLimit: try pg.nullableInteger("tempFileLimit", absent: builtIn?.postgres.tempFileLimit))
+            tempFileLimit: try pg.nullableInteger("tempFileLimit", absent: builtIn?.postgres.tempFileLimit),
+            connectRate: try pg.optionalNumber("connectRate")
+                ?? builtIn?.postgres.connectRate ?? Postgres.defaultConnectRate(maxConnections: maxConnections),
+            connectBurst: try pg.optionalInteger("connectBurst")
+                ?? builtIn?.postgres.connectBurst ?? Postgres.defaultConnectBurst(maxConnections: maxConnections),
+            capacityReserve: try pg.optionalInteger("capacityReserve") ?? builtIn?.postgres.capacityReserve ?? 0)
 
         let rd = try root.nested("redis")
         try rd.rejectUnknown(["maxMemory", "maxKeys", "maxConnections", "keyTTLMin"])
@@ -386,6 +426,11 @@ extension TierLimits {
             ("postgres.maxParallelMaintenanceWorkers",
              Check.guc(.maxParallelMaintenanceWorkers, bytes: nil).problem(pg.maxParallelMaintenanceWorkers)),
             ("postgres.tempFileLimit", pg.tempFileLimit.flatMap(Check.guc(.tempFileLimit, bytes: 1024).problem)),
+            ("postgres.connectRate", pg.connectRate > 0 && pg.connectRate.isFinite
+                ? nil : .mustBePositive(got: "\(pg.connectRate)")),
+            ("postgres.connectBurst", Check.positive.problem(pg.connectBurst)),
+            ("postgres.capacityReserve", (0...99).contains(pg.capacityReserve)
+                ? nil : .outOfRange(got: String(pg.capacityReserve), allowed: "a percent, 0...99")),
             ("redis.maxMemory", Check.positive.problem(redis.maxMemory)),
             ("redis.maxKeys", Check.positive.problem(redis.maxKeys)),
             ("redis.maxConnections", Check.positive.problem(redis.maxConnections)),

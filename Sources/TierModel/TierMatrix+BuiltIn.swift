@@ -15,6 +15,12 @@ extension TierMatrix {
     ///   timeout; an open transaction holds locks and vacuum's horizon for everyone on the
     ///   server, so it is cut well before the session would be. PRO and ENTERPRISE have no
     ///   idle timeout and get none here either.
+    ///
+    /// Overload control, also TierGate's own: connectRate / connectBurst 5/10, 10/20, 50/100,
+    /// 100/200 per second (the ceiling per second, twice the ceiling at once, so a pool can
+    /// reopen all its connections together); capacityReserve 30 / 20 / 10 / 0 percent of the
+    /// upstream's capacity, kept free from the tier in the order of the design's queue
+    /// priorities (P4 FREE is refused first, P1 ENTERPRISE may take the last connection).
     public static let builtIn = TierMatrix(
         free: TierLimits(
             postgres: .init(maxConnections: 5, poolMin: 2, poolMax: 5, queryTimeout: 10_000,
@@ -22,7 +28,8 @@ extension TierMatrix {
                             sharedBuffers: 134_217_728, maxParallelWorkers: 2,
                             tempBuffers: TierLimits.Postgres.defaultTempBuffers(for: .free),
                             hashMemoryMultiplier: 1, maintenanceWorkMemory: 33_554_432,
-                            maxParallelMaintenanceWorkers: 1, tempFileLimit: 1_073_741_824),
+                            maxParallelMaintenanceWorkers: 1, tempFileLimit: 1_073_741_824,
+                            connectRate: 5, connectBurst: 10, capacityReserve: 30),
             redis: .init(maxMemory: 67_108_864, maxKeys: 10_000, maxConnections: 5, keyTTLMin: 3_600_000),
             mongodb: .init(maxConnections: 5, maxQueryTime: 10_000, maxMemory: 134_217_728, maxDocsPerQuery: 100),
             compute: .init(cpuLimit: 0.25, memoryLimit: 536_870_912),
@@ -34,7 +41,8 @@ extension TierMatrix {
                             sharedBuffers: 268_435_456, maxParallelWorkers: 4,
                             tempBuffers: TierLimits.Postgres.defaultTempBuffers(for: .starter),
                             hashMemoryMultiplier: 1.5, maintenanceWorkMemory: 67_108_864,
-                            maxParallelMaintenanceWorkers: 2, tempFileLimit: 4_294_967_296),
+                            maxParallelMaintenanceWorkers: 2, tempFileLimit: 4_294_967_296,
+                            connectRate: 10, connectBurst: 20, capacityReserve: 20),
             redis: .init(maxMemory: 268_435_456, maxKeys: 100_000, maxConnections: 10, keyTTLMin: 3_600_000),
             mongodb: .init(maxConnections: 10, maxQueryTime: 30_000, maxMemory: 536_870_912, maxDocsPerQuery: 1000),
             compute: .init(cpuLimit: 0.5, memoryLimit: 1_073_741_824),
@@ -46,7 +54,8 @@ extension TierMatrix {
                             sharedBuffers: 536_870_912, maxParallelWorkers: 8,
                             tempBuffers: TierLimits.Postgres.defaultTempBuffers(for: .pro),
                             hashMemoryMultiplier: 2, maintenanceWorkMemory: 134_217_728,
-                            maxParallelMaintenanceWorkers: 4, tempFileLimit: 17_179_869_184),
+                            maxParallelMaintenanceWorkers: 4, tempFileLimit: 17_179_869_184,
+                            connectRate: 50, connectBurst: 100, capacityReserve: 10),
             redis: .init(maxMemory: 1_073_741_824, maxKeys: 1_000_000, maxConnections: 50, keyTTLMin: nil),
             mongodb: .init(maxConnections: 50, maxQueryTime: 60_000, maxMemory: 2_147_483_648,
                            maxDocsPerQuery: 10_000),
@@ -59,7 +68,8 @@ extension TierMatrix {
                             sharedBuffers: 1_073_741_824, maxParallelWorkers: 16,
                             tempBuffers: TierLimits.Postgres.defaultTempBuffers(for: .enterprise),
                             hashMemoryMultiplier: 2, maintenanceWorkMemory: 268_435_456,
-                            maxParallelMaintenanceWorkers: 8, tempFileLimit: 34_359_738_368),
+                            maxParallelMaintenanceWorkers: 8, tempFileLimit: 34_359_738_368,
+                            connectRate: 100, connectBurst: 200, capacityReserve: 0),
             redis: .init(maxMemory: 4_294_967_296, maxKeys: 10_000_000, maxConnections: 100, keyTTLMin: nil),
             mongodb: .init(maxConnections: 100, maxQueryTime: 120_000, maxMemory: 8_589_934_592,
                            maxDocsPerQuery: 100_000),

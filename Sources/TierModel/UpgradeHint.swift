@@ -14,6 +14,10 @@ public struct UpgradeHint: Sendable, Equatable, CustomStringConvertible {
         case workMemory = "work_memory"
         /// A session setting with no hint of its own (`sessionSetting`).
         case sessionSetting = "session_setting"
+        /// Too many new connections per second (`connectRate`).
+        case connectRate = "connect_rate"
+        /// The upstream server is full for the tier (`serverCapacity`).
+        case serverCapacity = "server_capacity"
     }
 
     public let kind: Kind

@@ -150,6 +150,7 @@ extension TierAdmission {
                 "admitted": .integer(admitted),
                 "open": .integer(open),
                 "loginsInProgress": .integer(logins),
+                "queued": .integer(queuedConnections),
                 "refused": .object(JSONObject(refused.sorted { $0.key < $1.key }.map { (key: $0.key, value: .integer($0.value)) })),
                 "closedByDowngrade": .integer(closed),
             ]),

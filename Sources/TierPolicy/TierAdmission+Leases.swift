@@ -1,3 +1,5 @@
+import Dispatch
+import Synchronization
 import Gate
 import TierModel
 
@@ -50,6 +52,23 @@ extension TierAdmission {
                 }
             }
         }
+    }
+
+    /// `beginLogin` for a caller that must answer at once (the wait queue's retry, on the
+    /// queue's own thread): with leases it waits for the lease, which `acquire` answers within
+    /// its bounded wait, so a queued connection is held to the cluster-wide ceiling too.
+    func beginLoginNow(_ org: OrgTier, address: String) -> LoginDecision {
+        guard leases != nil else {
+            return gate.withLock { $0.beginLogin(org: org.orgId, tier: org.tier, limits: org.limits, address: address) }
+        }
+        let answered = DispatchSemaphore(value: 0)
+        let result = Mutex<LoginDecision?>(nil)
+        beginLogin(org, address: address) { decision, _ in
+            result.withLock { $0 = decision }
+            answered.signal()
+        }
+        answered.wait()
+        return result.withLock { $0! }
     }
 
     /// The lease was refused: the login gives back its place in the gate and the lease.

@@ -27,6 +27,7 @@ extension TierAdmission {
         let reload = resolver.reload(org)
         if case .success(let value) = reload.new { applyIfChanged(value) }
         let announced = resolver.announceInvalidation("\(instanceId) \(org)")
+        countInvalidationFailures([reload], announcedTo: announced)
         return (reload, announced)
     }
 
@@ -40,6 +41,7 @@ extension TierAdmission {
             return reload
         }
         let announced = resolver.announceInvalidation("\(instanceId) *")
+        countInvalidationFailures(reloads, announcedTo: announced)
         return (reloads, announced)
     }
 
@@ -158,6 +160,7 @@ extension TierAdmission {
             "org": "\(org.orgId)", "tier": "\(org.tier)", "open_sessions": "\(controls.count)",
             "ceiling": "\(org.limits.postgres.maxConnections)", "bursting": "\(org.burstingFrom != nil)"])
         for control in controls { control.apply(update) }
+        overload.waiting?.drainSoon()  // a raised ceiling has room for waiters
         if let enforcement {
             logger.warning("downgrade below current use: excess sessions close after the grace period", metadata: [
                 "org": "\(org.orgId)", "tier": "\(org.tier)", "open_sessions": "\(enforcement.openAtChange)",

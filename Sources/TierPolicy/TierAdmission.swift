@@ -46,16 +46,19 @@ public final class TierAdmission: SessionAdmitter {
     /// The org's sessions counted across instances (TierAdmission+Leases.swift); nil: this
     /// instance's own count is the only one.
     public let leases: (any SessionLeases)?
+    /// Connect-rate limits, upstream capacity by tier, the wait queue (TierAdmission+Overload.swift).
+    let overload: OverloadControl
 
     /// - Parameter burstCheckInterval: how often running bursts are re-checked (billing,
     ///   end); a burst ends at most this late on this instance.
     public init(resolver: TierResolver, defaultUpstream: Endpoint, pgbouncer: Endpoint? = nil, logger: Logger,
                 metrics: TierGateMetrics = TierGateMetrics(), burstCheckInterval: Duration = .seconds(1),
                 clock: any PolicyClock = DispatchClock(), serverNameOrgs: ServerNameOrgDomain? = nil,
-                leases: (any SessionLeases)? = nil) {
+                leases: (any SessionLeases)? = nil, overload: OverloadConfiguration = OverloadConfiguration()) {
         self.serverNameOrgs = serverNameOrgs
         self.metrics = metrics
         self.leases = leases
+        self.overload = OverloadControl(overload, shared: resolver.connectRates, metrics: metrics, clock: clock)
 
         self.clock = clock
         startedAt = clock.now
@@ -106,7 +109,7 @@ public final class TierAdmission: SessionAdmitter {
                 if let refusal = accessRefusal(request, identity: identity, org: org) {
                     return completion(.refused(refusal))
                 }
-                decide(request, identity: identity, org: org, completion: completion)
+                admitWithinRate(request, identity: identity, org: org, completion: completion)
             case .failure(let error):
                 orgSessions.countRefusal(error.statsReason)
                 metrics.refused(error.refusalReason, tier: nil)
@@ -124,7 +127,7 @@ public final class TierAdmission: SessionAdmitter {
     /// a burst runs. A connection over the base ceiling of an org with an auto-triggered
     /// burst add-on waits for the shared burst decision (one Redis call); one that pushes
     /// use past 90% is admitted at once and the burst is asked for behind it.
-    private func decide(_ request: AdmissionRequest, identity: OrgIdentity, org base: OrgTier,
+    func decide(_ request: AdmissionRequest, identity: OrgIdentity, org base: OrgTier,
                         completion: @escaping @Sendable (AdmissionOutcome) -> Void) {
         let effective = bursts?.overlay(base, matrix: resolver.matrix) ?? base
         noteResolved(effective)
@@ -135,38 +138,45 @@ public final class TierAdmission: SessionAdmitter {
             guard mayTrigger, let bursts,
                   let trigger = BurstTrigger.evaluate(open: open, ceiling: base.limits.postgres.maxConnections,
                                                       admitted: decision.ticket != nil) else {
-                return completion(finish(request, identity: identity, org: effective, decision: decision))
+                return conclude(request, identity: identity, org: effective, decision: decision, completion: completion)
             }
             switch trigger {
             case .nearCeiling:
-                completion(finish(request, identity: identity, org: effective, decision: decision))
+                conclude(request, identity: identity, org: effective, decision: decision, completion: completion)
                 bursts.request(base, trigger: "use over \(BurstTrigger.utilizationPercent)% of \(base.limits.postgres.maxConnections)") { _ in }
             case .overCeiling:
                 bursts.request(base, trigger: "connection over the ceiling of \(base.limits.postgres.maxConnections)") { [self] answer in
                     guard let state = answer?.burst, state.burstTier > base.tier else {
-                        return completion(finish(request, identity: identity, org: base, decision: decision))
+                        return conclude(request, identity: identity, org: base, decision: decision, completion: completion)
                     }
                     let bursting = base.bursting(to: state.burstTier, matrix: resolver.matrix)
                     noteResolved(bursting)
                     beginLogin(bursting, address: address) { [self] retry, _ in
-                        completion(finish(request, identity: identity, org: bursting, decision: retry))
+                        conclude(request, identity: identity, org: bursting, decision: retry, completion: completion)
                     }
                 }
             }
         }
     }
 
-    private func finish(_ request: AdmissionRequest, identity: OrgIdentity, org: OrgTier,
-                        decision: LoginDecision) -> AdmissionOutcome {
+    /// What the gate's decision comes to: a session (holding its login and its place on the
+    /// upstream until `onEnd`), or why not, with nothing held.
+    func attempt(_ request: AdmissionRequest, identity: OrgIdentity, org: OrgTier,
+                 decision: LoginDecision) -> AdmissionAttempt {
         switch decision {
         case .refused(let refusal):
-            return .refused(refused(refusal))
+            return .overCeiling(refusal)
         case .admitted(let ticket, let evicted):
             if let evicted { displace(evicted, org: org) }
             let settings = org.sessionSettings
             let route = org.route
             let upstream = pgbouncer ?? Endpoint(host: route.host ?? defaultUpstream.host,
                                                  port: route.port.flatMap(UInt16.init(exactly:)) ?? defaultUpstream.port)
+            if let full = takeUpstreamPlace(upstream, org: org) {
+                gate.withLock { _ = $0.release(ticket) }
+                leases?.release(ticket)
+                return .atCapacity(full)
+            }
             // Through PgBouncer the settings come from the org pool's connect_query, since
             // PgBouncer drops startup `options` (pgbouncer/README.md).
             let startup = pgbouncer == nil
@@ -195,6 +205,7 @@ public final class TierAdmission: SessionAdmitter {
                     }
                     leases?.release(ticket)
                     orgSessions.unregister(ticket.id, org: ticket.org)
+                    leftUpstream(upstream)
                 }))
         }
     }
@@ -217,7 +228,7 @@ public final class TierAdmission: SessionAdmitter {
     }
 
     /// A connection over the org's ceiling: counted, logged, and the FATAL it gets.
-    private func refused(_ refusal: ConnectionRefusal) -> ErrorResponse {
+    func refused(_ refusal: ConnectionRefusal) -> ErrorResponse {
         orgSessions.countRefusal("connection_limit")
         metrics.refused(.connectionLimit, tier: refusal.tier)
         recordRejection(refusal)

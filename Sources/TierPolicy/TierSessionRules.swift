@@ -67,6 +67,7 @@ struct TierSessionRules: SessionRules {
     func filterFrontend(id: UInt8, payload: ArraySlice<UInt8>) -> FrontendVerdict {
         switch FrontendMessageID(rawValue: id) {
         case .query:
+            metrics?.statementReceived(tier: tier)
             guard let text = Query.decodeText(payload: payload) else { return .forward }
             let prepared = memory.state.withLock { $0.prepared }
             guard let violation = settingsGuard.check(query: text, prepared: prepared) else { return .forward }
@@ -87,6 +88,7 @@ struct TierSessionRules: SessionRules {
                 return .replace(settingsGuard.refusalParse(for: parse, violation: violation).encoded())
             }
         case .bind:
+            metrics?.statementReceived(tier: tier)
             // Most sessions never prepare a bound set_config: their Binds are not decoded.
             guard !memory.state.withLock({ $0.prepared.isEmpty }), let bind = Bind.decode(payload: payload) else {
                 return .forward

@@ -89,6 +89,9 @@ public final class TierResolver: Sendable {
             RedisTierCache(url: $0, timeout: configuration.redisTimeout, counters: counters, logger: logger)
         }
         bursts = redis.map(BurstLedger.init(redis:))
+        connectRates = configuration.redis.map {
+            ConnectRateLedger(url: $0, timeout: configuration.redisTimeout, logger: logger)
+        }
         sourceOutage = OutageLog(dependency: source.name,
                                  consequence: "known orgs keep their cached tier, unknown orgs are refused (57P03)",
                                  logger: logger)
@@ -104,7 +107,13 @@ public final class TierResolver: Sendable {
     /// without Redis, and then no org bursts.
     public let bursts: BurstLedger?
 
+    /// Shared connect-rate buckets, on a Redis connection of their own; nil without Redis.
+    public let connectRates: ConnectRateLedger?
+
     public var sourceName: String { source.name }
+
+    /// Whether a Redis is configured (reachable or not).
+    public var usesRedis: Bool { redis != nil }
 
     /// Calls `completion` exactly once: at once for a fresh in-process hit, otherwise from
     /// the resolver's queue.

@@ -9,10 +9,16 @@ enum EnvironmentArguments {
                   "max-message-size", "mongo", "mongo-database", "mongo-collection", "redis", "tiers",
                   "orgs", "local-cache-ttl", "upstream-pgbouncer", "admin-socket", "downgrade-grace", "metrics",
                   "pgbouncer-output", "pgbouncer-reload-admin", "pgbouncer-catch-all", "subscription-grace",
-                  "metrics-org-labels", "instance-id", "lease-wait-ms", "cancel-rate"],
+                  "metrics-org-labels", "instance-id", "lease-wait-ms", "cancel-rate",
+                  "upstream-max-connections"],
         "admin": ["socket"],
         "pgbouncer-config": ["mongo", "mongo-database", "mongo-collection", "orgs", "tiers", "template",
                              "output", "upstream", "catch-all", "reload-admin"],
+    ]
+
+    /// Flags (no value), per subcommand: set by `TIERGATE_<NAME>=1` (or true, yes, on).
+    static let flags: [String: [String]] = [
+        "serve": ["queue"],
     ]
 
     static func merge(_ arguments: [String], environment: [String: String] = ProcessInfo.processInfo.environment) -> [String] {
@@ -23,6 +29,11 @@ enum EnvironmentArguments {
             guard let value = environment[key], !value.isEmpty else { continue }
             let given = arguments.contains { $0 == "--\(name)" || $0.hasPrefix("--\(name)=") }
             if !given { merged += ["--\(name)", value] }
+        }
+        for name in flags[subcommand] ?? [] {
+            let key = "TIERGATE_" + name.uppercased().replacingOccurrences(of: "-", with: "_")
+            guard let value = environment[key], ["1", "true", "yes", "on"].contains(value.lowercased()) else { continue }
+            if !arguments.contains("--\(name)") { merged.append("--\(name)") }
         }
         return merged
     }

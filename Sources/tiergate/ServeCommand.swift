@@ -26,6 +26,12 @@ struct ServeCommand: ParsableCommand {
     @Option(help: "libpq conninfo (key=value or URI; host and port default to --upstream's) of any role that may log in to the upstream Postgres: at start, TierGate checks through it that no database still grants UPDATE on pg_settings to PUBLIC, and that temp_file_limit may be set by ordinary roles, and logs a warning if not. Env: TIERGATE_UPSTREAM_CHECK_CONNINFO.")
     var upstreamCheckConninfo: String?
 
+    @Option(help: "Sessions TierGate may hold on the --upstream Postgres; as it fills, tiers are refused by their capacityReserve (FREE first). Default: learned at start through --upstream-check-conninfo (max_connections less the superuser reserve), else no limit. Env: TIERGATE_UPSTREAM_MAX_CONNECTIONS.")
+    var upstreamMaxConnections: Int?
+
+    @Flag(help: "A connection refused a slot (its org's ceiling, or the upstream's capacity for its tier) waits for one up to its tier's connection timeout (bounded by --login-timeout less 1 s) instead of being refused at once. Env: TIERGATE_QUEUE=1.")
+    var queue = false
+
     @Option(help: "Send admitted sessions to this PgBouncer (HOST:PORT), database = org id, its per-org pool applying the tier (see `tiergate pgbouncer-config`). Needs an org source. Env: TIERGATE_UPSTREAM_PGBOUNCER.")
     var upstreamPgbouncer: String?
 
@@ -118,6 +124,9 @@ struct ServeCommand: ParsableCommand {
         }
         guard cancelRate > 0 else { throw ValidationError("--cancel-rate: more than 0") }
         guard leaseWaitMs >= 1 else { throw ValidationError("--lease-wait-ms: at least 1") }
+        if let upstreamMaxConnections, upstreamMaxConnections < 1 {
+            throw ValidationError("--upstream-max-connections: at least 1")
+        }
         guard subscriptionGrace >= 0 else { throw ValidationError("--subscription-grace: seconds, at least 0") }
     }
 
@@ -166,6 +175,7 @@ struct ServeCommand: ParsableCommand {
             sharedLeases = tiered?.leases as? RedisSessionLeases
             matrix = tiered?.matrix
             tiered?.downgradeGrace = .milliseconds(Int(downgradeGrace * 1000))
+            if let tiered { configureUpstreamCapacity(tiered, logger: logger) }
             admin = try adminSocket.map { path in
                 try AdminSocketServer(path: path, backend: MeteredAdminBackend.wrap(ServeAdminBackend(
                     admission: tiered, tiersPath: orgSource.tiers, pgbouncer: pgbouncer?.runNow,
@@ -222,6 +232,42 @@ struct ServeCommand: ParsableCommand {
         DispatchQueue.global().async { check.runAndLog(logger: logger) }
     }
 
+    /// The upstream's capacity for tier priority: given, or learned in the background
+    /// (until it is known, no tier is refused for capacity).
+    /// Orgs routed to a Postgres of their own have its capacity learned the same way when
+    /// their first session goes there (never PgBouncer's: its pools queue on their own).
+    private func configureUpstreamCapacity(_ admission: TierAdmission, logger: Logger) {
+        let endpoint = Endpoint(upstream)!
+        if let upstreamMaxConnections {
+            admission.setUpstreamCapacity(upstreamMaxConnections, for: endpoint)
+            logger.info("upstream capacity", metadata: ["upstream": "\(endpoint)", "sessions": "\(upstreamMaxConnections)"])
+        }
+        guard let upstreamCheckConninfo else { return }
+        let learn = { @Sendable (target: Endpoint, replacingAddress: Bool) in
+            do {
+                let probe = try UpstreamCapacityProbe(conninfo: upstreamCheckConninfo, upstream: target,
+                                                      replacingAddress: replacingAddress)
+                guard let found = try probe.run() else { return }
+                let sessions = UpstreamCapacityProbe.sessions(maxConnections: found.maxConnections, reserved: found.reserved)
+                admission.setUpstreamCapacity(sessions, for: target)
+                logger.info("upstream capacity learned", metadata: [
+                    "upstream": "\(target)", "max_connections": "\(found.maxConnections)",
+                    "reserved": "\(found.reserved)", "sessions": "\(sessions)"])
+            } catch {
+                logger.warning("upstream capacity not learned: no tier priority when it fills",
+                               metadata: ["upstream": "\(target)", "error": "\(error)"])
+            }
+        }
+        if upstreamMaxConnections == nil {
+            DispatchQueue.global().async { learn(endpoint, false) }
+        }
+        let pgbouncer = upstreamPgbouncer.flatMap(Endpoint.init)
+        admission.learnUnknownUpstreamCapacities { target in
+            guard target != endpoint, target != pgbouncer else { return }
+            learn(target, true)
+        }
+    }
+
     /// Every instance listens for the others' INVALIDATEs (issue 5).
     private func startInvalidationSubscriber(_ url: RedisURL, _ admission: TierAdmission, logger: Logger) {
         let subscriber = InvalidationSubscriber(url: url, logger: logger)
@@ -252,7 +298,9 @@ struct ServeCommand: ParsableCommand {
         let admission = TierAdmission(resolver: resolver, defaultUpstream: upstream,
                                       pgbouncer: upstreamPgbouncer.flatMap(Endpoint.init), logger: logger,
                                       metrics: metrics ?? TierGateMetrics(),
-                                      serverNameOrgs: tls.tlsOrgDomain.flatMap(ServerNameOrgDomain.init), leases: leases)
+                                      serverNameOrgs: tls.tlsOrgDomain.flatMap(ServerNameOrgDomain.init), leases: leases,
+                                      overload: OverloadConfiguration(
+                                          queue: queue, maxQueueWait: .milliseconds(max(500, Int(loginTimeout * 1000) - 1000))))
         guard let pgbouncerOutput else { return (admission, nil) }
         let output = PgBouncerOutput(output: pgbouncerOutput, upstream: self.upstream, catchAll: pgbouncerCatchAll,
                                      reloadAdmin: pgbouncerReloadAdmin)

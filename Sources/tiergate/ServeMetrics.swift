@@ -20,6 +20,12 @@ enum ServeMetrics {
         .milliseconds(100), .milliseconds(250), .seconds(1), .seconds(5),
     ]
 
+    /// A queued connection waits up to its tier's connection timeout (5 s ... 30 s).
+    static let queueWaitBuckets: [Duration] = [
+        .milliseconds(10), .milliseconds(100), .milliseconds(500), .seconds(1), .seconds(2.5),
+        .seconds(5), .seconds(10), .seconds(15), .seconds(30),
+    ]
+
     /// Bootstraps the Prometheus backend and binds the endpoint (started by `start()`).
     /// `scraped` runs before each scrape renders (to bring pulled figures up to date).
     static func bootstrap(listen endpoint: Endpoint, orgLabels: OrgLabelMode, logger: Logger,
@@ -28,6 +34,7 @@ enum ServeMetrics {
         var factory = PrometheusMetricsFactory(registry: registry)
         factory.durationHistogramBuckets[TierGateMetrics.Name.lookupDuration] = lookupBuckets
         factory.durationHistogramBuckets[TierGateMetrics.Name.burstActivation] = lookupBuckets
+        factory.durationHistogramBuckets[TierGateMetrics.Name.queueWait] = queueWaitBuckets
         MetricsSystem.bootstrap(factory)
         let server = try MetricsHTTPServer(listen: endpoint, logger: logger) {
             scraped()

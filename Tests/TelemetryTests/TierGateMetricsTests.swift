@@ -28,6 +28,41 @@ struct TierGateMetricsTests {
         #expect(try test.expectCounter(Name.connectionLimitHits, [("tier", "PRO")]).totalValue == 1)
     }
 
+    @Test func queue_lengthMovesPerTier_andEveryExitRecordsItsWait() throws {
+        let test = TestMetrics()
+        let metrics = TierGateMetrics(factory: test)
+        metrics.queued(tier: .free)
+        metrics.queued(tier: .free)
+        metrics.queued(tier: .enterprise)
+        #expect(try test.expectMeter(Name.queueLength, [("tier", "FREE")]).lastValue == 2)
+        metrics.leftQueue(tier: .free, waited: .milliseconds(1500))
+        #expect(try test.expectMeter(Name.queueLength, [("tier", "FREE")]).lastValue == 1)
+        #expect(try test.expectMeter(Name.queueLength, [("tier", "ENTERPRISE")]).lastValue == 1)
+        #expect(try test.expectTimer(Name.queueWait, [("tier", "FREE")]).values == [1_500_000_000])
+        #expect(try test.expectTimer(Name.queueWait, [("tier", "ENTERPRISE")]).values.isEmpty)
+    }
+
+    @Test func overloadRefusals_haveTheirOwnReasons_andAreNoLimitHits() throws {
+        let test = TestMetrics()
+        let metrics = TierGateMetrics(factory: test)
+        metrics.refused(.connectRate, tier: .free)
+        metrics.refused(.upstreamCapacity, tier: .starter)
+        #expect(try test.expectCounter(Name.refused, [("tier", "FREE"), ("reason", "connect_rate")]).totalValue == 1)
+        #expect(try test.expectCounter(Name.refused, [("tier", "STARTER"), ("reason", "upstream_capacity")]).totalValue == 1)
+        #expect(test.counterTotal(label: Name.connectionLimitHits) == 0)
+    }
+
+    @Test func statementsAndInvalidationFailures_areCounted() throws {
+        let test = TestMetrics()
+        let metrics = TierGateMetrics(factory: test)
+        metrics.statementReceived(tier: .pro)
+        metrics.statementReceived(tier: .pro)
+        metrics.invalidationFailed(.announce)
+        #expect(try test.expectCounter(Name.statements, [("tier", "PRO")]).totalValue == 2)
+        #expect(try test.expectCounter(Name.invalidationFailures, [("stage", "announce")]).totalValue == 1)
+        #expect(try test.expectCounter(Name.invalidationFailures, [("stage", "redis")]).totalValue == 0)
+    }
+
     @Test func refusalBeforeTheTierIsKnown_hasTierNone() throws {
         let test = TestMetrics()
         let metrics = TierGateMetrics(factory: test)

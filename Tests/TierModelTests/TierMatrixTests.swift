@@ -116,6 +116,16 @@ import Testing
         #expect(try TierMatrix.load(json: Data(appendixAJSON.utf8), path: "appendix-a.json") == .builtIn)
     }
 
+    @Test func builtIn_overloadControl_rateIsTheCeilingPerSecond_reserveFollowsQueuePriority() {
+        let expected: [(Tier, Double, Int, Int)] = [(.free, 5, 10, 30), (.starter, 10, 20, 20),
+                                                    (.pro, 50, 100, 10), (.enterprise, 100, 200, 0)]
+        for (tier, rate, burst, reserve) in expected {
+            #expect(m[tier].postgres.connectRate == rate)
+            #expect(m[tier].postgres.connectBurst == burst)
+            #expect(m[tier].postgres.capacityReserve == reserve)
+        }
+    }
+
     @Test func builtIn_passesItsOwnValidation() throws {
         try TierMatrix.builtIn.validate(path: "<built-in>")
     }
@@ -124,7 +134,7 @@ import Testing
         let text = TierMatrix.builtIn.json
         #expect(text.hasPrefix(#"{"FREE":{"postgres":{"maxConnections":5,"poolMin":2,"#))
         #expect(text.contains(#""keyTTLMin":null"#))
-        #expect(text.contains(#""tempBuffers":8388608,"hashMemoryMultiplier":1.0,"maintenanceWorkMemory":33554432,"maxParallelMaintenanceWorkers":1,"tempFileLimit":1073741824}"#))
+        #expect(text.contains(#""tempBuffers":8388608,"hashMemoryMultiplier":1.0,"maintenanceWorkMemory":33554432,"maxParallelMaintenanceWorkers":1,"tempFileLimit":1073741824,"connectRate":5.0,"connectBurst":10,"capacityReserve":30}"#))
         #expect(text.contains(#""coldStart":"2-5s","idleInTransactionTimeout":60000}"#))
         #expect(text.contains(#""coldStart":"N/A","idleInTransactionTimeout":null}"#))
         #expect(try TierMatrix.load(json: Data(text.utf8), path: "x") == .builtIn)
@@ -183,6 +193,25 @@ import Testing
         #expect(matrix[.free].lifecycle.idleInTransactionTimeout == 5000)
         #expect(matrix[.pro].lifecycle.idleInTransactionTimeout == 600_000)
         #expect(matrix[.starter] == TierMatrix.builtIn[.starter])
+    }
+
+    @Test func overloadFields_absentGetTheBuiltIn_givenOverride_invalidAreRefused() throws {
+        var value = try JSONValue(parsing: appendixAJSON)
+        value = value.setting(["FREE", "postgres", "connectRate"], to: .double(0.5))
+        value = value.setting(["FREE", "postgres", "connectBurst"], to: .integer(3))
+        value = value.setting(["PRO", "postgres", "capacityReserve"], to: .integer(25))
+        let matrix = try TierMatrix.load(json: Data(value.serialized.utf8), path: path)
+        #expect(matrix[.free].postgres.connectRate == 0.5)
+        #expect(matrix[.free].postgres.connectBurst == 3)
+        #expect(matrix[.free].postgres.capacityReserve == 30)
+        #expect(matrix[.pro].postgres.capacityReserve == 25)
+        #expect(matrix[.enterprise].postgres.connectRate == 100)
+        #expect(loadError(setting: "FREE.postgres.connectRate", to: .integer(0))?.field == "FREE.postgres.connectRate")
+        #expect(loadError(setting: "FREE.postgres.connectBurst", to: .integer(0))?.field == "FREE.postgres.connectBurst")
+        #expect(loadError(setting: "STARTER.postgres.capacityReserve", to: .integer(100))?.problem
+                == .outOfRange(got: "100", allowed: "a percent, 0...99"))
+        #expect(loadError(setting: "STARTER.postgres.capacityReserve", to: .integer(-1))?.field
+                == "STARTER.postgres.capacityReserve")
     }
 
     @Test func nullTempFileLimitOrIdleInTransactionTimeout_meansNotSet_absentMeansBuiltIn() throws {
@@ -367,7 +396,7 @@ import Testing
         let encoder = JSONEncoder()
         encoder.outputFormatting = .sortedKeys
         let text = String(decoding: try encoder.encode(TierMatrix.builtIn[.pro]), as: UTF8.self)
-        #expect(text.contains(#""postgres":{"connectionTimeout":15000,"hashMemoryMultiplier":2,"#))
+        #expect(text.contains(#""postgres":{"capacityReserve":10,"connectBurst":100,"connectRate":50,"connectionTimeout":15000,"hashMemoryMultiplier":2,"#))
         #expect(text.contains(#""maxConnections":50"#))
         #expect(text.contains(#""maxParallelWorkers":8"#))
         #expect(text.contains(#""tempBuffers":33554432"#))

@@ -61,7 +61,7 @@ import Testing
 
     @Test func hintKinds_areMetricLabels() {
         #expect(UpgradeHint.Kind.allCases.map(\.rawValue)
-                == ["connection_limit", "query_timeout", "work_memory", "session_setting"])
+                == ["connection_limit", "query_timeout", "work_memory", "session_setting", "connect_rate", "server_capacity"])
         #expect(UpgradeHint.workMemory(tier: .free, matrix: m).kind == .workMemory)
     }
 

@@ -139,7 +139,9 @@ struct ConnectionCeilingTests {
         let org = TestOrgs.unique("org_badpw")
         try TestOrgs.put(org, tier: "FREE")
         defer { TestOrgs.remove(org) }
-        let proxy = try Self.proxy()
+        // Thirteen logins at once: more than FREE's connect burst, which is not what this tests.
+        let tiers = try TierFile.write(#"{"FREE": {"postgres": {"connectBurst": 20}}}"#)
+        let proxy = try Self.proxy(["--tiers", tiers])
         for _ in 0..<8 {
             #expect(throws: PostgresError.self) {
                 try PostgresConnection(conninfo: conninfo(port: proxy.port, user: "app.\(org)", password: "wrong"))
