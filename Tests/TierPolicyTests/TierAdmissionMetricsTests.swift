@@ -79,13 +79,13 @@ struct TierAdmissionMetricsTests {
             Issue.record("a role the org does not list was admitted")
             return
         }
-        #expect(role.sqlState == "28000")
+        #expect(role.sqlState == .invalidAuthorizationSpecification)
         #expect(role.message == #"role "intruder" may not connect for org "org_free""#)
         guard case .refused(let database) = Admissions.admit(admission, user: "app.org_free", database: "postgres") else {
             Issue.record("a database the org does not list was admitted")
             return
         }
-        #expect(database.sqlState == "3D000")
+        #expect(database.sqlState == .invalidCatalogName)
         #expect(database.message == #"database "postgres" does not exist"#)
         #expect(try test.expectCounter(Name.refused, [("tier", "FREE"), ("reason", "role_not_allowed")]).totalValue == 1)
         #expect(try test.expectCounter(Name.refused, [("tier", "FREE"), ("reason", "unknown_database")]).totalValue == 1)
@@ -130,7 +130,7 @@ struct TierAdmissionMetricsTests {
         let rules = TierSessionRules(org: org, matrix: .builtIn, metrics: metrics)
         _ = rules.filterFrontend(id: FrontendMessageID.query.rawValue,
                                  payload: Query(text: "set work_mem = '1GB'").encoded()[5...])
-        _ = rules.decorate(error: ErrorResponse(severity: .error, sqlState: "57014",
+        _ = rules.decorate(error: ErrorResponse(severity: .error, sqlState: .queryCanceled,
                                                 message: "canceling statement due to statement timeout"))
         #expect(try test.expectCounter(Name.settingsRefusals, [("tier", "STARTER")]).totalValue == 1)
         #expect(try test.expectCounter(Name.statementTimeouts, [("tier", "STARTER")]).totalValue == 1)
