@@ -74,7 +74,7 @@ public final class TierAdmission: SessionAdmitter {
         bursts = resolver.bursts.map { ledger in
             BurstCoordinator(ledger: ledger, instanceId: instanceId, checkInterval: burstCheckInterval,
                              clock: clock, logger: logger, metrics: metrics,
-                             announce: { [resolver] in _ = resolver.announceInvalidation($0) })
+                             announce: { [resolver] in _ = resolver.announce($0) })
         }
         bursts?.onChange { [weak self] org in self?.burstChanged(org) }
     }
