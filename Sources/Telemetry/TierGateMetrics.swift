@@ -59,6 +59,8 @@ public final class TierGateMetrics: Sendable {
         public static let queueWait = "tiergate_connection_wait_seconds"
     }
 
+    /// The refusals by reason, for SHOW STATS.
+    public let refusalCounts = RefusalCounts()
     private let admittedByTier: [Tier: Counter]
     private let refusedByTier: [Tier: [RefusalReason: Counter]]
     private let refusedNoTier: [RefusalReason: Counter]
@@ -194,6 +196,7 @@ public final class TierGateMetrics: Sendable {
     /// A connection was refused; `tier` nil when it was refused before its tier was known.
     /// A `connectionLimit` refusal also counts as a connection-limit hit.
     public func refused(_ reason: RefusalReason, tier: Tier?) {
+        refusalCounts.count(reason)
         if let tier {
             refusedByTier[tier]?[reason]?.increment()
             if reason == .connectionLimit { limitHitsByTier[tier]?.increment() }

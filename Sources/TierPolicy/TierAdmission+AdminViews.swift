@@ -141,7 +141,8 @@ extension TierAdmission {
 
     /// SHOW STATS: admissions, refusals by reason, cache layers, lookups, uptime.
     public func statistics() -> JSONObject {
-        let (admitted, refused, closed) = orgSessions.state.withLock { ($0.admitted, $0.refused, $0.closedByDowngrade) }
+        let (admitted, closed) = orgSessions.state.withLock { ($0.admitted, $0.closedByDowngrade) }
+        let refused = metrics.refusalCounts.snapshot
         let lookups = resolver.stats
         let (open, logins) = gate.withLock { ($0.totalOpenSessions, $0.totalLoginsInProgress) }
         return [
@@ -151,7 +152,7 @@ extension TierAdmission {
                 "open": .integer(open),
                 "loginsInProgress": .integer(logins),
                 "queued": .integer(queuedConnections),
-                "refused": .object(JSONObject(refused.sorted { $0.key < $1.key }.map { (key: $0.key, value: .integer($0.value)) })),
+                "refused": .object(JSONObject(refused.map { (key: $0.key.rawValue, value: .integer($0.value)) }.sorted { $0.key < $1.key })),
                 "closedByDowngrade": .integer(closed),
             ]),
             "cache": .object([
@@ -165,17 +166,6 @@ extension TierAdmission {
                 "coalesced": .integer(lookups.coalesced), "staleServed": .integer(lookups.staleServed),
             ]),
         ]
-    }
-}
-
-extension TierLookupError {
-    /// The refusal reason as SHOW STATS counts it.
-    var statsReason: String {
-        switch self {
-        case .unknownOrg: "unknown_org"
-        case .invalidOrg: "invalid_org"
-        case .unavailable: "tier_unavailable"
-        }
     }
 }
 

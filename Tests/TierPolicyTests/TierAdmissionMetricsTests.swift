@@ -162,4 +162,39 @@ struct TierAdmissionMetricsTests {
         #expect(try test.expectCounter(Name.refused, [("tier", "none"), ("reason", "protocol")]).totalValue == 1)
         #expect(try test.expectCounter(Name.refused, [("tier", "none"), ("reason", "login_timeout")]).totalValue == 2)
     }
+
+    /// SHOW STATS reads the counters /metrics exports, under the same reason names: a
+    /// refusal by the gate and the proxy's own refusals before admission alike.
+    @Test func showStatsRefusals_areTheMetricsRefusals_byTheSameReasonNames() throws {
+        let test = TestMetrics()
+        let admission = try Self.admission(test)
+        var sessions: [AdmittedSession] = []
+        for _ in 0..<5 {
+            if case .admitted(let session) = Self.admit(admission, user: "app.org_free") { sessions.append(session) }
+        }
+        #expect(sessions.count == 5)
+        guard case .refused = Self.admit(admission, user: "app.org_free") else {
+            Issue.record("sixth FREE connection admitted")
+            return
+        }
+        guard case .refused = Self.admit(admission, user: "app") else {
+            Issue.record("a user naming no org admitted")
+            return
+        }
+        let observer = SessionMetrics(admission.metrics)
+        observer.refusedBeforeAdmission(.protocolViolation)
+        observer.refusedBeforeAdmission(.loginTimeout)
+        observer.refusedBeforeAdmission(.loginTimeout)
+
+        let refused = admission.statistics()["connections"]?.objectValue?["refused"]?.objectValue
+        let shown = Dictionary(uniqueKeysWithValues: (refused?.members ?? []).map { ($0.key, $0.value) })
+        #expect(shown == ["connection_limit": .integer(1), "no_org": .integer(1), "protocol": .integer(1),
+                          "login_timeout": .integer(2)])
+        for (reason, value) in shown {
+            #expect(RefusalReason(rawValue: reason) != nil, "\(reason) is a metrics reason")
+            let tier = reason == "connection_limit" ? "FREE" : "none"
+            #expect(try .integer(Int(test.expectCounter(Name.refused, [("tier", tier), ("reason", reason)]).totalValue)) == value)
+        }
+        for session in sessions { session.onEnd() }
+    }
 }
