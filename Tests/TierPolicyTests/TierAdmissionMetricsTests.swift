@@ -197,4 +197,25 @@ struct TierAdmissionMetricsTests {
         }
         for session in sessions { session.onEnd() }
     }
+
+    /// SHOW ORG's limits and SHOW ORGS' rows come from the org's typed values: the limits
+    /// are those the Redis value stores, the row's ceiling the tier's.
+    @Test func showOrgAndShowOrgs_renderTheTypedLimits() throws {
+        let admission = try Self.admission(TestMetrics())
+        guard case .admitted(let session) = Self.admit(admission, user: "app.org_free") else {
+            Issue.record("refused within the ceiling")
+            return
+        }
+        let org = try OrgId("org_free")
+        let status = admission.orgStatus(org)
+        let limits = try #require(status["limits"])
+        let cached = try #require(admission.resolver.cachedValue(org))
+        #expect(limits == (try JSONValue(parsing: cached.redisValue)).objectValue?["limits"])
+        #expect(limits.objectValue?["postgres"]?.objectValue?["maxConnections"] == .integer(5))
+        let rows = admission.orgsOverview()
+        #expect(rows.count == 1)
+        #expect(rows.first.map { JSONValue.object($0).serialized }
+                == #"{"org":"org_free","tier":"FREE","burstingTo":null,"maxConnections":5,"openSessions":1,"pendingEnforcement":false}"#)
+        session.onEnd()
+    }
 }
