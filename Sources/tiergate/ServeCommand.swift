@@ -168,9 +168,12 @@ struct ServeCommand: ParsableCommand {
                 logger.info("metrics", metadata: ["listen": "\(endpoint)", "org_labels": "\(labels.rawValue)"])
                 return try ServeMetrics.bootstrap(listen: endpoint, orgLabels: labels, logger: logger, scraped: { loopExport.update(); tlsExport.update() })
             }
-            configuration.observer = telemetry.map { SessionMetrics($0.0) }
+            // One set of refusal counters for /metrics and SHOW STATS, the proxy's own
+            // refusals (protocol, login timeout) included, with or without --metrics.
+            let tierMetrics = telemetry?.0 ?? TierGateMetrics()
+            configuration.observer = SessionMetrics(tierMetrics)
             metricsServer = telemetry?.1
-            let (admitter, pgbouncer) = try makeAdmitter(logger: logger, metrics: telemetry?.0)
+            let (admitter, pgbouncer) = try makeAdmitter(logger: logger, metrics: tierMetrics)
             let tiered = admitter as? TierAdmission
             sharedLeases = tiered?.leases as? RedisSessionLeases
             matrix = tiered?.matrix
@@ -276,8 +279,9 @@ struct ServeCommand: ParsableCommand {
     }
 
     /// Without an org source TierGate is a transparent relay; with one, it gates by tier.
-    /// - Parameter metrics: the bootstrapped metrics (their org labels), nil without --metrics.
-    private func makeAdmitter(logger: Logger, metrics: TierGateMetrics?) throws -> (any SessionAdmitter, PgBouncerUpkeep?) {
+    /// - Parameter metrics: the bootstrapped metrics (their org labels), or unexported ones
+    ///   without --metrics (SHOW STATS still reads their refusal counts).
+    private func makeAdmitter(logger: Logger, metrics: TierGateMetrics) throws -> (any SessionAdmitter, PgBouncerUpkeep?) {
         let upstream = Endpoint(upstream)!
         guard let (source, sourceName) = try orgSource.makeSource() else {
             logger.notice("no org source (--mongo or --orgs): relaying without tier gating")
@@ -297,7 +301,7 @@ struct ServeCommand: ParsableCommand {
                                                                    logger: logger) }
         let admission = TierAdmission(resolver: resolver, defaultUpstream: upstream,
                                       pgbouncer: upstreamPgbouncer.flatMap(Endpoint.init), logger: logger,
-                                      metrics: metrics ?? TierGateMetrics(),
+                                      metrics: metrics,
                                       serverNameOrgs: tls.tlsOrgDomain.flatMap(ServerNameOrgDomain.init), leases: leases,
                                       overload: OverloadConfiguration(
                                           queue: queue, maxQueueWait: .milliseconds(max(500, Int(loginTimeout * 1000) - 1000))))
