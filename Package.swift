@@ -104,7 +104,9 @@ let package = Package(
         // server over real sockets.
         .testTarget(name: "SocketIOTests", dependencies: ["SocketIO", "PostgresWire"]),
         // Two TLS connections talking through memory, certificates made with the openssl CLI.
-        .testTarget(name: "TLSTests", dependencies: ["TLS"]),
+        // Certificates made with the openssl CLI, for the TLS unit and integration tests.
+        .target(name: "TestCertificates", path: "Tests/TestCertificates"),
+        .testTarget(name: "TLSTests", dependencies: ["TLS", "TestCertificates"]),
         // The proxy's pure parts (session state machine, startup phase, settings injection,
         // session mailbox, the /metrics request), with no socket.
         .testTarget(name: "ProxyTests", dependencies: ["Proxy", "PostgresWire"]),
@@ -127,7 +129,7 @@ let package = Package(
         // Real services from scripts/stack.sh, real clients, the real binary.
         // Clients/: drivers this machine has no Swift binding for (pgjdbc, a raw startup packet).
         .testTarget(name: "IntegrationTests", dependencies: [
-            "PostgresClient", "TierStore", "TierModel", "PostgresWire", "PgBouncerConfig", "tiergate",
+            "PostgresClient", "TierStore", "TierModel", "PostgresWire", "PgBouncerConfig", "tiergate", "TestCertificates",
         ], exclude: ["Clients"]),
         // Issue 7: ns per admission decision (gate, in-process cache, Redis hit, MongoDB miss),
         // built in release and run by bench/run.sh; not a test, asserts nothing.

@@ -31,7 +31,8 @@ sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "lib
 
 from pgbench_run import parse_summary  # noqa: E402
 from procfs import CLOCK_TICKS, cpu_ticks  # noqa: E402
-from services import APP_PASSWORD, APP_USER, HOST, BenchError, ManagedProcess, free_port, wait_for_port  # noqa: E402
+from services import (APP_PASSWORD, APP_USER, HOST, BenchError, ManagedProcess, free_port,  # noqa: E402
+                      wait_for_port, write_pgbouncer_config)
 
 BENCH_DIR = os.path.dirname(os.path.abspath(__file__))
 DATABASE = "tiergate_test"
@@ -56,30 +57,8 @@ def make_certificate(directory):
 def start_pgbouncer(workdir, pg_port, cert, key):
     """PgBouncer 1.18 with client TLS on `cert`, SCRAM for clients (like the stack's), pooling."""
     port = free_port()
-    with open(os.path.join(workdir, "userlist.txt"), "w") as userlist:
-        userlist.write(f'"{APP_USER}" "{APP_PASSWORD}"\n')
-    ini = os.path.join(workdir, "pgbouncer.ini")
-    with open(ini, "w") as config:
-        config.write(f"""[databases]
-* = host={HOST} port={pg_port}
-
-[pgbouncer]
-listen_addr = {HOST}
-listen_port = {port}
-unix_socket_dir =
-auth_type = scram-sha-256
-auth_file = {workdir}/userlist.txt
-pool_mode = transaction
-max_client_conn = 200
-default_pool_size = 20
-client_tls_sslmode = allow
-client_tls_cert_file = {cert}
-client_tls_key_file = {key}
-log_connections = 0
-log_disconnections = 0
-""")
-    for name in ("userlist.txt", "pgbouncer.ini"):
-        os.chmod(os.path.join(workdir, name), 0o644)
+    ini = write_pgbouncer_config(workdir, port, pg_port, auth_type="scram-sha-256", max_clients=200, pool_size=20,
+                                 extra=f"client_tls_sslmode = allow\nclient_tls_cert_file = {cert}\nclient_tls_key_file = {key}\n")
     process = ManagedProcess(f"pgbouncer tls :{port}", ["pgbouncer", "-u", "postgres", ini],
                              os.path.join(workdir, "pgbouncer.log"))
     process.port = port

@@ -1,5 +1,6 @@
 import Testing
 import TLS
+import TestCertificates
 
 /// A server and a client connection wired to each other through memory: the handshake,
 /// data both ways, SNI, certificate checks and refused key pairs, with real OpenSSL.

@@ -158,6 +158,35 @@ class TierGate(ManagedProcess):
                 values.get("tiergate_event_loop_events_total", 0.0))
 
 
+def write_pgbouncer_config(workdir, port, pg_port, auth_type, max_clients, pool_size, extra=""):
+    """A benchmark PgBouncer's pgbouncer.ini and userlist (app's password) in `workdir`:
+    transaction pooling in front of the stack's Postgres. Returns the ini's path."""
+    os.makedirs(workdir, exist_ok=True)
+    with open(os.path.join(workdir, "userlist.txt"), "w") as userlist:
+        userlist.write(f'"{APP_USER}" "{APP_PASSWORD}"\n')
+    ini = os.path.join(workdir, "pgbouncer.ini")
+    with open(ini, "w") as config:
+        config.write(f"""[databases]
+* = host={HOST} port={pg_port}
+
+[pgbouncer]
+listen_addr = {HOST}
+listen_port = {port}
+unix_socket_dir =
+auth_type = {auth_type}
+auth_file = {workdir}/userlist.txt
+pool_mode = transaction
+max_client_conn = {max_clients}
+default_pool_size = {pool_size}
+log_connections = 0
+log_disconnections = 0
+{extra}""")
+    # PgBouncer refuses to run as root; -u drops to postgres after reading its files.
+    for name in ("userlist.txt", "pgbouncer.ini"):
+        os.chmod(os.path.join(workdir, name), 0o644)
+    return ini
+
+
 class BenchPgBouncer(ManagedProcess):
     """A PgBouncer of the benchmark's own for the idle-connection figures.
 
@@ -170,29 +199,8 @@ class BenchPgBouncer(ManagedProcess):
 
     def __init__(self, workdir, pg_port, max_clients, log_path, database):
         self.port = free_port()
-        os.makedirs(workdir, exist_ok=True)
-        with open(os.path.join(workdir, "userlist.txt"), "w") as userlist:
-            userlist.write(f'"{APP_USER}" "{APP_PASSWORD}"\n')
-        ini = os.path.join(workdir, "pgbouncer.ini")
-        with open(ini, "w") as config:
-            config.write(f"""[databases]
-* = host={HOST} port={pg_port}
-
-[pgbouncer]
-listen_addr = {HOST}
-listen_port = {self.port}
-unix_socket_dir =
-auth_type = trust
-auth_file = {workdir}/userlist.txt
-pool_mode = transaction
-max_client_conn = {max_clients}
-default_pool_size = 4
-log_connections = 0
-log_disconnections = 0
-""")
-        # PgBouncer refuses to run as root; -u drops to postgres after reading its files.
-        for name in ("userlist.txt", "pgbouncer.ini"):
-            os.chmod(os.path.join(workdir, name), 0o644)
+        ini = write_pgbouncer_config(workdir, self.port, pg_port, auth_type="trust",
+                                     max_clients=max_clients, pool_size=4)
         super().__init__(f"bench pgbouncer :{self.port}",
                          ["pgbouncer", "-u", "postgres", ini], log_path)
         try:

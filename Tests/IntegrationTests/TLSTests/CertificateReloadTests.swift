@@ -1,4 +1,5 @@
 import Foundation
+import TestCertificates
 import Testing
 
 /// The client certificate is re-read on SIGHUP and on the admin RELOAD; a pair that does not

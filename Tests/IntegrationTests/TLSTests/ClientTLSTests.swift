@@ -1,4 +1,5 @@
 import Foundation
+import TestCertificates
 import PostgresClient
 import Testing
 

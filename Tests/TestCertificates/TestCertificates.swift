@@ -1,16 +1,17 @@
 import Foundation
 
 /// A CA and a server certificate signed by it, made with the openssl CLI in a fresh
-/// directory: nothing in the repository holds a key.
-struct TestCertificates {
-    let directory: URL
-    var caCertificate: String { directory.appendingPathComponent("ca.crt").path }
-    var serverCertificate: String { directory.appendingPathComponent("server.crt").path }
-    var serverKey: String { directory.appendingPathComponent("server.key").path }
+/// directory: nothing in the repository holds a key. Shared by the TLS unit tests and the
+/// integration tests (a target of its own, so neither keeps a copy).
+public struct TestCertificates: Sendable {
+    public let directory: URL
+    public var caCertificate: String { directory.appendingPathComponent("ca.crt").path }
+    public var serverCertificate: String { directory.appendingPathComponent("server.crt").path }
+    public var serverKey: String { directory.appendingPathComponent("server.key").path }
     /// A key that belongs to no certificate here.
-    var otherKey: String { directory.appendingPathComponent("other.key").path }
+    public var otherKey: String { directory.appendingPathComponent("other.key").path }
 
-    static func make(names: [String] = ["localhost"]) throws -> TestCertificates {
+    public static func make(names: [String] = ["localhost"]) throws -> TestCertificates {
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent("tls-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
         let san = (names.map { "DNS:\($0)" } + ["IP:127.0.0.1"]).joined(separator: ",")
@@ -39,5 +40,5 @@ struct TestCertificates {
         }
     }
 
-    func remove() { try? FileManager.default.removeItem(at: directory) }
+    public func remove() { try? FileManager.default.removeItem(at: directory) }
 }
