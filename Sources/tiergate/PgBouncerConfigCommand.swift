@@ -25,23 +25,17 @@ struct PgBouncerConfigCommand: ParsableCommand {
     @Option(help: "File to replace atomically. Env: TIERGATE_OUTPUT.")
     var output: String
 
-    @Option(help: "Postgres server for orgs without postgres.host/port (HOST:PORT). Env: TIERGATE_UPSTREAM.")
-    var upstream: String = "127.0.0.1:5432"
+    @Option(help: ArgumentHelp("Postgres server for orgs without postgres.host/port (HOST:PORT). Env: TIERGATE_UPSTREAM.", valueName: "host:port"))
+    var upstream = Endpoint(host: "127.0.0.1", port: 5432)
 
-    @Option(help: "Also send database names that are not orgs to this server (a '*' entry, HOST:PORT). Env: TIERGATE_CATCH_ALL.")
-    var catchAll: String?
+    @Option(help: ArgumentHelp("Also send database names that are not orgs to this server (a '*' entry, HOST:PORT). Env: TIERGATE_CATCH_ALL.", valueName: "host:port"))
+    var catchAll: Endpoint?
 
     @Option(help: "libpq conninfo of PgBouncer's admin console, to RELOAD after writing (\"host=127.0.0.1 port=6432 user=postgres dbname=pgbouncer\"). Env: TIERGATE_RELOAD_ADMIN.")
     var reloadAdmin: String?
 
     func validate() throws {
         guard orgSource.hasSource else { throw ValidationError("give an org source: --mongo or --orgs") }
-        guard Endpoint(upstream) != nil else {
-            throw ValidationError("--upstream: expected HOST:PORT, got '\(upstream)'")
-        }
-        if let catchAll, Endpoint(catchAll) == nil {
-            throw ValidationError("--catch-all: expected HOST:PORT, got '\(catchAll)'")
-        }
     }
 
     func run() throws {

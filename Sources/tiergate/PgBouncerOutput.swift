@@ -8,8 +8,8 @@ import PostgresWire
 /// generate, write atomically, RELOAD), so both write the same file for the same input.
 struct PgBouncerOutput {
     var output: String
-    var upstream: String
-    var catchAll: String?
+    var upstream: Endpoint
+    var catchAll: Endpoint?
     var template: String?
     var reloadAdmin: String?
 
@@ -19,12 +19,9 @@ struct PgBouncerOutput {
         let templateValue = try template.map { path in
             try PgBouncerTemplate(path: path, text: try String(contentsOfFile: path, encoding: .utf8))
         }
-        guard let upstreamValue = Endpoint(upstream) else {
-            throw PgBouncerOutputError("upstream: expected HOST:PORT, got '\(upstream)'")
-        }
         let generator = PgBouncerConfigGenerator(
-            matrix: matrix, upstream: upstreamValue, template: templateValue,
-            catchAll: catchAll.flatMap(Endpoint.init),
+            matrix: matrix, upstream: upstream, template: templateValue,
+            catchAll: catchAll,
             provenance: .init(orgSource: sourceName, tierMatrix: tiersPath ?? "built-in (seed Appendix A)"))
         return PgBouncerRegeneration(loadOrgs: { try source.allOrganizations() }, generator: generator,
                                      outputPath: output, adminConninfo: reloadAdmin)
