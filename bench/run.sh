@@ -103,4 +103,9 @@ args=(--tiergate "$bin" --commit "$commit" --pg-port "$TIERGATE_PG_PORT" --pgbou
 ((smoke)) && args+=(--smoke)
 [[ -n $repetitions ]] && args+=(--repetitions "$repetitions")
 export PYTHONDONTWRITEBYTECODE=1
+# The stack's Postgres speaks TLS (ssl = on) and libpq's default sslmode=prefer would take it,
+# so "direct Postgres" would pay for TLS where the proxies relay plain text: every plain-text
+# figure is measured in plain text (the TLS bench names sslmode=require in its conninfo,
+# which wins over this).
+export PGSSLMODE=disable
 exec "$VENV/bin/python" "$BENCH/bench.py" "${args[@]}"

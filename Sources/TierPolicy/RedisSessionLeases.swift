@@ -52,6 +52,9 @@ public final class RedisSessionLeases: SessionLeases {
         var drainScheduled = false
         /// When the pipeline now waiting for Redis' replies was sent.
         var inFlightSince: ContinuousClock.Instant?
+        /// Tickets released whose release has not gone through a drain yet: a grant for one
+        /// of them that arrives late (its acquire was in flight) must not put it back.
+        var released: Set<UInt64> = []
     }
 
     private let configuration: Configuration
@@ -131,15 +134,24 @@ public final class RedisSessionLeases: SessionLeases {
         }
     }
 
+    /// Out of the local count at once: a release queued behind a pipeline stuck on a Redis
+    /// that does not answer would leave ended sessions counting against the fallback share
+    /// (and in the counts the heartbeat writes). Redis hears of it in order, after any
+    /// acquire of the same ticket already sent.
     public func release(_ ticket: SessionTicket) {
-        enqueue(.release(ticket))
+        let held = state.withLock { state -> Bool in
+            let held = state.book.remove(ticket)
+            state.released.insert(ticket.id)
+            return held
+        }
+        enqueue(.release(ticket, held: held))
     }
 
     // MARK: Batches
 
     private enum Operation {
         case acquire(SessionTicket, ceiling: Int, AnswerOnce)
-        case release(SessionTicket)
+        case release(SessionTicket, held: Bool)
     }
 
     /// Operations wait in one list and go out together, pipelined on one connection: under
@@ -177,8 +189,8 @@ public final class RedisSessionLeases: SessionLeases {
                 commands.append(["EVAL", LeaseScripts.acquire, "3", LeaseScripts.leases(ticket.org), LeaseScripts.instances,
                                  LeaseScripts.instanceOrgs(instanceId), instanceId, String(ceiling),
                                  String(ttlMilliseconds), ticket.org.rawValue])
-            case .release(let ticket):
-                let held = state.withLock { $0.book.remove(ticket) }
+            case .release(let ticket, let held):
+                state.withLock { _ = $0.released.remove(ticket.id) }
                 if held, connection != nil {
                     commands.append(["EVAL", LeaseScripts.release, "1", LeaseScripts.leases(ticket.org), instanceId, "1"])
                 }
@@ -203,9 +215,12 @@ public final class RedisSessionLeases: SessionLeases {
                 continue
             }
             if code == 1 {
-                // Recorded even if the wait ran out meanwhile: the release that follows (the
-                // session's end, or its refusal) gives it back, after this, in order.
-                state.withLock { _ = $0.book.insert(acquire.ticket) }
+                // Recorded even if the wait ran out meanwhile (the release that follows, the
+                // session's end or its refusal, gives it back after this, in order), unless
+                // that release came already.
+                state.withLock { state in
+                    if !state.released.contains(acquire.ticket.id) { _ = state.book.insert(acquire.ticket) }
+                }
                 acquire.once.answer { .granted(open: total, shared: true) }
             } else {
                 acquire.once.answer { .refused(open: total, max: acquire.ceiling, shared: true) }

@@ -16,7 +16,14 @@ struct SharedCeilingTests {
         var port: Int { process.port }
     }
 
+    /// Connect rates lifted out of the way: these tests are about the ceiling, and hundreds of
+    /// attempts in one second would otherwise meet the org's connect rate first.
+    static let unlimitedRates = ["FREE", "STARTER", "PRO", "ENTERPRISE"]
+        .map { #""\#($0)": {"postgres": {"connectRate": 100000, "connectBurst": 100000}}"# }
+        .joined(separator: ", ")
+
     static func start(_ extra: [String] = [], instanceId: String? = nil) throws -> Instance {
+        let extra = extra.contains("--tiers") ? extra : extra + ["--tiers", try TierFile.write("{\(unlimitedRates)}")]
         let socket = AdminProxy.socketPath()
         let process = try TierGateProcess(arguments: [
             "--upstream", "127.0.0.1:\(Stack.postgresPort)", "--mongo", Stack.mongoURL, "--redis", Stack.redisURL,
@@ -101,7 +108,7 @@ struct SharedCeilingTests {
         let org = TestOrgs.unique("org_cl_burst")
         try TestOrgs.put(org, tier: "PRO", burst: TestOrgs.BurstAddon())
         defer { TestOrgs.removeWithBursts(org) }
-        let tiers = try TierFile.write(#"{"PRO": {"postgres": {"maxConnections": 4}}, "ENTERPRISE": {"postgres": {"maxConnections": 8}}}"#)
+        let tiers = try TierFile.write(#"{"PRO": {"postgres": {"maxConnections": 4, "connectRate": 100000, "connectBurst": 100000}}, "ENTERPRISE": {"postgres": {"maxConnections": 8, "connectRate": 100000, "connectBurst": 100000}}}"#)
         let instances = try Self.cluster(["--tiers", tiers])
         let (sessions, refusals) = Self.race(300, org: org, over: instances)
         #expect(sessions.count == 8)
