@@ -145,7 +145,9 @@ struct ServeCommand: ParsableCommand {
         let admin: AdminSocketServer?
         let metricsServer: MetricsHTTPServer?
         let matrix: TierMatrix?
-        let sharedLeases: RedisSessionLeases?
+        let shutdown: ShutdownSequence
+        // Burst checks and downgrade enforcement: stopped together at shutdown.
+        let policyTimers = StoppableClock()
         do {
             // Before anything creates a metric: libraries use the bootstrapped factory.
             let loopExport = LoopStatisticsExport()
@@ -157,9 +159,8 @@ struct ServeCommand: ParsableCommand {
             }
             configuration.observer = telemetry.map { SessionMetrics($0.0) }
             metricsServer = telemetry?.1
-            let (admitter, pgbouncer) = try makeAdmitter(logger: logger, metrics: telemetry?.0)
+            let (admitter, pgbouncer) = try makeAdmitter(logger: logger, metrics: telemetry?.0, clock: policyTimers)
             let tiered = admitter as? TierAdmission
-            sharedLeases = tiered?.leases as? RedisSessionLeases
             matrix = tiered?.matrix
             tiered?.downgradeGrace = downgradeGrace.duration
             if let tiered { configureUpstreamCapacity(tiered, logger: logger) }
@@ -177,7 +178,12 @@ struct ServeCommand: ParsableCommand {
             server = try ProxyServer(configuration: configuration, admitter: admitter, logger: logger)
             if let metrics = telemetry?.0 { loopExport.attach(metrics: metrics) { [server] in server.loopStatistics } }
             if telemetry != nil { tlsExport.attach(server.tlsStatistics) }
-            if let tiered, let redis { startInvalidationSubscriber(redis, tiered, logger: logger) }
+            let subscriber = tiered.flatMap { tiered in redis.map { startInvalidationSubscriber($0, tiered, logger: logger) } }
+            shutdown = .serve(server: server, drainTimeout: drainTimeout.duration, metrics: metricsServer,
+                              subscriber: subscriber, policyTimers: tiered == nil ? nil : policyTimers,
+                              waitQueue: queue ? tiered : nil, leases: tiered?.leases as? RedisSessionLeases,
+                              cancelKeys: configuration.cancelKeys as? RedisCancelKeys,
+                              pgbouncer: pgbouncer?.regenerator, admin: admin)
         } catch {
             logger.critical("cannot start", metadata: ["error": "\(error)"])
             throw ExitCode(1)
@@ -188,9 +194,7 @@ struct ServeCommand: ParsableCommand {
         checkUpstreamSetup(matrix: matrix, logger: logger)
         ReloadSignal.install(credentials: configuration.tlsCredentials, logger: logger)
         ShutdownSignals.install(logger: logger) {
-            admin?.stop()
-            server.shutdown(drainTimeout: drainTimeout.duration) {
-                sharedLeases?.stop()
+            shutdown.run(logger: logger) {
                 logger.info("stopped")
                 Foundation.exit(0)
             }
@@ -256,15 +260,17 @@ struct ServeCommand: ParsableCommand {
     }
 
     /// Every instance listens for the others' INVALIDATEs (issue 5).
-    private func startInvalidationSubscriber(_ url: RedisURL, _ admission: TierAdmission, logger: Logger) {
+    private func startInvalidationSubscriber(_ url: RedisURL, _ admission: TierAdmission,
+                                             logger: Logger) -> InvalidationSubscriber {
         let subscriber = InvalidationSubscriber(url: url, logger: logger)
         subscriber.start(onMessage: { admission.invalidationAnnounced($0) },
                          onResubscribed: { admission.invalidationsMayHaveBeenMissed() })
+        return subscriber
     }
 
     /// Without an org source TierGate is a transparent relay; with one, it gates by tier.
     /// - Parameter metrics: the bootstrapped metrics (their org labels), nil without --metrics.
-    private func makeAdmitter(logger: Logger, metrics: TierGateMetrics?) throws -> (any SessionAdmitter, PgBouncerUpkeep?) {
+    private func makeAdmitter(logger: Logger, metrics: TierGateMetrics?, clock: any PolicyClock) throws -> (any SessionAdmitter, PgBouncerUpkeep?) {
         guard let (source, sourceName) = try orgSource.makeSource() else {
             logger.notice("no org source (--mongo or --orgs): relaying without tier gating")
             return (DirectAdmission(upstream: upstream), nil)
@@ -284,7 +290,7 @@ struct ServeCommand: ParsableCommand {
         let admission = TierAdmission(resolver: resolver, defaultUpstream: upstream,
                                       pgbouncer: upstreamPgbouncer, logger: logger,
                                       metrics: metrics ?? TierGateMetrics(),
-                                      serverNameOrgs: tls.tlsOrgDomain, leases: leases,
+                                      clock: clock, serverNameOrgs: tls.tlsOrgDomain, leases: leases,
                                       overload: OverloadConfiguration(
                                           queue: queue, maxQueueWait: .milliseconds(max(500, loginTimeout.milliseconds - 1000))))
         guard let pgbouncerOutput else { return (admission, nil) }
