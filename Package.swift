@@ -7,7 +7,10 @@ import PackageDescription
 /// Pure modules (PostgresWire, TierModel, Gate) import no C library and no Dispatch.
 let package = Package(
     name: "tiergate",
-    platforms: [.macOS(.v13)],
+    // Linux only (built and tested on Debian 12 with Swift 6), so no `platforms` entry:
+    // SwiftPM names only Apple platforms there, and none of them builds this package. The
+    // sockets call Glibc and Linux's epoll, eventfd and accept4 directly (CLinux, SocketIO),
+    // and Synchronization's Mutex and Atomic would need macOS 15 anyway.
     products: [
         .executable(name: "tiergate", targets: ["tiergate"]),
     ],
