@@ -62,6 +62,11 @@ public final class EventLoop: @unchecked Sendable {
     private var armedDeadline = UInt64.max
     private let holding = Atomic<Bool>(false)
     private let wakePending = Atomic<Bool>(false)
+    /// Blocks posted with `execute` that have not started yet. A block posted just before the
+    /// loop starts holding (its Dispatch source already queued ahead of the block) finds
+    /// `holding` false and writes no wake-up; the loop sees it here instead and returns to
+    /// Dispatch after its first batch rather than keeping the block waiting for the hold.
+    private let posted = Atomic<Int>(0)
     private let counters = LoopCounters()
 
     public static let eventCapacity: Int32 = 256
@@ -112,8 +117,14 @@ public final class EventLoop: @unchecked Sendable {
     /// Runs `work` on the loop's queue. From another thread this is `queue.async`, plus a
     /// wake-up when the loop is holding in epoll_wait (else the block would wait for the hold).
     public func execute(_ work: @escaping @Sendable () -> Void) {
-        queue.async(execute: work)
-        if holding.load(ordering: .acquiring), !wakePending.exchange(true, ordering: .acquiringAndReleasing) {
+        // Sequentially consistent with `serve`'s store of `holding` and load of `posted`: of
+        // the two, at least one sees the other, so the block never waits for a whole hold.
+        posted.add(1, ordering: .sequentiallyConsistent)
+        queue.async { [self] in
+            posted.subtract(1, ordering: .relaxed)
+            work()
+        }
+        if holding.load(ordering: .sequentiallyConsistent), !wakePending.exchange(true, ordering: .acquiringAndReleasing) {
             var one: UInt64 = 1
             _ = Glibc.write(wakeFD, &one, 8)
         }
@@ -210,7 +221,7 @@ public final class EventLoop: @unchecked Sendable {
 
     private func serve() {
         counters.wakeups.add(1, ordering: .relaxed)
-        holding.store(true, ordering: .releasing)
+        holding.store(true, ordering: .sequentiallyConsistent)
         let started = DispatchTime.now().uptimeNanoseconds
         var timeout: Int32 = 0
         while true {
@@ -239,7 +250,7 @@ public final class EventLoop: @unchecked Sendable {
             if count > 0 { counters.events.add(Int(count), ordering: .relaxed) }
             runDueTimers()
             // Posted work waits on the queue behind this handler: let it run.
-            if woken || count == 0 { break }
+            if woken || count == 0 || posted.load(ordering: .sequentiallyConsistent) > 0 { break }
             let now = DispatchTime.now().uptimeNanoseconds
             if now - started > Self.maxHoldNanoseconds { break }
             timeout = holdTimeout(now: now)
