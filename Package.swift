@@ -59,7 +59,8 @@ let package = Package(
         // libpq wrapper: PgBouncer's admin console and the tests' client.
         .target(name: "PostgresClient", dependencies: ["CLibPQ"]),
         // PgBouncer's [databases] per org and tier (seed 3.1 layer 3): pure generator,
-        // atomic writer, RELOAD through the admin console (libpq), debounced regeneration.
+        // atomic writer, RELOAD through the admin console (libpq), debounced regeneration,
+        // and the output and upkeep `serve` and `pgbouncer-config` share.
         .target(name: "PgBouncerConfig", dependencies: [
             "TierModel", "PostgresWire", "PostgresClient",
             .product(name: "Logging", package: "swift-log"),

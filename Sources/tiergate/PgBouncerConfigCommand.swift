@@ -49,10 +49,12 @@ struct PgBouncerConfigCommand: ParsableCommand {
     }
 
     private func makeRegeneration() throws -> PgBouncerRegeneration {
-        let (source, sourceName) = try orgSource.makeSource()!
+        guard let (source, sourceName) = try orgSource.makeSource() else {
+            throw ValidationError("give an org source: --mongo or --orgs")
+        }
         return try PgBouncerOutput(output: output, upstream: upstream, catchAll: catchAll, template: template,
                                    reloadAdmin: reloadAdmin)
-            .regeneration(source: source, sourceName: sourceName, matrix: try orgSource.loadMatrix(),
-                          tiersPath: orgSource.tiers)
+            .regeneration(loadOrgs: { try source.allOrganizations() }, sourceName: sourceName,
+                          matrix: try orgSource.loadMatrix(), tiersPath: orgSource.tiers)
     }
 }

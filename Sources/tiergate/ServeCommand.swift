@@ -3,6 +3,7 @@ import ArgumentParser
 import Dispatch
 import Foundation
 import Logging
+import PgBouncerConfig
 import Proxy
 import SocketIO
 import Telemetry
@@ -299,8 +300,8 @@ struct ServeCommand: ParsableCommand {
         let tiersPath = orgSource.tiers
         let upkeep = PgBouncerUpkeep(logger: logger) {
             // The matrix is read at each run: RELOAD may have replaced it.
-            try output.regeneration(source: source, sourceName: sourceName, matrix: admission.matrix,
-                                    tiersPath: tiersPath).run()
+            try output.regeneration(loadOrgs: { try source.allOrganizations() }, sourceName: sourceName,
+                                    matrix: admission.matrix, tiersPath: tiersPath).run()
         }
         upkeep.regenerator.requestRegeneration()
         return (admission, upkeep)
