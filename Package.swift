@@ -58,7 +58,7 @@ let package = Package(
         ]),
         // libpq wrapper: PgBouncer's admin console and the tests' client.
         .target(name: "PostgresClient", dependencies: ["CLibPQ"]),
-        // PgBouncer's [databases] per org and tier (seed 3.1 layer 3): pure generator,
+        // PgBouncer's [databases] per org and tier (docs/design.md#pgbouncer-layer): pure generator,
         // atomic writer, RELOAD through the admin console (libpq), debounced regeneration,
         // and the output and upkeep `serve` and `pgbouncer-config` share.
         .target(name: "PgBouncerConfig", dependencies: [
@@ -88,7 +88,7 @@ let package = Package(
             "Proxy", "Gate", "TierStore", "TierModel", "Telemetry", "PostgresWire",
             .product(name: "Logging", package: "swift-log"),
         ]),
-        // The admin socket (issue 5): line protocol, command parser, Unix socket server.
+        // The admin socket: line protocol, command parser, Unix socket server.
         .target(name: "Admin", dependencies: [
             "TierModel", "SocketIO",
             .product(name: "Logging", package: "swift-log"),
@@ -133,7 +133,7 @@ let package = Package(
         .testTarget(name: "IntegrationTests", dependencies: [
             "PostgresClient", "TierStore", "TierModel", "PostgresWire", "PgBouncerConfig", "tiergate",
         ], exclude: ["Clients"]),
-        // Issue 7: ns per admission decision (gate, in-process cache, Redis hit, MongoDB miss),
+        // Nanoseconds per admission decision (gate, in-process cache, Redis hit, MongoDB miss),
         // built in release and run by bench/run.sh; not a test, asserts nothing.
         .executableTarget(name: "tiergate-gate-bench", dependencies: [
             "Gate", "TierModel", "TierStore",

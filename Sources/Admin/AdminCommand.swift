@@ -1,6 +1,6 @@
 import TierModel
 
-/// One command of the admin socket's line protocol (issue 5): one command per line, words
+/// One command of the admin socket's line protocol: one command per line, words
 /// separated by spaces or tabs, the verb case-insensitive, org ids as written.
 public enum AdminCommand: Sendable, Equatable {
     case ping
@@ -16,7 +16,7 @@ public enum AdminCommand: Sendable, Equatable {
     case reload
     /// Regenerate PgBouncer's configuration (when a generator is configured).
     case pgbouncer
-    /// The burst kill switch (seed 6.3): end the org's running burst now, on every
+    /// The burst kill switch (docs/design.md#bursts): end the org's running burst now, on every
     /// instance, and start none until `BURST ON`.
     case burstOff(OrgId)
     /// Lift the kill switch (a cooldown from a real burst still applies).

@@ -1,6 +1,6 @@
 import Logging
 
-/// Keeps PgBouncer's per-org pools in step with tiers while serving (issue 6): a run now
+/// Keeps PgBouncer's per-org pools in step with tiers while serving: a run now
 /// for the admin PGBOUNCER command, and debounced runs after tier changes so a burst of
 /// 100 INVALIDATEs causes a few RELOADs, not 100.
 ///

@@ -18,7 +18,7 @@ struct OrgSourceOptions: ParsableArguments {
     @Option(help: "JSON file of org documents: the embedded mode, without MongoDB. Env: TIERGATE_ORGS.")
     var orgs: String?
 
-    @Option(help: "JSON file overriding the tier matrix (seed Appendix A shape). Env: TIERGATE_TIERS.")
+    @Option(help: "JSON file overriding the tier matrix (the shape of docs/design.md#matrix-file). Env: TIERGATE_TIERS.")
     var tiers: String?
 
     var hasSource: Bool { mongo != nil || orgs != nil }

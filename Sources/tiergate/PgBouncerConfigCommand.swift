@@ -5,7 +5,7 @@ import TierModel
 import TierStore
 import PostgresWire
 
-/// `tiergate pgbouncer-config`: writes PgBouncer's per-org pools (seed 3.1, layer 3) and
+/// `tiergate pgbouncer-config`: writes PgBouncer's per-org pools (docs/design.md#pgbouncer-layer) and
 /// asks PgBouncer to RELOAD. See pgbouncer/README.md for the file layout.
 struct PgBouncerConfigCommand: ParsableCommand {
     static let configuration = CommandConfiguration(

@@ -260,7 +260,7 @@ struct ServeCommand: ParsableCommand {
         }
     }
 
-    /// Every instance listens for the others' INVALIDATEs (issue 5).
+    /// Every instance listens for the others' INVALIDATEs.
     private func startInvalidationSubscriber(_ url: RedisURL, _ admission: TierAdmission,
                                              logger: Logger) -> InvalidationSubscriber {
         let subscriber = InvalidationSubscriber(url: url, logger: logger)
