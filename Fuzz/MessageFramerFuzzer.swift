@@ -113,7 +113,7 @@ struct FramedStream {
 /// its header is complete; nothing of an incomplete header.
 struct ReferenceFraming {
     var outputs: [FramerOutput] = []
-    var violationSQLState: String?
+    var violationSQLState: SQLState?
     /// Unspecified (nil) after a violation: the stream is unusable then.
     var atMessageBoundary: Bool? = false
 
@@ -128,7 +128,7 @@ struct ReferenceFraming {
             let id = stream[offset]
             let length = Int(Int32(bitPattern: stream[(offset + 1)..<(offset + 5)].reduce(UInt32(0)) { $0 << 8 | UInt32($1) }))
             if length < 4 || (inspected.contains(id) && length - 4 > maxInspectedLength) {
-                violationSQLState = length < 4 ? "08P01" : "54000"
+                violationSQLState = length < 4 ? .protocolViolation : .programLimitExceeded
                 atMessageBoundary = nil
                 return
             }

@@ -118,7 +118,7 @@ private func checkRefusal(_ refusal: SettingsViolation, from settingsGuard: Sett
         body = value
     }
     let constants = SQLLexer.tokens(in: body!).filter { $0.kind == .string }.map(\.value)
-    let texts = [refusal.sqlState, refusal.message, refusal.detail, refusal.hint]
+    let texts = [refusal.sqlState.rawValue, refusal.message, refusal.detail, refusal.hint]
         .map { String(String.UnicodeScalarView($0.unicodeScalars.filter { $0 != "\0" })) }
     invariant(constants == texts, "the refusal's constants do not read back as its texts: \(statement)")
 }

@@ -34,7 +34,7 @@ POSTGRES_WIRE=("$ROOT"/Sources/PostgresWire/*.swift)
 GATE=("$ROOT"/Sources/Gate/*.swift)
 # SocketIO is the socket layer; its request framer is pure, and all the admin line buffer needs.
 SOCKET_IO=("$ROOT/Sources/SocketIO/RequestFramer.swift")
-ADMIN=("$ROOT"/Sources/Admin/{AdminCommand,AdminLineBuffer,AdminReply}.swift)
+ADMIN=("$ROOT"/Sources/Admin/{AdminCommand,AdminCommandTable,AdminLineBuffer,AdminReply}.swift)
 SUPPORT=("$ROOT"/Fuzz/Support/*.swift)
 
 TARGETS=(StartupDecoder MessageFramer SettingsGuard AdminCommand)

@@ -1,3 +1,4 @@
+import PostgresWire
 import TierModel
 
 /// Everything the client-facing FATAL for an org over its connect rate says, in the shape

@@ -1,3 +1,4 @@
+import PostgresWire
 import TierModel
 
 /// Everything the client-facing FATAL for an org at its connection ceiling says (docs/design.md#error-shapes).
@@ -7,7 +8,7 @@ import TierModel
 public struct ConnectionRefusal: Error, Sendable, Equatable, CustomStringConvertible {
     /// `too_many_connections`: what Postgres itself reports when max_connections is reached,
     /// so pools and drivers treat the refusal as "too many connections" and back off.
-    public static let sqlState = "53300"
+    public static let sqlState = SQLState.tooManyConnections
     /// The DETAIL object's `error` field.
     public static let errorCode = "connection_limit_exceeded"
 

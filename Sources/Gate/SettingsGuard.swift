@@ -172,7 +172,7 @@ public struct SettingsGuard: Sendable {
     /// chosen not to occur in them. `MESSAGE =` takes an expression, not a format, so `%`
     /// needs no escaping.
     public func refusalStatement(for violation: SettingsViolation) -> String {
-        let body = "BEGIN RAISE EXCEPTION USING ERRCODE = \(literal(violation.sqlState)), "
+        let body = "BEGIN RAISE EXCEPTION USING ERRCODE = \(literal(violation.sqlState.rawValue)), "
             + "MESSAGE = \(literal(violation.message)), DETAIL = \(literal(violation.detail)), "
             + "HINT = \(literal(violation.hint)); END"
         var tag = "$tiergate$"

@@ -1,3 +1,4 @@
+import PostgresWire
 import TierModel
 
 /// A client's attempt to raise a tier GUC, and everything the client is told about it.
@@ -6,7 +7,7 @@ import TierModel
 /// `message`, `detail` and `hint`; this type is the one source of their text.
 public struct SettingsViolation: Error, Sendable, Equatable, CustomStringConvertible {
     /// `insufficient_privilege`: what Postgres reports for a SET the role may not do.
-    public static let sqlState = "42501"
+    public static let sqlState = SQLState.insufficientPrivilege
 
     public enum Reason: String, Sendable, CaseIterable {
         /// The value is above the tier's limit (statement_timeout 0, no timeout, always is).
@@ -54,7 +55,7 @@ public struct SettingsViolation: Error, Sendable, Equatable, CustomStringConvert
                                           matrix: matrix)
     }
 
-    public var sqlState: String { Self.sqlState }
+    public var sqlState: SQLState { Self.sqlState }
 
     /// Whether an error's DETAIL is a refusal's (`detail`), as the server echoes it back
     /// when it raises the refusal statement.

@@ -1,3 +1,4 @@
+import PostgresWire
 import TierModel
 
 /// The client-facing FATAL when the upstream server has no connection left for the

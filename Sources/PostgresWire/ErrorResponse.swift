@@ -29,12 +29,12 @@ public struct ErrorResponse: Equatable, Sendable {
         self.fields = fields
     }
 
-    public init(severity: Severity, sqlState: String, message: String,
+    public init(severity: Severity, sqlState: SQLState, message: String,
                 detail: String? = nil, hint: String? = nil) {
         fields = [
             (Field.severityLocalized.rawValue, severity.rawValue),
             (Field.severity.rawValue, severity.rawValue),
-            (Field.sqlState.rawValue, sqlState),
+            (Field.sqlState.rawValue, sqlState.rawValue),
             (Field.message.rawValue, message),
         ]
         if let detail { fields.append((Field.detail.rawValue, detail)) }
@@ -52,7 +52,9 @@ public struct ErrorResponse: Equatable, Sendable {
         }
     }
 
-    public var sqlState: String? { self[.sqlState] }
+    /// The 'C' field, nil when absent or not a well-formed SQLSTATE (`self[.sqlState]` has
+    /// the raw text).
+    public var sqlState: SQLState? { self[.sqlState].flatMap(SQLState.init(rawValue:)) }
     public var message: String? { self[.message] }
 
     /// The whole message, type byte and length included, ready for the socket.

@@ -139,7 +139,7 @@ public struct MessageFramer: Sendable {
         }
         if inspected.contains(id) && Int(length) - 4 > maxInspectedLength {
             return ProtocolViolation(
-                sqlState: SQLState.programLimitExceeded,
+                sqlState: .programLimitExceeded,
                 "message type '\(Self.printable(id))' of \(length) bytes exceeds the proxy's limit of \(maxInspectedLength) bytes")
         }
         return nil

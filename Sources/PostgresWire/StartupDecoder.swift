@@ -57,7 +57,7 @@ public enum StartupDecoder {
             let version = ProtocolVersion(code: code)
             guard version.major == 3 else {
                 return .failure(ProtocolViolation(
-                    sqlState: SQLState.featureNotSupported,
+                    sqlState: .featureNotSupported,
                     "unsupported frontend protocol \(version): server supports 3.0 to 3.x"))
             }
             return parseParameters(&reader).map { .startup(StartupMessage(protocolVersion: version, parameters: $0)) }

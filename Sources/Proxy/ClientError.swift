@@ -18,14 +18,14 @@ public enum ClientError: Error, Sendable, Equatable {
     /// meant for another protocol be taken for Postgres.
     case directTLSWithoutALPN
 
-    public var sqlState: String {
+    public var sqlState: SQLState {
         switch self {
-        case .noUserName: return "28000"              // invalid_authorization_specification
-        case .upstreamUnreachable: return "08006"     // connection_failure
-        case .loginTimeout, .authenticationTimeout: return "08P01"  // protocol_violation
-        case .shuttingDown: return "57P01"            // admin_shutdown
-        case .idleSessionTimeout: return "57P05"      // idle_session_timeout
-        case .tlsRequired, .unencryptedDataAfterEncryptionRequest, .directTLSWithoutALPN: return "08P01"
+        case .noUserName: .invalidAuthorizationSpecification
+        case .upstreamUnreachable: .connectionFailure
+        case .loginTimeout, .authenticationTimeout: .protocolViolation
+        case .shuttingDown: .adminShutdown
+        case .idleSessionTimeout: .idleSessionTimeout
+        case .tlsRequired, .unencryptedDataAfterEncryptionRequest, .directTLSWithoutALPN: .protocolViolation
         }
     }
 

@@ -589,7 +589,7 @@ struct SessionStateMachine {
             actions += injectionAction(action)
             if verdict == .swallow {
                 if answeringProxy, id == BackendMessageID.errorResponse.rawValue, let error = ErrorResponse.decode(payload: payload) {
-                    actions.append(.log(.settingsRefusedByServer(sqlState: error.sqlState ?? "?", reason: error.message ?? "")))
+                    actions.append(.log(.settingsRefusedByServer(sqlState: error[.sqlState] ?? "?", reason: error.message ?? "")))
                 }
                 if answeringProxy, answeredProxyStatement == .check, id == BackendMessageID.dataRow.rawValue,
                    let name = DataRow.decode(payload: payload)?.text(0) {
@@ -629,7 +629,7 @@ struct SessionStateMachine {
             }
         case .errorResponse:
             if cancelled != nil, var error = ErrorResponse.decode(payload: payload),
-               error.sqlState == "57014", error.message == Self.userCancelMessage {
+               error.sqlState == .queryCanceled, error.message == Self.userCancelMessage {
                 // The proxy's own cancel of a statement past its timeout: it reads as the
                 // timeout it is, and the rules add what they add to one.
                 cancelled = nil
@@ -752,7 +752,7 @@ struct SessionStateMachine {
         if statements.isBusy, let timeout = admitted?.statementTimeout, let start = statements.runningSince {
             if let cancelled, cancelled.statement == statements.statementNumber {
                 return fail(ErrorResponse(
-                    severity: .fatal, sqlState: "57014",
+                    severity: .fatal, sqlState: .queryCanceled,
                     message: "terminating connection: the statement did not end after it was cancelled",
                     detail: "The statement ran past its timeout of \(Self.format(timeout.duration)) s and was cancelled \(Self.format(now - cancelled.at)) s ago."))
             }
@@ -782,7 +782,7 @@ struct SessionStateMachine {
         if !handshaking, clientAtMessageBoundary || serverFramer.isAtMessageBoundary {
             actions.append(.sendToClient(error.encoded()[...]))
         }
-        return actions + close("\(error.sqlState ?? "?"): \(error.message ?? "")", level: .notice)
+        return actions + close("\(error[.sqlState] ?? "?"): \(error.message ?? "")", level: .notice)
     }
 
     private mutating func close(_ outcome: String, level: Logger.Level = .info) -> [Action] {

@@ -94,7 +94,7 @@ public enum StartupAllowlist {
                 }
             case "replication":
                 guard ["false", "off", "no", "0"].contains(value.lowercased()) else {
-                    return .failure(ProtocolViolation(sqlState: SQLState.featureNotSupported,
+                    return .failure(ProtocolViolation(sqlState: .featureNotSupported,
                                                       "replication connections are not supported"))
                 }
             case _ where name.hasPrefix("_pq_."):

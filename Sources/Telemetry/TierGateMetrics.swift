@@ -6,7 +6,7 @@ import TierModel
 ///
 /// Guarantees:
 /// - Recording never formats a string nor creates a handle: labels come from closed sets
-///   (`Tier`, `RefusalReason`, `LookupEvent`, `AdminCommandName`), looked up in tables
+///   (`Tier`, `RefusalReason`, `LookupEvent`, the admin command labels), looked up in tables
 ///   built here. The one exception is `tiergate_org_open_sessions`, created once per org
 ///   when its first session opens, and `tiergate_burst_active`, created when an org's burst
 ///   is first seen (see `OrgGauges` for the cardinality bound of both), unless
@@ -59,6 +59,8 @@ public final class TierGateMetrics: Sendable {
         public static let queueWait = "tiergate_connection_wait_seconds"
     }
 
+    /// The refusals by reason, for SHOW STATS.
+    public let refusalCounts = RefusalCounts()
     private let admittedByTier: [Tier: Counter]
     private let refusedByTier: [Tier: [RefusalReason: Counter]]
     private let refusedNoTier: [RefusalReason: Counter]
@@ -70,7 +72,7 @@ public final class TierGateMetrics: Sendable {
     private let statementTimeoutsByTier: [Tier: Counter]
     private let settingsRefusalsByTier: [Tier: Counter]
     private let settingsRestoredByTier: [Tier: Counter]
-    private let adminByCommand: [AdminCommandName: Counter]
+    private let adminByCommand: [String: Counter]
     private let thrashingByTier: [Tier: Counter]
     private let orgs: OrgGauges
     private let burstsStartedByTier: [Tier: Counter]
@@ -88,8 +90,10 @@ public final class TierGateMetrics: Sendable {
     private let invalidationFailures: [InvalidationFailure: Counter]
 
     /// - Parameter orgLabels: how the per-org series name orgs (`OrgLabelMode`).
+    /// - Parameter adminCommands: the `command` labels of `tiergate_admin_commands_total`
+    ///   (the admin command table's, which ends with the label of anything else).
     public init(factory: any MetricsFactory = MetricsSystem.factory, orgSeriesCap: Int = TierGateMetrics.defaultOrgSeriesCap,
-                orgLabels: OrgLabelMode = .plain) {
+                orgLabels: OrgLabelMode = .plain, adminCommands: [String] = []) {
         func perTier<M>(_ make: (Tier) -> M) -> [Tier: M] {
             Dictionary(uniqueKeysWithValues: Tier.allCases.map { ($0, make($0)) })
         }
@@ -119,9 +123,8 @@ public final class TierGateMetrics: Sendable {
         statementTimeoutsByTier = perTier { counter(Name.statementTimeouts, [("tier", $0.rawValue)]) }
         settingsRefusalsByTier = perTier { counter(Name.settingsRefusals, [("tier", $0.rawValue)]) }
         settingsRestoredByTier = perTier { counter(Name.settingsRestored, [("tier", $0.rawValue)]) }
-        adminByCommand = Dictionary(uniqueKeysWithValues: AdminCommandName.allCases.map {
-            ($0, counter(Name.adminCommands, [("command", $0.rawValue)]))
-        })
+        adminByCommand = Dictionary(adminCommands.map { ($0, counter(Name.adminCommands, [("command", $0)])) },
+                                    uniquingKeysWith: { first, _ in first })
         thrashingByTier = perTier { counter(Name.thrashing, [("tier", $0.rawValue)]) }
         self.orgLabels = orgLabels
         orgs = OrgGauges(label: Name.orgOpenSessions, factory: factory, cap: orgSeriesCap, labels: orgLabels)
@@ -194,6 +197,7 @@ public final class TierGateMetrics: Sendable {
     /// A connection was refused; `tier` nil when it was refused before its tier was known.
     /// A `connectionLimit` refusal also counts as a connection-limit hit.
     public func refused(_ reason: RefusalReason, tier: Tier?) {
+        refusalCounts.count(reason)
         if let tier {
             refusedByTier[tier]?[reason]?.increment()
             if reason == .connectionLimit { limitHitsByTier[tier]?.increment() }
@@ -275,8 +279,9 @@ public final class TierGateMetrics: Sendable {
 
     // MARK: Admin
 
-    public func adminCommand(_ command: AdminCommandName) {
-        adminByCommand[command]?.increment()
+    /// An admin command ran; `label` is one of those given at creation (others count nowhere).
+    public func adminCommand(_ label: String) {
+        adminByCommand[label]?.increment()
     }
 
     /// Orgs with their own `tiergate_org_open_sessions` series now.

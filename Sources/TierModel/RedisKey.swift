@@ -23,8 +23,7 @@ public enum RedisKey: Sendable {
     /// value and may write `tier:<org>` back only if it is unchanged, so a lookup that began
     /// before an invalidation can never put the old tier back (a fencing token).
     public static func tierGeneration(_ org: OrgId) -> String { "tiergen:\(org)" }
-    /// The pub/sub channel every TierGate subscribes to: a message is an org id, or `*`,
-    /// whose in-process entries are to be dropped.
+    /// The pub/sub channel every TierGate subscribes to; its messages are `Announcement`s.
     public static let invalidationChannel = "tiergate:invalidate"
 
     /// `EXPIRE tier:<org> 300` (docs/design.md#tier-source).

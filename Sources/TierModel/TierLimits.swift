@@ -267,7 +267,7 @@ public struct TierLimits: Sendable, Equatable, Codable {
 
 extension TierLimits {
     /// The matrix file's shape, keys in its order, the fields TierGate adds after its own.
-    var jsonValue: JSONValue {
+    public var jsonValue: JSONValue {
         let pg = postgres
         return .object([
             "postgres": .object([

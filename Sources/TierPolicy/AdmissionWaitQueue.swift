@@ -105,7 +105,7 @@ final class AdmissionWaitQueue: @unchecked Sendable {
     private func leave(_ id: UInt64) {
         guard let waiter = state.withLock({ $0.remove(id) }) else { return }
         metrics.leftQueue(tier: waiter.tier, waited: clock.now - waiter.enqueuedAt)
-        waiter.payload.complete(.refused(ErrorResponse(severity: .fatal, sqlState: "08006",
+        waiter.payload.complete(.refused(ErrorResponse(severity: .fatal, sqlState: .connectionFailure,
                                                        message: "the client left while waiting for a connection slot")))
         queue.async { [self] in rearm() }
     }

@@ -35,10 +35,10 @@ final class BurstCoordinator: Sendable {
     private let changed = Mutex<(@Sendable (OrgId) -> Void)?>(nil)
     /// Tells the other instances of a start or a switch-off (pub/sub), so their new
     /// sessions get the burst tier at once instead of at their next over-ceiling connection.
-    private let announce: @Sendable (String) -> Void
+    private let announce: @Sendable (Announcement) -> Void
 
     init(ledger: BurstLedger, instanceId: String, checkInterval: Duration, clock: any PolicyClock,
-         logger: Logger, metrics: TierGateMetrics, announce: @escaping @Sendable (String) -> Void) {
+         logger: Logger, metrics: TierGateMetrics, announce: @escaping @Sendable (Announcement) -> Void) {
         self.ledger = ledger
         self.instanceId = instanceId
         self.clock = clock
@@ -111,7 +111,7 @@ final class BurstCoordinator: Sendable {
                     "cost_per_minute": "\(state.costPerMinute)", "notify_customer": "\(config.notifyOnBurst)",
                     "activation_ms": "\(String(format: "%.2f", activation.seconds * 1000))"])
                 remember(org.orgId, state, remaining: remaining, baseTier: org.tier)
-                announce("\(instanceId) burst \(org.orgId)")
+                announce(Announcement(from: instanceId, .burstStarted(org.orgId)))
             case .running(let state, let remaining):
                 remember(org.orgId, state, remaining: remaining, baseTier: org.tier)
             case .coolingDown(let remaining):
@@ -174,7 +174,7 @@ final class BurstCoordinator: Sendable {
         }
         logger.notice("burst switched off by an operator", metadata: ["org": "\(org)", "ended_running_burst": "\(result != .noneRunning)"])
         queue.sync { forget(org) }
-        announce("\(instanceId) burst-off \(org)")
+        announce(Announcement(from: instanceId, .burstSwitchedOff(org)))
         return result
     }
 
@@ -184,7 +184,7 @@ final class BurstCoordinator: Sendable {
         if lifted == true {
             logger.notice("burst switched back on by an operator", metadata: ["org": "\(org)"])
             switchOnAnnounced(org)
-            announce("\(instanceId) burst-on \(org)")
+            announce(Announcement(from: instanceId, .burstSwitchedOn(org)))
         }
         return lifted
     }

@@ -3,7 +3,7 @@ import Synchronization
 import TierModel
 
 /// The open sessions of every org with the tier they run under, the downgrades waiting for
-/// their grace period to end, and the admission counters.
+/// their grace period to end, and the admission count.
 ///
 /// Plain bookkeeping behind one lock; the timers and session commands it leads to are
 /// performed by `TierAdmission`.
@@ -30,7 +30,6 @@ final class OrgSessions: Sendable {
         var pending: [OrgId: PendingEnforcement] = [:]
         var nextToken: UInt64 = 0
         var admitted = 0
-        var refused: [String: Int] = [:]
         var closedByDowngrade = 0
         /// Sessions are counted across instances (leases): an org within its ceiling here
         /// may still be over it in the cluster, so a pending enforcement stays until its time.
@@ -59,10 +58,6 @@ final class OrgSessions: Sendable {
                 state.pending[org] = nil
             }
         }
-    }
-
-    func countRefusal(_ reason: String) {
-        state.withLock { $0.refused[reason, default: 0] += 1 }
     }
 
     func controls(of org: OrgId) -> [SessionControl] {

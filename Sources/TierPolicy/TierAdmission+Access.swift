@@ -15,19 +15,16 @@ extension TierAdmission {
         let org = org.orgId.rawValue
         switch refusal {
         case .noRoles:
-            orgSessions.countRefusal("invalid_org")
             metrics.refused(.invalidOrg, tier: tier)
             logger.error("refused: the org document lists no role (postgres.roles)", metadata: [
                 "org": "\(org)", "peer": "\(request.peer)"])
             return TierClientError.invalidOrg(org, reason: "postgres.roles lists no role that may connect").errorResponse
         case .roleNotAllowed:
-            orgSessions.countRefusal("role_not_allowed")
             metrics.refused(.roleNotAllowed, tier: tier)
             logger.notice("refused: role may not connect for the org", metadata: [
                 "org": "\(org)", "role": "\(identity.role)", "peer": "\(request.peer)"])
             return TierClientError.roleNotAllowed(role: identity.role, org: org).errorResponse
         case .unknownDatabase(let database):
-            orgSessions.countRefusal("unknown_database")
             metrics.refused(.unknownDatabase, tier: tier)
             logger.notice("refused: database is not the org's", metadata: [
                 "org": "\(org)", "database": "\(database)", "peer": "\(request.peer)"])

@@ -9,12 +9,7 @@ extension TierAdmission {
     /// subscription), its limits, roles and databases, open sessions, burst add-on and state,
     /// pending enforcement. Blocking (the burst state is read from Redis).
     public func orgStatus(_ org: OrgId) -> JSONObject {
-        let (told, pending) = orgSessions.state.withLock { ($0.tiers[org], $0.pending[org]) }
-        // What the ceiling counts (authenticated sessions), and the logins still in progress.
-        let (open, logins) = gate.withLock { ($0.count(for: org), $0.loginsInProgress(for: org)) }
-        // As served now: a subscription may have lapsed since the open sessions were told.
-        let resolved = (told.map(resolver.servedNow) ?? resolver.cachedValue(org))
-            .map { bursts?.overlay($0, matrix: resolver.matrix) ?? $0 }
+        let (resolved, open, logins, pending) = view(org)
         var object: JSONObject = ["org": .string(org.rawValue)]
         if let resolved {
             object["tier"] = .string(resolved.baseTier.rawValue)
@@ -30,9 +25,7 @@ extension TierAdmission {
             object["databases"] = .array(resolved.route.databases.map(JSONValue.string))
             object["burstingTo"] = resolved.burstingFrom == nil ? .null : .string(resolved.tier.rawValue)
             object["tierUpdatedAt"] = .integer(resolved.tierUpdatedAt)
-            if let limits = (try? JSONValue(parsing: resolved.redisValue))?.objectValue?["limits"] {
-                object["limits"] = limits
-            }
+            object["limits"] = resolved.limits.jsonValue
             object["settings"] = .object(JSONObject(resolved.sessionSettings.settings.map {
                 (key: $0.name, value: JSONValue.string($0.value)) }))
         } else {
@@ -51,6 +44,19 @@ extension TierAdmission {
                      "inSeconds": .integer(max(0, Int((pending.deadline - clock.now).seconds.rounded(.up))))])
         } ?? .null
         return object
+    }
+
+    /// What SHOW ORG and SHOW ORGS know of an org here: its tier as served now (a
+    /// subscription may have lapsed since the open sessions were told; a burst overlaid),
+    /// what the ceiling counts (authenticated sessions), the logins still in progress, and
+    /// a downgrade waiting for its grace period to end.
+    private func view(_ org: OrgId) -> (resolved: OrgTier?, open: Int, logins: Int,
+                                       pending: OrgSessions.PendingEnforcement?) {
+        let (told, pending) = orgSessions.state.withLock { ($0.tiers[org], $0.pending[org]) }
+        let (open, logins) = gate.withLock { ($0.count(for: org), $0.loginsInProgress(for: org)) }
+        let resolved = (told.map(resolver.servedNow) ?? resolver.cachedValue(org))
+            .map { bursts?.overlay($0, matrix: resolver.matrix) ?? $0 }
+        return (resolved, open, logins, pending)
     }
 
     /// The burst part of SHOW ORG: the add-on as configured, and the shared state (running,
@@ -128,20 +134,21 @@ extension TierAdmission {
     public func orgsOverview() -> [JSONObject] {
         let orgs = Set(resolver.cachedOrgs).union(orgSessions.orgsWithSessions).sorted()
         return orgs.map { org in
-            let status = orgStatus(org)
+            let (resolved, open, _, pending) = view(org)
             var row: JSONObject = ["org": .string(org.rawValue)]
-            row["tier"] = status["tier"] ?? .null
-            row["burstingTo"] = status["burstingTo"] ?? .null
-            row["maxConnections"] = status["limits"]?.objectValue?["postgres"]?.objectValue?["maxConnections"] ?? .null
-            row["openSessions"] = status["openSessions"] ?? .integer(0)
-            row["pendingEnforcement"] = .bool(status["pendingEnforcement"] != .null)
+            row["tier"] = resolved.map { .string($0.baseTier.rawValue) } ?? .null
+            row["burstingTo"] = resolved.flatMap { $0.burstingFrom == nil ? nil : JSONValue.string($0.tier.rawValue) } ?? .null
+            row["maxConnections"] = resolved.map { .integer($0.limits.postgres.maxConnections) } ?? .null
+            row["openSessions"] = .integer(open)
+            row["pendingEnforcement"] = .bool(pending != nil)
             return row
         }
     }
 
     /// SHOW STATS: admissions, refusals by reason, cache layers, lookups, uptime.
     public func statistics() -> JSONObject {
-        let (admitted, refused, closed) = orgSessions.state.withLock { ($0.admitted, $0.refused, $0.closedByDowngrade) }
+        let (admitted, closed) = orgSessions.state.withLock { ($0.admitted, $0.closedByDowngrade) }
+        let refused = metrics.refusalCounts.snapshot
         let lookups = resolver.stats
         let (open, logins) = gate.withLock { ($0.totalOpenSessions, $0.totalLoginsInProgress) }
         return [
@@ -151,7 +158,7 @@ extension TierAdmission {
                 "open": .integer(open),
                 "loginsInProgress": .integer(logins),
                 "queued": .integer(queuedConnections),
-                "refused": .object(JSONObject(refused.sorted { $0.key < $1.key }.map { (key: $0.key, value: .integer($0.value)) })),
+                "refused": .object(JSONObject(refused.map { (key: $0.key.rawValue, value: .integer($0.value)) }.sorted { $0.key < $1.key })),
                 "closedByDowngrade": .integer(closed),
             ]),
             "cache": .object([
@@ -165,17 +172,6 @@ extension TierAdmission {
                 "coalesced": .integer(lookups.coalesced), "staleServed": .integer(lookups.staleServed),
             ]),
         ]
-    }
-}
-
-extension TierLookupError {
-    /// The refusal reason as SHOW STATS counts it.
-    var statsReason: String {
-        switch self {
-        case .unknownOrg: "unknown_org"
-        case .invalidOrg: "invalid_org"
-        case .unavailable: "tier_unavailable"
-        }
     }
 }
 

@@ -125,7 +125,6 @@ extension TierAdmission {
     }
 
     private func refusedOverRate(_ refusal: ConnectRateRefusal) -> ErrorResponse {
-        orgSessions.countRefusal("connect_rate")
         metrics.refused(.connectRate, tier: refusal.tier)
         logger.notice("refused: connect rate", metadata: [
             "org": "\(refusal.org)", "tier": "\(refusal.tier)", "rate": "\(refusal.rate)", "burst": "\(refusal.burst)",
@@ -135,7 +134,6 @@ extension TierAdmission {
     }
 
     private func refusedAtCapacity(_ refusal: UpstreamCapacityRefusal) -> ErrorResponse {
-        orgSessions.countRefusal("upstream_capacity")
         metrics.refused(.upstreamCapacity, tier: refusal.tier)
         logger.notice("refused: upstream at capacity for the tier", metadata: [
             "org": "\(refusal.org)", "tier": "\(refusal.tier)", "in_use": "\(refusal.inUse)",

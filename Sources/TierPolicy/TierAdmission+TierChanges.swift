@@ -26,7 +26,7 @@ extension TierAdmission {
     public func invalidate(_ org: OrgId) -> (reload: TierResolver.Reload, announcedTo: Int?) {
         let reload = resolver.reload(org)
         if case .success(let value) = reload.new { applyIfChanged(value) }
-        let announced = resolver.announceInvalidation("\(instanceId) \(org)")
+        let announced = resolver.announce(Announcement(from: instanceId, .tierChanged(org)))
         countInvalidationFailures([reload], announcedTo: announced)
         return (reload, announced)
     }
@@ -40,42 +40,39 @@ extension TierAdmission {
             if case .success(let value) = reload.new { applyIfChanged(value) }
             return reload
         }
-        let announced = resolver.announceInvalidation("\(instanceId) *")
+        let announced = resolver.announce(Announcement(from: instanceId, .allTiersChanged))
         countInvalidationFailures(reloads, announcedTo: announced)
         return (reloads, announced)
     }
 
-    /// A message from the invalidation channel: "<instanceId> <org or *>". The announcing
-    /// instance has already refreshed Redis; this one drops its in-process copy and, for
-    /// orgs with open sessions here, resolves again and applies the result.
-    ///
-    /// Bursts use the same channel: "<instanceId> burst <org>" when one starts and
-    /// "<instanceId> burst-off <org>" / "burst-on <org>" after BURST OFF / ON (instances that predate bursts ignore
-    /// them: a word with a space is no org id).
+    /// A message from the invalidation channel (an `Announcement`; anything else, and this
+    /// instance's own, are ignored). For a tier change the announcing instance has already
+    /// refreshed Redis; this one drops its in-process copy and, for orgs with open sessions
+    /// here, resolves again and applies the result.
     public func invalidationAnnounced(_ message: String) {
-        let words = message.split(separator: " ").map(String.init)
-        if words.count == 3, words[0] != instanceId, let org = try? OrgId(words[2]) {
-            switch words[1] {
-            case "burst": bursts?.burstAnnounced(org)
-            case "burst-off": bursts?.switchOffAnnounced(org)
-            case "burst-on": bursts?.switchOnAnnounced(org)
-            default: break
-            }
-            return
-        }
-        let parts = message.split(separator: " ", maxSplits: 1).map(String.init)
-        guard parts.count == 2 else { return }
-        guard parts[0] != instanceId else { return }
+        guard let announcement = Announcement(parsing: message), announcement.from != instanceId else { return }
         let orgs: [OrgId]
-        if parts[1] == "*" {
+        let named: String
+        switch announcement.event {
+        case .burstStarted(let org):
+            bursts?.burstAnnounced(org)
+            return
+        case .burstSwitchedOff(let org):
+            bursts?.switchOffAnnounced(org)
+            return
+        case .burstSwitchedOn(let org):
+            bursts?.switchOnAnnounced(org)
+            return
+        case .allTiersChanged:
             resolver.dropAllLocal()
             orgs = orgSessions.orgsWithSessions
-        } else {
-            guard let org = try? OrgId(parts[1]) else { return }
+            named = "*"
+        case .tierChanged(let org):
             resolver.dropLocal(org)
             orgs = [org]
+            named = org.rawValue
         }
-        logger.info("tier invalidation announced", metadata: ["org": "\(parts[1])", "from": "\(parts[0])"])
+        logger.info("tier invalidation announced", metadata: ["org": "\(named)", "from": "\(announcement.from)"])
         refreshOpenOrgs(orgs)
     }
 

@@ -74,7 +74,7 @@ public final class TierAdmission: SessionAdmitter {
         bursts = resolver.bursts.map { ledger in
             BurstCoordinator(ledger: ledger, instanceId: instanceId, checkInterval: burstCheckInterval,
                              clock: clock, logger: logger, metrics: metrics,
-                             announce: { [resolver] in _ = resolver.announceInvalidation($0) })
+                             announce: { [resolver] in _ = resolver.announce($0) })
         }
         bursts?.onChange { [weak self] org in self?.burstChanged(org) }
     }
@@ -90,13 +90,11 @@ public final class TierAdmission: SessionAdmitter {
             if case .serverNameNamesAnotherOrg(let named) = error.reason {
                 logger.notice("refused: the user name and the TLS server name name different orgs", metadata: [
                     "user": "\(user)", "server_name": "\(request.serverName ?? "")", "peer": "\(request.peer)"])
-                orgSessions.countRefusal("org_conflict")
                 metrics.refused(.noOrg, tier: nil)
                 completion(.refused(TierClientError.orgConflict(user: user, serverNameOrg: named.rawValue).errorResponse))
                 return
             }
             logger.notice("refused: no org in user name", metadata: ["user": "\(user)", "peer": "\(request.peer)"])
-            orgSessions.countRefusal("no_org_in_user")
             metrics.refused(.noOrg, tier: nil)
             completion(.refused(TierClientError.orgMissing(user: user, reason: error.description).errorResponse))
             return
@@ -111,10 +109,9 @@ public final class TierAdmission: SessionAdmitter {
                 }
                 admitWithinRate(request, identity: identity, org: org, completion: completion)
             case .failure(let error):
-                orgSessions.countRefusal(error.statsReason)
                 metrics.refused(error.refusalReason, tier: nil)
                 logger.notice("refused: tier lookup failed", metadata: [
-                    "org": "\(identity.org)", "reason": "\(error.statsReason)", "peer": "\(request.peer)"])
+                    "org": "\(identity.org)", "reason": "\(error.refusalReason.rawValue)", "peer": "\(request.peer)"])
                 completion(.refused(refusal(for: error, org: identity.org)))
             }
         }
@@ -229,7 +226,6 @@ public final class TierAdmission: SessionAdmitter {
 
     /// A connection over the org's ceiling: counted, logged, and the FATAL it gets.
     func refused(_ refusal: ConnectionRefusal) -> ErrorResponse {
-        orgSessions.countRefusal("connection_limit")
         metrics.refused(.connectionLimit, tier: refusal.tier)
         recordRejection(refusal)
         return ErrorResponse(severity: .fatal, sqlState: ConnectionRefusal.sqlState,
@@ -238,7 +234,6 @@ public final class TierAdmission: SessionAdmitter {
 
     /// A newer login took this login's place before it authenticated: its session ends.
     func displace(_ ticket: SessionTicket, org: OrgTier) {
-        orgSessions.countRefusal("login_displaced")
         metrics.refused(.loginDisplaced, tier: ticket.tier)
         logger.notice("login displaced by a newer one", metadata: [
             "org": "\(ticket.org)", "tier": "\(ticket.tier)", "logins_in_progress_max": "\(loginBound(org))"])

@@ -31,13 +31,13 @@ public enum TierClientError: Error, Sendable, Equatable {
     /// login's place before it authenticated.
     case loginDisplaced(org: String, loginsInProgress: Int)
 
-    public var sqlState: String {
+    public var sqlState: SQLState {
         switch self {
-        case .orgMissing, .orgConflict, .unknownOrg, .invalidOrg, .roleNotAllowed: "28000"  // invalid_authorization_specification
-        case .databaseDoesNotExist: "3D000"                 // invalid_catalog_name
-        case .tierUnavailable: "57P03"                      // cannot_connect_now
-        case .downgradeExcess, .loginDisplaced: "53300"     // too_many_connections
-        case .idleSessionTimeout: "57P05"                   // idle_session_timeout
+        case .orgMissing, .orgConflict, .unknownOrg, .invalidOrg, .roleNotAllowed: .invalidAuthorizationSpecification
+        case .databaseDoesNotExist: .invalidCatalogName
+        case .tierUnavailable: .cannotConnectNow
+        case .downgradeExcess, .loginDisplaced: .tooManyConnections
+        case .idleSessionTimeout: .idleSessionTimeout
         }
     }
 

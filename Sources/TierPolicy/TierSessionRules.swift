@@ -124,7 +124,7 @@ struct TierSessionRules: SessionRules {
         if let refusal = rewrittenRefusal(error) { return refusal }
         // Only the statement-timeout cancel gets the hint; a user's cancel or a lock timeout
         // (also 57014 / 55P03) is not the tier's doing.
-        guard error.sqlState == "57014",
+        guard error.sqlState == .queryCanceled,
               error.message?.contains("statement timeout") == true,
               error[.hint] == nil else { return error }
         metrics?.statementTimedOut(tier: tier)
@@ -145,7 +145,7 @@ struct TierSessionRules: SessionRules {
             refusal[.context] = nil
             return refusal
         }
-        guard error.sqlState == "08P01", error[.routine] == "exec_bind_message", let message = error.message else { return nil }
+        guard error.sqlState == .protocolViolation, error[.routine] == "exec_bind_message", let message = error.message else { return nil }
         // Refused Binds before the one answered were skipped by the server (an earlier error
         // in their batch): they get no answer.
         let violation: SettingsViolation? = memory.state.withLock { state in

@@ -250,11 +250,11 @@ public final class TierResolver: Sendable {
         Array(Set(local.orgs).union(redis?.cachedOrgs() ?? [])).sorted()
     }
 
-    /// PUBLISHes `message` on the invalidation channel; how many instances heard it, nil
-    /// without Redis or when it is down.
-    public func announceInvalidation(_ message: String) -> Int? {
+    /// PUBLISHes `announcement` on the invalidation channel; how many instances heard it,
+    /// nil without Redis or when it is down.
+    public func announce(_ announcement: Announcement) -> Int? {
         redis?.withConnection { connection throws(RedisError) in
-            try connection.publish(RedisKey.invalidationChannel, message: message)
+            try connection.publish(RedisKey.invalidationChannel, message: announcement.encoded)
         }
     }
 

@@ -158,9 +158,12 @@ struct ServeCommand: ParsableCommand {
                 logger.info("metrics", metadata: ["listen": "\(endpoint)", "org_labels": "\(labels.rawValue)"])
                 return try ServeMetrics.bootstrap(listen: endpoint, orgLabels: labels, logger: logger, scraped: { loopExport.update(); tlsExport.update() })
             }
-            configuration.observer = telemetry.map { SessionMetrics($0.0) }
+            // One set of refusal counters for /metrics and SHOW STATS, the proxy's own
+            // refusals (protocol, login timeout) included, with or without --metrics.
+            let tierMetrics = telemetry?.0 ?? TierGateMetrics()
+            configuration.observer = SessionMetrics(tierMetrics)
             metricsServer = telemetry?.1
-            let (admitter, pgbouncer) = try makeAdmitter(logger: logger, metrics: telemetry?.0, clock: policyTimers)
+            let (admitter, pgbouncer) = try makeAdmitter(logger: logger, metrics: tierMetrics, clock: policyTimers)
             let tiered = admitter as? TierAdmission
             matrix = tiered?.matrix
             tiered?.downgradeGrace = downgradeGrace.duration
@@ -270,8 +273,9 @@ struct ServeCommand: ParsableCommand {
     }
 
     /// Without an org source TierGate is a transparent relay; with one, it gates by tier.
-    /// - Parameter metrics: the bootstrapped metrics (their org labels), nil without --metrics.
-    private func makeAdmitter(logger: Logger, metrics: TierGateMetrics?, clock: any PolicyClock) throws -> (any SessionAdmitter, PgBouncerUpkeep?) {
+    /// - Parameter metrics: the bootstrapped metrics (their org labels), or unexported ones
+    ///   without --metrics (SHOW STATS still reads their refusal counts).
+    private func makeAdmitter(logger: Logger, metrics: TierGateMetrics, clock: any PolicyClock) throws -> (any SessionAdmitter, PgBouncerUpkeep?) {
         guard let (source, sourceName) = try orgSource.makeSource() else {
             logger.notice("no org source (--mongo or --orgs): relaying without tier gating")
             return (DirectAdmission(upstream: upstream), nil)
@@ -290,7 +294,7 @@ struct ServeCommand: ParsableCommand {
                                                                    logger: logger) }
         let admission = TierAdmission(resolver: resolver, defaultUpstream: upstream,
                                       pgbouncer: upstreamPgbouncer, logger: logger,
-                                      metrics: metrics ?? TierGateMetrics(),
+                                      metrics: metrics,
                                       clock: clock, serverNameOrgs: tls.tlsOrgDomain, leases: leases,
                                       overload: OverloadConfiguration(
                                           queue: queue, maxQueueWait: .milliseconds(max(500, loginTimeout.milliseconds - 1000))))

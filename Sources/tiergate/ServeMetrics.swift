@@ -40,7 +40,7 @@ enum ServeMetrics {
             scraped()
             return registry.emitToBuffer()
         }
-        return (TierGateMetrics(factory: factory, orgLabels: orgLabels), server)
+        return (TierGateMetrics(factory: factory, orgLabels: orgLabels, adminCommands: AdminCommand.metricLabels), server)
     }
 
     /// Per-org series name orgs, and anyone who can reach /metrics reads them: plain only
@@ -110,24 +110,7 @@ struct MeteredAdminBackend: AdminBackend {
     }
 
     func execute(_ command: AdminCommand) -> AdminReply {
-        metrics.adminCommand(Self.name(command))
+        metrics.adminCommand(command.metricLabel)
         return backend.execute(command)
-    }
-
-    static func name(_ command: AdminCommand) -> AdminCommandName {
-        switch command {
-        case .ping: .ping
-        case .invalidate: .invalidate
-        case .invalidateAll: .invalidateAll
-        case .showOrg: .showOrg
-        case .showOrgs: .showOrgs
-        case .showStats: .showStats
-        case .reload: .reload
-        case .pgbouncer: .pgbouncer
-        case .burstOff: .burstOff
-        case .burstOn: .burstOn
-        case .burstStart: .burstStart
-        @unknown default: .other
-        }
     }
 }

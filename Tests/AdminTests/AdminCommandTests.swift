@@ -94,3 +94,45 @@ struct AdminConversationTests {
         #expect(reply.line == #"{"ok":true,"org":"org_acme"}"# + "\n")
     }
 }
+
+struct AdminCommandTableTests {
+    /// The `command` labels dashboards and alert rules see: they must not drift.
+    @Test func metricLabels_areTheExportedOnes_eachOnce() {
+        #expect(AdminCommand.metricLabels == ["ping", "invalidate", "invalidate_all", "show_org", "show_orgs", "show_stats",
+                                              "reload", "pgbouncer", "burst_start", "burst_off", "burst_on", "other"])
+    }
+
+    /// Each row's usage, with an org id where it takes one, parses to a command whose row
+    /// it is: the parser reads the table and nothing else.
+    @Test func everyRow_parsesFromItsUsage_toACommandOfThatRow() throws {
+        for row in AdminCommand.table {
+            let line = row.usage.replacingOccurrences(of: "<orgId>", with: "org_acme")
+            let command = try AdminCommand.parse(line)
+            #expect(command.spec.words == row.words && command.spec.argument == row.argument, "\(line)")
+            #expect(command.metricLabel == row.metricLabel, "\(line)")
+            #expect(try AdminCommand.parse(line.lowercased()) == command, "verbs are case-insensitive")
+        }
+    }
+
+    @Test func usage_listsEveryRow_inTableOrder() {
+        #expect(AdminCommand.usage == "PING, INVALIDATE <orgId>, INVALIDATE *, SHOW ORG <orgId>, SHOW ORGS, SHOW STATS, RELOAD, PGBOUNCER, BURST START <orgId>, BURST OFF <orgId>, BURST ON <orgId>")
+    }
+
+    /// A verb with sub-commands names them when one is missing or unknown, and a
+    /// sub-command its own usage.
+    @Test func errorTexts_comeFromTheTable() {
+        func error(_ line: String) -> String {
+            do { _ = try AdminCommand.parse(line); return "parsed" } catch { return error.description }
+        }
+        #expect(error("SHOW") == "SHOW: expected SHOW ORG <orgId>, SHOW ORGS or SHOW STATS")
+        #expect(error("show tables") == #"SHOW: unknown SHOW "TABLES"; expected ORG, ORGS or STATS"#)
+        #expect(error("SHOW ORG") == "SHOW ORG: usage: SHOW ORG <orgId>")
+        #expect(error("SHOW STATS now") == "SHOW STATS: takes no arguments")
+        #expect(error("INVALIDATE") == "INVALIDATE: usage: INVALIDATE <orgId> or INVALIDATE *")
+        #expect(error("PING now") == "PING: takes no arguments")
+        #expect(error("BURST") == "BURST: expected BURST START <orgId>, BURST OFF <orgId> or BURST ON <orgId>")
+        #expect(error("BURST PAUSE org_acme") == #"BURST: unknown BURST "PAUSE"; expected START, OFF or ON"#)
+        #expect(error("BURST OFF") == "BURST OFF: usage: BURST OFF <orgId>")
+        #expect(error("SHOW ORG *").hasPrefix("org id: \"*\""))
+    }
+}

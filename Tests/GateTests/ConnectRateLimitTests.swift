@@ -68,7 +68,7 @@ import TierModel
     @Test func refusal_hasTheCeilingRefusalsShape() {
         let refusal = ConnectRateRefusal(org: acme, tier: .free, rate: 5, burst: 10, retryAfter: .milliseconds(190),
                                          suggestion: .connectRate(tier: .free, matrix: .builtIn))
-        #expect(ConnectRateRefusal.sqlState == "53300")
+        #expect(ConnectRateRefusal.sqlState == .tooManyConnections)
         #expect(refusal.message == #"connection rate exceeded for org "org_acme": more than 10 at once or 5 per second (tier FREE)"#)
         #expect(refusal.detail == #"{"error":"connection_rate_exceeded","tier":"FREE","rate":5,"burst":10,"retryAfterMs":190,"suggestion":"Upgrade to STARTER for 10 connections per second"}"#)
         #expect(refusal.hint == "Upgrade to STARTER for 10 connections per second")

@@ -31,7 +31,7 @@ import TierModel
     }
 
     @Test func sqlState_isTooManyConnections() {
-        #expect(ConnectionRefusal.sqlState == "53300")
+        #expect(ConnectionRefusal.sqlState == .tooManyConnections)
         #expect(ConnectionRefusal.errorCode == "connection_limit_exceeded")
     }
 }

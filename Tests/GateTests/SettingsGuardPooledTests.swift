@@ -19,7 +19,7 @@ import TierModel
     func sessionLevelChangeOfATierSetting_isRefused(sql: String) throws {
         let v = try #require(pooled.check(sql: sql), "\(sql)")
         #expect(v.reason == .sessionChangeWhilePooled)
-        #expect(v.sqlState == "42501")
+        #expect(v.sqlState == .insufficientPrivilege)
         #expect(v.hint.contains("SET LOCAL"))
     }
 

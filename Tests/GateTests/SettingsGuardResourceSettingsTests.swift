@@ -27,7 +27,7 @@ import TierModel
         let v = try #require(free.check(sql: sql), "\(sql)")
         #expect(v.parameter == parameter)
         #expect(v.maximum == maximum)
-        #expect(v.sqlState == "42501")
+        #expect(v.sqlState == .insufficientPrivilege)
     }
 
     @Test(arguments: [

@@ -42,7 +42,7 @@ func settingsGuard(_ tier: Tier, matrix: TierMatrix = .builtIn) -> SettingsGuard
 
     @Test func set_1GBWorkMem_messageHintDetailAndSQLState() throws {
         let v = try #require(refused("SET work_mem = '1GB'"))
-        #expect(v.sqlState == "42501")
+        #expect(v.sqlState == .insufficientPrivilege)
         #expect(v.reason == .aboveLimit)
         #expect(v.requested == "1GB")
         #expect(v.message == #"permission denied to set parameter "work_mem" to '1GB': the FREE tier allows at most 4MB"#)
@@ -319,7 +319,7 @@ struct SettingsViewUpdateTests {
     func updatingPgSettings_isRefused(sql: String) throws {
         let violation = try #require(Self.free.check(sql: sql))
         #expect(violation.reason == .settingsViewUpdate)
-        #expect(violation.sqlState == "42501")
+        #expect(violation.sqlState == .insufficientPrivilege)
         #expect(violation.message.contains("pg_settings"))
     }
 

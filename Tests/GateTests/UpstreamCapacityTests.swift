@@ -58,7 +58,7 @@ import TierModel
     @Test func refusal_saysTheServerIsAtCapacity_tierInDetail_neverTheOrgsCeiling() throws {
         let refusal = UpstreamCapacityRefusal(org: try OrgId("org_acme"), tier: .free, inUse: 7, tierLimit: 7, capacity: 10,
                                               suggestion: .serverCapacity(tier: .free, matrix: matrix))
-        #expect(UpstreamCapacityRefusal.sqlState == "53300")
+        #expect(UpstreamCapacityRefusal.sqlState == .tooManyConnections)
         #expect(refusal.message == "the database server is at capacity: no connection is free for this tier")
         #expect(!refusal.message.contains("limit"))
         #expect(refusal.detail == #"{"error":"server_at_capacity","tier":"FREE","inUse":7,"tierLimit":7,"capacity":10,"suggestion":"Retry shortly, or upgrade to STARTER for priority when the server is busy"}"#)

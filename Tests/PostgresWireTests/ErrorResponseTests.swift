@@ -4,7 +4,7 @@ import Testing
 /// Protocol docs, "ErrorResponse" and "Error and Notice Message Fields".
 @Suite struct ErrorResponseTests {
     @Test func tinyFatalMessage_encodesToExactlyTheHandWrittenBytes() {
-        let error = ErrorResponse(severity: .fatal, sqlState: "08P01", message: "x")
+        let error = ErrorResponse(severity: .fatal, sqlState: .protocolViolation, message: "x")
         let expected: [UInt8] = [
             0x45, 0, 0, 0, 29,                            // 'E', length 29
             0x53, 0x46, 0x41, 0x54, 0x41, 0x4C, 0,        // S FATAL\0
@@ -17,20 +17,20 @@ import Testing
     }
 
     @Test func encodedAsNotice_usesTypeN() {
-        let notice = ErrorResponse(severity: .error, sqlState: "01000", message: "m")
+        let notice = ErrorResponse(severity: .error, sqlState: SQLState(rawValue: "01000")!, message: "m")
         #expect(notice.encoded(as: .noticeResponse).first == 0x4E)
         #expect(Array(notice.encoded(as: .noticeResponse).dropFirst()) == Array(notice.encoded().dropFirst()))
     }
 
     @Test func encodeThenDecode_roundTripsWithDetailAndHint() throws {
-        let error = ErrorResponse(severity: .error, sqlState: "53300", message: "too many connections",
+        let error = ErrorResponse(severity: .error, sqlState: .tooManyConnections, message: "too many connections",
                                   detail: "free tier: 5 connections", hint: "upgrade to pro")
         let framed = try #require(WireBytes.unframe(error.encoded()))
         #expect(framed.id == 0x45)
         let decoded = try #require(ErrorResponse.decode(payload: framed.payload[...]))
         #expect(decoded == error)
         #expect(decoded.fields.map(\.code) == [0x53, 0x56, 0x43, 0x4D, 0x44, 0x48])
-        #expect(decoded.sqlState == "53300")
+        #expect(decoded.sqlState == .tooManyConnections)
         #expect(decoded.message == "too many connections")
         #expect(decoded[.detail] == "free tier: 5 connections")
         #expect(decoded[.hint] == "upgrade to pro")
@@ -63,14 +63,14 @@ import Testing
     }
 
     @Test func subscriptSet_replacesInPlaceAndKeepsOrder() {
-        var error = ErrorResponse(severity: .fatal, sqlState: "08P01", message: "old")
+        var error = ErrorResponse(severity: .fatal, sqlState: .protocolViolation, message: "old")
         error[.message] = "new"
         #expect(error.fields.map(\.code) == [0x53, 0x56, 0x43, 0x4D])
         #expect(error.message == "new")
     }
 
     @Test func subscriptSet_appendsAMissingField() {
-        var error = ErrorResponse(severity: .fatal, sqlState: "53300", message: "limit")
+        var error = ErrorResponse(severity: .fatal, sqlState: .tooManyConnections, message: "limit")
         error[.hint] = "upgrade"
         #expect(error.fields.last?.code == 0x48)
         #expect(error.fields.last?.value == "upgrade")
@@ -78,7 +78,7 @@ import Testing
     }
 
     @Test func subscriptSetNil_removesTheFieldAndIgnoresAMissingOne() {
-        var error = ErrorResponse(severity: .fatal, sqlState: "08P01", message: "m", detail: "d")
+        var error = ErrorResponse(severity: .fatal, sqlState: .protocolViolation, message: "m", detail: "d")
         error[.detail] = nil
         #expect(error[.detail] == nil)
         #expect(error.fields.map(\.code) == [0x53, 0x56, 0x43, 0x4D])

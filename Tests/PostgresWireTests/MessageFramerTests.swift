@@ -148,7 +148,7 @@ import Testing
             for cuts in [[], [1], [2, 4], [1, 2, 3, 4]] {
                 var recording = FramerRecording(inspected: inspected)
                 recording.feed(WireBytes.header("Q", declaredLength: length), cutAt: cuts)
-                #expect(recording.violation?.sqlState == "08P01", "inspected \(inspected), cuts \(cuts)")
+                #expect(recording.violation?.sqlState == .protocolViolation, "inspected \(inspected), cuts \(cuts)")
             }
         }
     }
@@ -159,7 +159,7 @@ import Testing
         for cut in 0...stream.count {
             var recording = FramerRecording(inspected: ["Z"])
             recording.feed(stream, cutAt: [cut])
-            #expect(recording.violation?.sqlState == "08P01", "cut at \(cut)")
+            #expect(recording.violation?.sqlState == .protocolViolation, "cut at \(cut)")
             #expect(recording.forwardedBytes == valid, "cut at \(cut)")
         }
     }
@@ -172,7 +172,7 @@ import Testing
             // Only the header is fed: the framer must refuse before waiting for (or
             // reserving room for) the body.
             recording.feed(WireBytes.header("Q", declaredLength: 1024 + 4 + 1), cutAt: cuts)
-            #expect(recording.violation?.sqlState == "54000")
+            #expect(recording.violation?.sqlState == .programLimitExceeded)
             #expect(recording.messages.isEmpty)
         }
     }
@@ -180,7 +180,7 @@ import Testing
     @Test func inspectedMessageDeclaringInt32Max_isProgramLimitExceededUnderTheDefaultLimit() {
         var recording = FramerRecording(inspected: ["Q"])
         recording.feed(WireBytes.header("Q", declaredLength: .max))
-        #expect(recording.violation?.sqlState == "54000")
+        #expect(recording.violation?.sqlState == .programLimitExceeded)
     }
 
     @Test func inspectedMessageExactlyMaxInspectedLength_isAssembled() {

@@ -3,13 +3,7 @@ import Testing
 
 @Suite struct ProtocolViolationTests {
     @Test func defaultSQLState_isProtocolViolation08P01() {
-        #expect(ProtocolViolation("bad").sqlState == "08P01")
-    }
-
-    @Test func sqlStateConstants_matchPostgresAppendixA() {
-        #expect(SQLState.protocolViolation == "08P01")
-        #expect(SQLState.featureNotSupported == "0A000")
-        #expect(SQLState.programLimitExceeded == "54000")
+        #expect(ProtocolViolation("bad").sqlState == .protocolViolation)
     }
 
     @Test func errorResponse_isFatalWithTheViolationsSQLStateAndMessage() {
@@ -17,7 +11,7 @@ import Testing
         let error = violation.errorResponse
         #expect(error[.severityLocalized] == "FATAL")
         #expect(error[.severity] == "FATAL")
-        #expect(error.sqlState == "0A000")
+        #expect(error.sqlState == .featureNotSupported)
         #expect(error.message == "unsupported frontend protocol 4.0")
     }
 }

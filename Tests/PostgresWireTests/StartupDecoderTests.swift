@@ -8,7 +8,7 @@ import Testing
         StartupDecoder.decode(bytes[...])
     }
 
-    private func sqlState(_ result: StartupDecoder.Result) -> String? {
+    private func sqlState(_ result: StartupDecoder.Result) -> SQLState? {
         if case .failure(let violation) = result { return violation.sqlState }
         return nil
     }
@@ -28,7 +28,7 @@ import Testing
 
     @Test func sslRequestWithExtraBytes_isProtocolViolation() {
         let bytes = WireBytes.startupPacket(body: WireBytes.int32(WireBytes.sslRequestCode) + [0, 0, 0, 0])
-        #expect(sqlState(decode(bytes)) == "08P01")
+        #expect(sqlState(decode(bytes)) == .protocolViolation)
     }
 
     @Test func gssEncRequest_isDecodedFromItsEightBytes() {
@@ -41,7 +41,7 @@ import Testing
     func gssEncRequestLongerThanEightBytes_isProtocolViolation(extra: Int) {
         let bytes = WireBytes.startupPacket(
             body: WireBytes.int32(WireBytes.gssEncRequestCode) + [UInt8](repeating: 0, count: extra))
-        #expect(sqlState(decode(bytes)) == "08P01")
+        #expect(sqlState(decode(bytes)) == .protocolViolation)
     }
 
     // MARK: CancelRequest
@@ -64,19 +64,19 @@ import Testing
 
     @Test func cancelRequestWithKeyOver256Bytes_isProtocolViolation() {
         let bytes = WireBytes.cancelRequest(processID: 1, secretKey: [UInt8](repeating: 9, count: 257))
-        #expect(sqlState(decode(bytes)) == "08P01")
+        #expect(sqlState(decode(bytes)) == .protocolViolation)
     }
 
     @Test(arguments: [0, 1, 3])
     func cancelRequestWithKeyShorterThanFourBytes_isProtocolViolation(keyLength: Int) {
         let bytes = WireBytes.cancelRequest(processID: 1, secretKey: [UInt8](repeating: 9, count: keyLength))
-        #expect(sqlState(decode(bytes)) == "08P01")
+        #expect(sqlState(decode(bytes)) == .protocolViolation)
     }
 
     @Test func cancelRequestWithoutProcessID_isProtocolViolation() {
         let bytes = WireBytes.startupPacket(body: WireBytes.int32(WireBytes.cancelRequestCode))
         #expect(bytes.count == 8)
-        #expect(sqlState(decode(bytes)) == "08P01")
+        #expect(sqlState(decode(bytes)) == .protocolViolation)
     }
 
     // MARK: StartupMessage
@@ -128,7 +128,7 @@ import Testing
     @Test(arguments: [UInt16(2), 4, 1, 0, 1234])
     func startupMessageWithMajorVersionOtherThan3_isFeatureNotSupported(major: UInt16) {
         let bytes = WireBytes.startupMessage(major: major, minor: 0, [("user", "u")])
-        #expect(sqlState(decode(bytes)) == "0A000")
+        #expect(sqlState(decode(bytes)) == .featureNotSupported)
     }
 
     @Test func startupMessageExactly10000Bytes_isAccepted() {
@@ -144,7 +144,7 @@ import Testing
     @Test(arguments: [Int32(7), 4, 0, -1, Int32.min])
     func startupPacketShorterThan8Bytes_isProtocolViolation(declaredLength: Int32) {
         let header = WireBytes.startupHeader(declaredLength: declaredLength)
-        #expect(sqlState(decode(header)) == "08P01")
+        #expect(sqlState(decode(header)) == .protocolViolation)
     }
 
     @Test(arguments: [Int32(10_001), 1 << 20, Int32.max])
@@ -152,7 +152,7 @@ import Testing
         // Only the length has been received; nothing is waited for or allocated from it.
         let header = WireBytes.startupHeader(declaredLength: declaredLength)
         #expect(header.count == 4)
-        #expect(sqlState(decode(header)) == "08P01")
+        #expect(sqlState(decode(header)) == .protocolViolation)
     }
 
     // MARK: Partial packets
@@ -183,38 +183,38 @@ import Testing
 
     @Test func startupMessageMissingFinalTerminator_isProtocolViolation() {
         let raw = WireBytes.cString("user") + WireBytes.cString("alice")
-        #expect(sqlState(decode(WireBytes.startupMessage(rawParameters: raw))) == "08P01")
+        #expect(sqlState(decode(WireBytes.startupMessage(rawParameters: raw))) == .protocolViolation)
     }
 
     @Test func startupMessageWithOnlyTheVersion_isProtocolViolation() {
-        #expect(sqlState(decode(WireBytes.startupMessage(rawParameters: []))) == "08P01")
+        #expect(sqlState(decode(WireBytes.startupMessage(rawParameters: []))) == .protocolViolation)
     }
 
     @Test func startupMessageNameWithoutValue_isProtocolViolation() {
         let raw = WireBytes.cString("user")
-        #expect(sqlState(decode(WireBytes.startupMessage(rawParameters: raw))) == "08P01")
+        #expect(sqlState(decode(WireBytes.startupMessage(rawParameters: raw))) == .protocolViolation)
     }
 
     @Test func startupMessageWithUnterminatedValue_isProtocolViolation() {
         let raw = WireBytes.cString("user") + Array("alice".utf8)
-        #expect(sqlState(decode(WireBytes.startupMessage(rawParameters: raw))) == "08P01")
+        #expect(sqlState(decode(WireBytes.startupMessage(rawParameters: raw))) == .protocolViolation)
     }
 
     @Test func startupMessageWithInvalidUTF8InName_isProtocolViolation() {
         let raw: [UInt8] = [0x75, 0xFF, 0xFE, 0] + WireBytes.cString("alice") + [0]
-        #expect(sqlState(decode(WireBytes.startupMessage(rawParameters: raw))) == "08P01")
+        #expect(sqlState(decode(WireBytes.startupMessage(rawParameters: raw))) == .protocolViolation)
     }
 
     @Test func startupMessageWithInvalidUTF8InValue_isProtocolViolation() {
         // 0xC3 opens a two-byte sequence that 0x28 does not continue.
         let raw = WireBytes.cString("user") + [0x61, 0xC3, 0x28, 0] + [0]
-        #expect(sqlState(decode(WireBytes.startupMessage(rawParameters: raw))) == "08P01")
+        #expect(sqlState(decode(WireBytes.startupMessage(rawParameters: raw))) == .protocolViolation)
     }
 
     @Test(arguments: [[UInt8(0)], [0x78], [0x78, 0], WireBytes.cString("database") + WireBytes.cString("d")])
     func startupMessageWithBytesAfterTerminator_isProtocolViolation(trailing: [UInt8]) {
         let raw = WireBytes.parameterList([("user", "alice")]) + trailing
-        #expect(sqlState(decode(WireBytes.startupMessage(rawParameters: raw))) == "08P01")
+        #expect(sqlState(decode(WireBytes.startupMessage(rawParameters: raw))) == .protocolViolation)
     }
 
     // MARK: Several packets in one buffer

@@ -25,7 +25,7 @@ struct StartupOptionsTests {
             Issue.record("\(options) was accepted")
             return
         }
-        #expect(violation.sqlState == "08P01")
+        #expect(violation.sqlState == .protocolViolation)
     }
 
     @Test func serverSwitchInTheMiddle_refusesTheWhole() {

@@ -11,7 +11,7 @@ struct SessionMailboxTests {
             commands.withLock {
                 switch command {
                 case .update(let update): $0.append("update \(update.logMetadata["tier"] ?? "")")
-                case .terminate(let error): $0.append("terminate \(error.sqlState ?? "")")
+                case .terminate(let error): $0.append("terminate \(error[.sqlState] ?? "")")
                 }
             }
         }
@@ -22,7 +22,7 @@ struct SessionMailboxTests {
         .update(SessionUpdate(rules: nil, idleTimeout: nil, logMetadata: ["tier": tier]))
     }
 
-    static let terminate = SessionCommand.terminate(ErrorResponse(severity: .fatal, sqlState: "53300", message: "x"))
+    static let terminate = SessionCommand.terminate(ErrorResponse(severity: .fatal, sqlState: .tooManyConnections, message: "x"))
 
     @Test func commandsBeforeAttach_areHeld_onlyTheLatestUpdate_everyTermination() {
         let mailbox = SessionMailbox()

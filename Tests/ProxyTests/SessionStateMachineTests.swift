@@ -108,7 +108,7 @@ struct SessionStateMachineTests {
             guard case .sendToClient(let bytes) = action, bytes.first == UInt8(ascii: "E"), bytes.count >= 5 else { return nil }
             let b = Array(bytes)
             let length = Int(b[1]) << 24 | Int(b[2]) << 16 | Int(b[3]) << 8 | Int(b[4])
-            return ErrorResponse.decode(payload: b[5..<min(b.count, 1 + length)])?.sqlState
+            return ErrorResponse.decode(payload: b[5..<min(b.count, 1 + length)])?[.sqlState]
         }
     }
 
@@ -179,7 +179,7 @@ struct SessionStateMachineTests {
     @Test func refusal_isSentAsIs_andEndsWithoutAdmission() {
         var machine = Self.machine()
         _ = machine.clientBytes(Self.startupBytes()[...], now: Self.t0)
-        let refusal = ErrorResponse(severity: .fatal, sqlState: "53300", message: "connection limit exceeded")
+        let refusal = ErrorResponse(severity: .fatal, sqlState: .tooManyConnections, message: "connection limit exceeded")
         let actions = machine.admissionDecided(.refused(refusal))
         #expect(Self.sqlStates(actions) == ["53300"])
         #expect(Self.ending(actions)?.admission == nil)
@@ -274,7 +274,7 @@ struct SessionStateMachineTests {
     @Test func loginRefusedAtAuthentication_endsWithTheRefusal_andNothingAfterItReachesTheClient() {
         var machine = Self.machine()
         _ = machine.clientBytes(Self.startupBytes()[...], now: Self.t0)
-        let refusal = ErrorResponse(severity: .fatal, sqlState: "53300", message: "connection limit exceeded")
+        let refusal = ErrorResponse(severity: .fatal, sqlState: .tooManyConnections, message: "connection limit exceeded")
         _ = machine.admissionDecided(.admitted(Self.admission(confirmLogin: { refusal })))
         _ = machine.upstreamConnected(now: Self.t0)
         // AuthenticationOk, the rest of the login and its ReadyForQuery in one read, the last
@@ -393,7 +393,7 @@ struct SessionStateMachineTests {
         return machine
     }
 
-    static let userCancel = ErrorResponse(severity: .error, sqlState: "57014",
+    static let userCancel = ErrorResponse(severity: .error, sqlState: .queryCanceled,
                                           message: "canceling statement due to user request").encoded()
 
     @Test func statementPastItsTimeout_isCancelledByTheProxy_andReadsAsATimeout() {
@@ -405,7 +405,7 @@ struct SessionStateMachineTests {
         let reply = machine.upstreamBytes((Self.userCancel + Self.readyIdle)[...], now: Self.t0 + .seconds(11))
         guard case .sendToClient(let bytes) = reply.first else { Issue.record("\(Self.steps(reply))"); return }
         let error = ErrorResponse.decode(payload: Array(bytes).dropFirst(5))
-        #expect(error?.sqlState == "57014")
+        #expect(error?.sqlState == .queryCanceled)
         #expect(error?.message == "canceling statement due to statement timeout")
         #expect(error?[.detail]?.contains("10 s") == true)
         #expect(machine.phase == .relaying, "the session goes on, as after the server's own timeout")
@@ -489,7 +489,7 @@ struct SessionStateMachineTests {
     @Test func settingsRefusedByTheServer_areLogged_notShownToTheClient() {
         var machine = Self.relaying(mailbox: Self.mailbox())
         _ = machine.command(Self.update("SET work_mem = 'x'"))
-        let error = ErrorResponse(severity: .error, sqlState: "22023", message: "invalid value").encoded()
+        let error = ErrorResponse(severity: .error, sqlState: SQLState(rawValue: "22023")!, message: "invalid value").encoded()
         let steps = Self.steps(machine.upstreamBytes((error + Self.readyIdle)[...], now: Self.t0))
         #expect(steps == [.log(.settingsRefusedByServer(sqlState: "22023", reason: "invalid value"))])
     }
@@ -503,7 +503,7 @@ struct SessionStateMachineTests {
 
     @Test func terminateCommand_endsWithItsError() {
         var machine = Self.relaying(mailbox: Self.mailbox())
-        let error = ErrorResponse(severity: .fatal, sqlState: "53300", message: "downgraded")
+        let error = ErrorResponse(severity: .fatal, sqlState: .tooManyConnections, message: "downgraded")
         let actions = machine.command(.terminate(error))
         #expect(Self.sqlStates(actions) == ["53300"])
         #expect(Self.ending(actions)?.admission != nil)
@@ -552,7 +552,7 @@ struct SessionStateMachineTests {
     struct RefuseEverything: SessionRules {
         var inspectedFrontendMessages: [UInt8] { [UInt8(ascii: "Q")] }
         func filterFrontend(id: UInt8, payload: ArraySlice<UInt8>) -> FrontendVerdict {
-            .answer(ErrorResponse(severity: .error, sqlState: "42501", message: "no").encoded() + ReadyForQuery(status: .idle).encoded())
+            .answer(ErrorResponse(severity: .error, sqlState: .insufficientPrivilege, message: "no").encoded() + ReadyForQuery(status: .idle).encoded())
         }
         func decorate(error: ErrorResponse) -> ErrorResponse {
             var decorated = error
@@ -566,7 +566,7 @@ struct SessionStateMachineTests {
         let answered = machine.clientBytes(Self.query("SET work_mem = '1GB'")[...], now: Self.t0)
         #expect(Self.sqlStates(answered) == ["42501"])
         #expect(!Self.steps(answered).contains { if case .upstream = $0 { true } else { false } }, "never reaches the server")
-        let error = ErrorResponse(severity: .error, sqlState: "57014", message: "canceling statement due to statement timeout").encoded()
+        let error = ErrorResponse(severity: .error, sqlState: .queryCanceled, message: "canceling statement due to statement timeout").encoded()
         let decorated = machine.upstreamBytes(error[...], now: Self.t0)
         guard case .sendToClient(let bytes) = decorated.first else { Issue.record("\(Self.steps(decorated))"); return }
         #expect(ErrorResponse.decode(payload: bytes.dropFirst(5))?[.hint] == "upgrade")

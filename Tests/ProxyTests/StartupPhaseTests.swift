@@ -53,7 +53,7 @@ struct StartupPhaseTests {
             Issue.record("pipelined plain text behind an SSLRequest was served")
             return
         }
-        #expect(error.sqlState == "08P01")
+        #expect(error.sqlState == .protocolViolation)
         #expect(error.message == "received unencrypted data after SSL request")
         #expect(phase.isFinished)
     }
@@ -81,7 +81,7 @@ struct StartupPhaseTests {
             Issue.record("plain startup served under require")
             return
         }
-        #expect(error.sqlState == "08P01")
+        #expect(error.sqlState == .protocolViolation)
         #expect(error.message == "TLS required")
     }
 
@@ -100,7 +100,7 @@ struct StartupPhaseTests {
             Issue.record("TLS bytes accepted with TLS off")
             return
         }
-        #expect(error.sqlState == "08P01")
+        #expect(error.sqlState == .protocolViolation)
         var late = StartupPhase(tlsMode: .allow)
         #expect(late.receive(Self.gssRequest[...]) == .declineEncryption)
         guard case .fail = late.receive(hello[...]) else {
@@ -117,7 +117,7 @@ struct StartupPhaseTests {
             Issue.record("a second SSLRequest inside TLS was answered")
             return
         }
-        #expect(error.sqlState == "08P01")
+        #expect(error.sqlState == .protocolViolation)
     }
 
     @Test func thirdEncryptionRequest_isProtocolViolation() {
@@ -128,7 +128,7 @@ struct StartupPhaseTests {
             Issue.record("a loop of encryption requests was accepted")
             return
         }
-        #expect(error.sqlState == "08P01")
+        #expect(error.sqlState == .protocolViolation)
     }
 
     @Test func startupWithoutUser_is28000() {
@@ -137,7 +137,7 @@ struct StartupPhaseTests {
             Issue.record("startup without user accepted")
             return
         }
-        #expect(error.sqlState == "28000")
+        #expect(error.sqlState == .invalidAuthorizationSpecification)
     }
 
     /// A second `user` would be the one Postgres uses: the packet is refused, not rewritten.
@@ -147,7 +147,7 @@ struct StartupPhaseTests {
             Issue.record("a second user accepted")
             return
         }
-        #expect(error.sqlState == "08P01")
+        #expect(error.sqlState == .protocolViolation)
         #expect(phase.isFinished)
     }
 
@@ -174,6 +174,6 @@ struct StartupPhaseTests {
             Issue.record("oversized startup not refused")
             return
         }
-        #expect(error.sqlState == "08P01")
+        #expect(error.sqlState == .protocolViolation)
     }
 }

@@ -73,13 +73,14 @@ struct TierGateMetricsTests {
 
     @Test func everyHandle_isCreatedUpFront_withFixedDimensions() {
         let test = TestMetrics()
-        _ = TierGateMetrics(factory: test)
+        _ = TierGateMetrics(factory: test, adminCommands: ["show_stats", "other"])
         let before = test.counters.count
         // Recording creates nothing new.
-        let metrics = TierGateMetrics(factory: test)
+        let metrics = TierGateMetrics(factory: test, adminCommands: ["show_stats", "other"])
         metrics.refused(.protocol, tier: nil)
         metrics.lookup(.redisHit)
-        metrics.adminCommand(.showStats)
+        metrics.adminCommand("show_stats")
+        metrics.adminCommand("not_a_label")
         #expect(test.counters.count == before)
         #expect(test.counters(label: Name.refused).count == (Tier.allCases.count + 1) * RefusalReason.allCases.count)
     }
@@ -122,7 +123,7 @@ struct TierGateMetricsTests {
 
     @Test func prometheusExposition_namesEveryFamily() throws {
         let registry = PrometheusCollectorRegistry()
-        let metrics = TierGateMetrics(factory: PrometheusMetricsFactory(registry: registry))
+        let metrics = TierGateMetrics(factory: PrometheusMetricsFactory(registry: registry), adminCommands: ["ping", "other"])
         metrics.sessionAdmitted(org: try OrgId("org_acme"), tier: .enterprise)
         metrics.statementTimedOut(tier: .free)
         let text = registry.emitToString()

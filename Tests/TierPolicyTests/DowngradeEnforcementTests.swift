@@ -47,7 +47,7 @@ struct DowngradeEnforcementTests {
         #expect(received.prefix(5).allSatisfy { $0.terminations.isEmpty }, "the oldest five stay")
         for newest in received.suffix(2) {
             let error = try #require(newest.terminations.first)
-            #expect(error.sqlState == "53300")
+            #expect(error.sqlState == .tooManyConnections)
             #expect(error.message == "terminating connection: org \"org_down\" was downgraded to FREE, whose ceiling is 5 connections")
             #expect(error[.detail] == "7 sessions were open when the 60 s grace period ended; the newest 2 are closed.")
         }

@@ -50,9 +50,9 @@ struct LoginSlotTests {
             Issue.record("the real user was refused while five logins waited")
             return
         }
-        #expect(watched[0].terminations.map(\.sqlState) == ["53300"], "the oldest login of that address gave way")
+        #expect(watched[0].terminations.map(\.sqlState) == [.tooManyConnections], "the oldest login of that address gave way")
         #expect(watched.dropFirst().allSatisfy { $0.terminations.isEmpty })
-        #expect(squatters[0].confirmLogin?()?.sqlState == "53300", "a displaced login can no longer take a slot")
+        #expect(squatters[0].confirmLogin?()?.sqlState == .tooManyConnections, "a displaced login can no longer take a slot")
         #expect(admission.orgStatus(try OrgId("org_free"))["openSessions"] == .integer(1))
         #expect(try test.expectCounter(TierGateMetrics.Name.refused, [("tier", "FREE"), ("reason", "login_displaced")]).totalValue == 1)
         for session in squatters + [user] { session.onEnd() }
@@ -66,7 +66,7 @@ struct LoginSlotTests {
         let logins = try (0..<6).map { i in try Self.login(admission, from: "10.0.\(i).1:5000") }
         #expect(logins.prefix(5).allSatisfy { $0.confirmLogin?() == nil })
         let refusal = logins[5].confirmLogin?()
-        #expect(refusal?.sqlState == "53300")
+        #expect(refusal?.sqlState == .tooManyConnections)
         #expect(refusal?.message?.contains("5 of 5") == true, "\(String(describing: refusal?.message))")
         // At the ceiling, a new connection is refused before any backend starts.
         guard case .refused = Admissions.decide(admission, user: "app.org_free", peer: "10.9.9.9:1") else {

@@ -79,13 +79,13 @@ struct TierAdmissionMetricsTests {
             Issue.record("a role the org does not list was admitted")
             return
         }
-        #expect(role.sqlState == "28000")
+        #expect(role.sqlState == .invalidAuthorizationSpecification)
         #expect(role.message == #"role "intruder" may not connect for org "org_free""#)
         guard case .refused(let database) = Admissions.admit(admission, user: "app.org_free", database: "postgres") else {
             Issue.record("a database the org does not list was admitted")
             return
         }
-        #expect(database.sqlState == "3D000")
+        #expect(database.sqlState == .invalidCatalogName)
         #expect(database.message == #"database "postgres" does not exist"#)
         #expect(try test.expectCounter(Name.refused, [("tier", "FREE"), ("reason", "role_not_allowed")]).totalValue == 1)
         #expect(try test.expectCounter(Name.refused, [("tier", "FREE"), ("reason", "unknown_database")]).totalValue == 1)
@@ -130,7 +130,7 @@ struct TierAdmissionMetricsTests {
         let rules = TierSessionRules(org: org, matrix: .builtIn, metrics: metrics)
         _ = rules.filterFrontend(id: FrontendMessageID.query.rawValue,
                                  payload: Query(text: "set work_mem = '1GB'").encoded()[5...])
-        _ = rules.decorate(error: ErrorResponse(severity: .error, sqlState: "57014",
+        _ = rules.decorate(error: ErrorResponse(severity: .error, sqlState: .queryCanceled,
                                                 message: "canceling statement due to statement timeout"))
         #expect(try test.expectCounter(Name.settingsRefusals, [("tier", "STARTER")]).totalValue == 1)
         #expect(try test.expectCounter(Name.statementTimeouts, [("tier", "STARTER")]).totalValue == 1)
@@ -161,5 +161,61 @@ struct TierAdmissionMetricsTests {
         observer.refusedBeforeAdmission(.loginTimeout)
         #expect(try test.expectCounter(Name.refused, [("tier", "none"), ("reason", "protocol")]).totalValue == 1)
         #expect(try test.expectCounter(Name.refused, [("tier", "none"), ("reason", "login_timeout")]).totalValue == 2)
+    }
+
+    /// SHOW STATS reads the counters /metrics exports, under the same reason names: a
+    /// refusal by the gate and the proxy's own refusals before admission alike.
+    @Test func showStatsRefusals_areTheMetricsRefusals_byTheSameReasonNames() throws {
+        let test = TestMetrics()
+        let admission = try Self.admission(test)
+        var sessions: [AdmittedSession] = []
+        for _ in 0..<5 {
+            if case .admitted(let session) = Self.admit(admission, user: "app.org_free") { sessions.append(session) }
+        }
+        #expect(sessions.count == 5)
+        guard case .refused = Self.admit(admission, user: "app.org_free") else {
+            Issue.record("sixth FREE connection admitted")
+            return
+        }
+        guard case .refused = Self.admit(admission, user: "app") else {
+            Issue.record("a user naming no org admitted")
+            return
+        }
+        let observer = SessionMetrics(admission.metrics)
+        observer.refusedBeforeAdmission(.protocolViolation)
+        observer.refusedBeforeAdmission(.loginTimeout)
+        observer.refusedBeforeAdmission(.loginTimeout)
+
+        let refused = admission.statistics()["connections"]?.objectValue?["refused"]?.objectValue
+        let shown = Dictionary(uniqueKeysWithValues: (refused?.members ?? []).map { ($0.key, $0.value) })
+        #expect(shown == ["connection_limit": .integer(1), "no_org": .integer(1), "protocol": .integer(1),
+                          "login_timeout": .integer(2)])
+        for (reason, value) in shown {
+            #expect(RefusalReason(rawValue: reason) != nil, "\(reason) is a metrics reason")
+            let tier = reason == "connection_limit" ? "FREE" : "none"
+            #expect(try .integer(Int(test.expectCounter(Name.refused, [("tier", tier), ("reason", reason)]).totalValue)) == value)
+        }
+        for session in sessions { session.onEnd() }
+    }
+
+    /// SHOW ORG's limits and SHOW ORGS' rows come from the org's typed values: the limits
+    /// are those the Redis value stores, the row's ceiling the tier's.
+    @Test func showOrgAndShowOrgs_renderTheTypedLimits() throws {
+        let admission = try Self.admission(TestMetrics())
+        guard case .admitted(let session) = Self.admit(admission, user: "app.org_free") else {
+            Issue.record("refused within the ceiling")
+            return
+        }
+        let org = try OrgId("org_free")
+        let status = admission.orgStatus(org)
+        let limits = try #require(status["limits"])
+        let cached = try #require(admission.resolver.cachedValue(org))
+        #expect(limits == (try JSONValue(parsing: cached.redisValue)).objectValue?["limits"])
+        #expect(limits.objectValue?["postgres"]?.objectValue?["maxConnections"] == .integer(5))
+        let rows = admission.orgsOverview()
+        #expect(rows.count == 1)
+        #expect(rows.first.map { JSONValue.object($0).serialized }
+                == #"{"org":"org_free","tier":"FREE","burstingTo":null,"maxConnections":5,"openSessions":1,"pendingEnforcement":false}"#)
+        session.onEnd()
     }
 }

@@ -82,11 +82,11 @@ struct TierSessionRulesTests {
         }
         #expect(Array(replaced.statement) == Array("S_1".utf8))
         #expect(replaced.parameters.count == 0)
-        var serverError = ErrorResponse(severity: .error, sqlState: "08P01",
+        var serverError = ErrorResponse(severity: .error, sqlState: .protocolViolation,
                                         message: #"bind message supplies 0 parameters, but prepared statement "S_1" requires 2"#)
         serverError[.routine] = "exec_bind_message"
         let seen = rules.decorate(error: serverError)
-        #expect(seen.sqlState == "42501")
+        #expect(seen.sqlState == .insufficientPrivilege)
         #expect(seen.message == #"permission denied to set parameter "work_mem" to '1GB': the FREE tier allows at most 4MB"#)
         #expect(seen[.hint] == "Upgrade to STARTER for 16MB work_mem")
         // Answered once: the client's own protocol errors stay its own.
@@ -125,24 +125,24 @@ struct TierSessionRulesTests {
     @Test func refusalRaisedByTheServer_reachesTheClientWithoutPLpgSQLContext() throws {
         let rules = try Self.rules(.free)
         let violation = try #require(rules.settingsGuard.check(sql: "SET work_mem = '1GB'"))
-        var raised = ErrorResponse(severity: .error, sqlState: "42501", message: violation.message,
+        var raised = ErrorResponse(severity: .error, sqlState: .insufficientPrivilege, message: violation.message,
                                    detail: violation.detail, hint: violation.hint)
         raised[.context] = "PL/pgSQL function inline_code_block line 1 at RAISE"
         let seen = rules.decorate(error: raised)
         #expect(seen[.context] == nil)
         #expect(seen[.hint] == violation.hint)
-        var other = ErrorResponse(severity: .error, sqlState: "42501", message: "permission denied for table t")
+        var other = ErrorResponse(severity: .error, sqlState: .insufficientPrivilege, message: "permission denied for table t")
         other[.context] = "SQL function \"f\""
         #expect(rules.decorate(error: other) == other)
     }
 
     @Test func statementTimeoutCancel_getsTheUpgradeHint_otherCancelsDoNot() throws {
         let rules = try Self.rules(.starter)
-        let timeout = ErrorResponse(severity: .error, sqlState: "57014", message: "canceling statement due to statement timeout")
+        let timeout = ErrorResponse(severity: .error, sqlState: .queryCanceled, message: "canceling statement due to statement timeout")
         #expect(rules.decorate(error: timeout)[.hint] == "Upgrade to PRO for 60s timeout or optimize query")
-        let userCancel = ErrorResponse(severity: .error, sqlState: "57014", message: "canceling statement due to user request")
+        let userCancel = ErrorResponse(severity: .error, sqlState: .queryCanceled, message: "canceling statement due to user request")
         #expect(rules.decorate(error: userCancel) == userCancel)
-        let other = ErrorResponse(severity: .error, sqlState: "42P01", message: "relation does not exist")
+        let other = ErrorResponse(severity: .error, sqlState: SQLState(rawValue: "42P01")!, message: "relation does not exist")
         #expect(rules.decorate(error: other) == other)
     }
 }

@@ -74,7 +74,7 @@ struct CancelAnywhereTests {
         #expect(try Self.cancel(session.key, via: b.port).isEmpty, "a CancelRequest gets no reply")
         let replies = session.replies()
         let error = RawSession.errors(replies).first
-        #expect(error?.sqlState == "57014", "\(String(describing: error))")
+        #expect(error?[.sqlState] == "57014", "\(String(describing: error))")
         #expect(Date().timeIntervalSince(started) < 5)
         // The session goes on.
         #expect(session.value("select 1") == "1")
@@ -95,13 +95,13 @@ struct CancelAnywhereTests {
         Thread.sleep(forTimeInterval: 0.3)
         _ = try Self.cancel(session.key, via: proxy.port)
         let finished = session.replies()
-        #expect(finished != nil && RawSession.errors(finished).isEmpty, "a cancel over the rate was dropped: \(RawSession.errors(finished).map { "\($0.sqlState ?? "") \($0.message ?? "")" })")
+        #expect(finished != nil && RawSession.errors(finished).isEmpty, "a cancel over the rate was dropped: \(RawSession.errors(finished).map { "\($0[.sqlState] ?? "") \($0.message ?? "")" })")
         // ...and honoured once the bucket has refilled.
         Thread.sleep(forTimeInterval: 1.5)
         session.send("select pg_sleep(30)")
         Thread.sleep(forTimeInterval: 0.3)
         _ = try Self.cancel(session.key, via: proxy.port)
         let cancelled = session.replies()
-        #expect(RawSession.errors(cancelled).first?.sqlState == "57014")
+        #expect(RawSession.errors(cancelled).first?[.sqlState] == "57014")
     }
 }

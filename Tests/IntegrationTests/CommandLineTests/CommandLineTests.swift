@@ -87,7 +87,7 @@ struct CommandLineTests {
         let connection = try RawConnection(port: proxy.port)
         let started = Date()
         let errors = ReceivedMessages.errors(connection.readToEnd())
-        #expect(errors.first?.sqlState == "08P01")
+        #expect(errors.first?[.sqlState] == "08P01")
         let waited = Date().timeIntervalSince(started)
         #expect(waited >= 0.25 && waited < 5, "closed after \(waited) s")
     }

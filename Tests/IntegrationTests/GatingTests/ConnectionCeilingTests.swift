@@ -125,7 +125,7 @@ struct ConnectionCeilingTests {
         let user = try PostgresConnection(conninfo: conninfo(port: proxy.port, user: "app.\(org)"))
         #expect(try user.query("select 1").rows == [["1"]])
         // ...the oldest squatter made room (53300), the others end at the connection timeout.
-        let endings = squatters.map { ReceivedMessages.errors($0.readToEnd()).last?.sqlState ?? "none" }
+        let endings = squatters.map { ReceivedMessages.errors($0.readToEnd()).last?[.sqlState] ?? "none" }
         #expect(endings.sorted() == ["08P01", "08P01", "08P01", "08P01", "53300"], "\(endings)")
         // The ceiling is still five authenticated sessions.
         let more = try (0..<4).map { _ in try PostgresConnection(conninfo: conninfo(port: proxy.port, user: "app.\(org)")) }

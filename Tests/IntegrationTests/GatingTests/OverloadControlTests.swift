@@ -21,7 +21,7 @@ struct OverloadControlTests {
     /// (nil) anything else (Postgres' authentication request: the connection was admitted).
     static func firstReply(_ connection: RawConnection) -> ErrorResponse? {
         let header = connection.readExactly(5)
-        guard header.count == 5 else { return ErrorResponse(severity: .fatal, sqlState: "?", message: "no reply") }
+        guard header.count == 5 else { return ErrorResponse(fields: [(ErrorResponse.Field.sqlState.rawValue, "?"), (ErrorResponse.Field.message.rawValue, "no reply")]) }
         let length = Int(header[1]) << 24 | Int(header[2]) << 16 | Int(header[3]) << 8 | Int(header[4])
         let payload = connection.readExactly(length - 4)
         return header[0] == UInt8(ascii: "E") ? ReceivedMessages.errors(header + payload).first : nil
@@ -47,7 +47,7 @@ struct OverloadControlTests {
         let overRate = replies.compactMap { $0 }.filter { $0[.detail]?.contains("connection_rate_exceeded") == true }
         #expect(overRate.count == 1, "\(replies.map { $0?.message ?? "admitted" })")
         if let refusal = overRate.first {
-            #expect(refusal.sqlState == "53300")
+            #expect(refusal[.sqlState] == "53300")
             #expect(refusal.message == "connection rate exceeded for org \"\(org)\": more than 10 at once or 5 per second (tier FREE)")
             #expect(refusal[.detail]?.hasPrefix(#"{"error":"connection_rate_exceeded","tier":"FREE","rate":5,"burst":10,"retryAfterMs":"#) == true,
                     "\(refusal[.detail] ?? "")")

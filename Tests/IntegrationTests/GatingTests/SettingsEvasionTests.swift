@@ -122,7 +122,7 @@ struct SettingsEvasionTests {
             let refused = raw.roundTrip([Wire.bind("s_1", values, binary: binary), Wire.execute(), Wire.sync])
             #expect(RawSession.ids(refused) == "EZ", "\(values)")
             let error = RawSession.errors(refused).first
-            #expect(error?.sqlState == "42501", "\(values): \(error?.message ?? "")")
+            #expect(error?[.sqlState] == "42501", "\(values): \(error?.message ?? "")")
             #expect(error?[.hint]?.hasPrefix("Upgrade to STARTER") == true)
             #expect(error?[.context] == nil)
         }
@@ -136,11 +136,11 @@ struct SettingsEvasionTests {
         let constant = Parse(statementName: "s_2", query: "select set_config('work_mem', '1GB', false), $1::int", parameterTypes: [23])
         let refusedParse = raw.roundTrip([constant.encoded(), Wire.bind("s_2", ["1"]), Wire.execute(), Wire.sync])
         #expect(RawSession.ids(refusedParse) == "12EZ", "\(RawSession.errors(refusedParse))")
-        #expect(RawSession.errors(refusedParse).first?.sqlState == "42501")
+        #expect(RawSession.errors(refusedParse).first?[.sqlState] == "42501")
         #expect(RawSession.errors(refusedParse).first?[.context] == nil)
         // SQL EXECUTE of the protocol-level statement is judged by its arguments.
         let executed = raw.query("EXECUTE s_1('work_mem', '1GB')")
-        #expect(RawSession.errors(executed).first?.sqlState == "42501")
+        #expect(RawSession.errors(executed).first?[.sqlState] == "42501")
         #expect(raw.value("show work_mem") == "2MB")
     }
 
@@ -155,7 +155,7 @@ struct SettingsEvasionTests {
         let refused = raw.roundTrip([call("work_mem", "1GB")])
         #expect(RawSession.ids(refused) == "EZ")
         let error = RawSession.errors(refused).first
-        #expect(error?.sqlState == "42501")
+        #expect(error?[.sqlState] == "42501")
         #expect(error?[.hint] == "Upgrade to STARTER for 16MB work_mem")
         #expect(error?[.context] == nil)
         #expect(raw.value("show work_mem") == "4MB")
@@ -167,7 +167,7 @@ struct SettingsEvasionTests {
         // In a transaction block the refusal aborts it, as Postgres' own error would.
         #expect(RawSession.status(raw.query("BEGIN")) == "T")
         let inBlock = raw.roundTrip([call("statement_timeout", "0")])
-        #expect(RawSession.errors(inBlock).first?.sqlState == "42501")
+        #expect(RawSession.errors(inBlock).first?[.sqlState] == "42501")
         #expect(RawSession.status(inBlock) == "E")
         #expect(RawSession.status(raw.query("ROLLBACK")) == "I")
         #expect(raw.value("show statement_timeout") == "10s")
@@ -184,16 +184,16 @@ struct SettingsEvasionTests {
         #expect(latin1.value("show client_encoding") == "LATIN1")
         #expect(RawSession.errors(latin1.query(Array("SELECT '".utf8) + cafe + Array("'".utf8))).isEmpty)
         let raising = latin1.query(Array("SET work_mem = '1GB'; SELECT '".utf8) + cafe + Array("'".utf8))
-        #expect(RawSession.errors(raising).first?.sqlState == "42501")
+        #expect(RawSession.errors(raising).first?[.sqlState] == "42501")
         let parse = RawParse(statementName: [], query: (Array("SELECT set_config('work_mem', '1GB', false), '".utf8) + cafe + [0x27])[...],
                              parameterTypes: [])
         let extended = latin1.roundTrip([parse.encoded(), Wire.bind("", []), Wire.execute(), Wire.sync])
-        #expect(RawSession.errors(extended).first?.sqlState == "42501")
+        #expect(RawSession.errors(extended).first?[.sqlState] == "42501")
         #expect(latin1.value("show work_mem") == "4MB")
 
         let sjis = try RawSession(port: proxy.port, org: org, parameters: [("client_encoding", "SJIS")])
         let hidden = Array("SELECT E'".utf8) + [0xC4, 0x81] + Array(#"\'; SET work_mem = '1GB'; -- '"#.utf8)
-        #expect(RawSession.errors(sjis.query(hidden)).first?.sqlState == "42501")
+        #expect(RawSession.errors(sjis.query(hidden)).first?[.sqlState] == "42501")
         #expect(sjis.value("show work_mem") == "4MB")
     }
 }

@@ -36,7 +36,7 @@ struct MalformedStartupTests {
             let reply = connection.readToEnd()
             let errors = ReceivedMessages.errors(reply)
             #expect(errors.count == 1, "\(testCase.name): got \(reply)")
-            #expect(errors.first?.sqlState == testCase.sqlState, "\(testCase.name)")
+            #expect(errors.first?[.sqlState] == testCase.sqlState, "\(testCase.name)")
             #expect(errors.first?[.severity] == "FATAL", "\(testCase.name)")
         }
         // The proxy is still there for well-behaved clients.
@@ -61,7 +61,7 @@ struct MalformedStartupTests {
         let connection = try RawConnection(port: proxy.port)
         let started = Date()
         let errors = ReceivedMessages.errors(connection.readToEnd())
-        #expect(errors.first?.sqlState == "08P01")
+        #expect(errors.first?[.sqlState] == "08P01")
         #expect(errors.first?.message?.contains("login timeout") == true)
         #expect(Date().timeIntervalSince(started) < 8)
     }
@@ -75,7 +75,7 @@ struct MalformedStartupTests {
         let raw = try RawConnection(port: proxy.port)
         let body = Self.version(3, 0) + Array("user\0app\0".utf8) + [0]
         raw.send(Self.packet(length: Int32(4 + body.count), body))
-        #expect(ReceivedMessages.errors(raw.readToEnd()).first?.sqlState == "08006")
+        #expect(ReceivedMessages.errors(raw.readToEnd()).first?[.sqlState] == "08006")
     }
 
     @Test func sslRequest_isAnsweredN() throws {
