@@ -7,7 +7,10 @@ import PackageDescription
 /// Pure modules (PostgresWire, TierModel, Gate) import no C library and no Dispatch.
 let package = Package(
     name: "tiergate",
-    platforms: [.macOS(.v13)],
+    // Linux only (built and tested on Debian 12 with Swift 6), so no `platforms` entry:
+    // SwiftPM names only Apple platforms there, and none of them builds this package. The
+    // sockets call Glibc and Linux's epoll, eventfd and accept4 directly (CLinux, SocketIO),
+    // and Synchronization's Mutex and Atomic would need macOS 15 anyway.
     products: [
         .executable(name: "tiergate", targets: ["tiergate"]),
     ],
@@ -55,8 +58,9 @@ let package = Package(
         ]),
         // libpq wrapper: PgBouncer's admin console and the tests' client.
         .target(name: "PostgresClient", dependencies: ["CLibPQ"]),
-        // PgBouncer's [databases] per org and tier (seed 3.1 layer 3): pure generator,
-        // atomic writer, RELOAD through the admin console (libpq), debounced regeneration.
+        // PgBouncer's [databases] per org and tier (docs/design.md#pgbouncer-layer): pure generator,
+        // atomic writer, RELOAD through the admin console (libpq), debounced regeneration,
+        // and the output and upkeep `serve` and `pgbouncer-config` share.
         .target(name: "PgBouncerConfig", dependencies: [
             "TierModel", "PostgresWire", "PostgresClient",
             .product(name: "Logging", package: "swift-log"),
@@ -84,7 +88,7 @@ let package = Package(
             "Proxy", "Gate", "TierStore", "TierModel", "Telemetry", "PostgresWire",
             .product(name: "Logging", package: "swift-log"),
         ]),
-        // The admin socket (issue 5): line protocol, command parser, Unix socket server.
+        // The admin socket: line protocol, command parser, Unix socket server.
         .target(name: "Admin", dependencies: [
             "TierModel", "SocketIO",
             .product(name: "Logging", package: "swift-log"),
@@ -131,7 +135,7 @@ let package = Package(
         .testTarget(name: "IntegrationTests", dependencies: [
             "PostgresClient", "TierStore", "TierModel", "PostgresWire", "PgBouncerConfig", "tiergate", "TestCertificates",
         ], exclude: ["Clients"]),
-        // Issue 7: ns per admission decision (gate, in-process cache, Redis hit, MongoDB miss),
+        // Nanoseconds per admission decision (gate, in-process cache, Redis hit, MongoDB miss),
         // built in release and run by bench/run.sh; not a test, asserts nothing.
         .executableTarget(name: "tiergate-gate-bench", dependencies: [
             "Gate", "TierModel", "TierStore",

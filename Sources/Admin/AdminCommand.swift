@@ -17,7 +17,7 @@ public enum AdminCommand: Sendable, Equatable {
     case reload
     /// Regenerate PgBouncer's configuration (when a generator is configured).
     case pgbouncer
-    /// The burst kill switch (seed 6.3): end the org's running burst now, on every
+    /// The burst kill switch (docs/design.md#bursts): end the org's running burst now, on every
     /// instance, and start none until `BURST ON`.
     case burstOff(OrgId)
     /// Lift the kill switch (a cooldown from a real burst still applies).

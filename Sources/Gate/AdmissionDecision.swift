@@ -1,8 +1,8 @@
-/// The connection gate's answer for one connection attempt (seed 3.1, layer 1).
+/// The connection gate's answer for one connection attempt (docs/design.md#ceiling).
 public enum AdmissionDecision: Sendable, Equatable {
     /// The session holds a slot until the ticket is released.
     case admitted(SessionTicket)
-    /// The org is at its ceiling; reject before Postgres is involved (seed 3.2).
+    /// The org is at its ceiling; reject before Postgres is involved (docs/design.md#ceiling).
     case refused(ConnectionRefusal)
 
     public var ticket: SessionTicket? {

@@ -1,4 +1,4 @@
-/// When an org with an auto-triggered burst add-on asks for a burst (seed 5.1: "Connection
+/// When an org with an auto-triggered burst add-on asks for a burst (docs/design.md#bursts: "Connection
 /// utilization > 90%", and the issue's "a new connection would exceed its base ceiling").
 ///
 /// The two cases differ in who waits: a connection over the ceiling can only be admitted by
@@ -9,7 +9,7 @@ public enum BurstTrigger: Sendable, Equatable {
     case overCeiling
     case nearCeiling
 
-    /// Seed 5.1: `usage.connections / baseLimits.maxConnections > 0.9`.
+    /// `usage.connections / baseLimits.maxConnections > 0.9` (docs/design.md#bursts).
     public static let utilizationPercent = 90
 
     /// - Parameters:

@@ -1,7 +1,7 @@
 import PostgresWire
 import TierModel
 
-/// Everything the client-facing FATAL for an org at its connection ceiling says (seed 1.2).
+/// Everything the client-facing FATAL for an org at its connection ceiling says (docs/design.md#error-shapes).
 ///
 /// The proxy sends it as an ErrorResponse with `sqlState`, `message`, `detail` and `hint`;
 /// this type is the one source of their text, so logs, metrics and the wire agree.
@@ -9,7 +9,7 @@ public struct ConnectionRefusal: Error, Sendable, Equatable, CustomStringConvert
     /// `too_many_connections`: what Postgres itself reports when max_connections is reached,
     /// so pools and drivers treat the refusal as "too many connections" and back off.
     public static let sqlState = SQLState.tooManyConnections
-    /// Seed 1.2's `error` field.
+    /// The DETAIL object's `error` field.
     public static let errorCode = "connection_limit_exceeded"
 
     public let org: OrgId
@@ -33,7 +33,7 @@ public struct ConnectionRefusal: Error, Sendable, Equatable, CustomStringConvert
         "connection limit exceeded for org \"\(org)\": \(current) of \(max) (tier \(tier))"
     }
 
-    /// Seed 1.2's response object as compact JSON, keys in the seed's order, for clients
+    /// The DETAIL object as compact JSON, keys in the order docs/design.md#error-shapes shows, for clients
     /// and dashboards that parse it:
     /// `{"error":"connection_limit_exceeded","tier":"FREE","current":5,"max":5,"suggestion":"..."}`.
     public var detail: String {

@@ -1,12 +1,12 @@
 import TierModel
 
-/// Counts connection refusals per org and says when an org is thrashing (seed 6.4): more
+/// Counts connection refusals per org and says when an org is thrashing (docs/design.md#thrashing): more
 /// than `threshold` refusals within one `length` window, reported once per window so the
 /// customer gets one notification, not one per retry.
 ///
 /// Windows are fixed, starting at an org's first refusal, like `INCR rejections:<org>`
-/// with `EXPIRE 60` set when INCR returns 1. (Seed 6.4 re-arms EXPIRE on every INCR, which
-/// lets a steadily retrying client keep one window open forever and re-notify on every
+/// with `EXPIRE 60` set when INCR returns 1. (Re-arming EXPIRE on every INCR instead would
+/// let a steadily retrying client keep one window open forever and re-notify on every
 /// retry past 10.) Time is injected: any `InstantProtocol` measured in `Duration`, e.g.
 /// `ContinuousClock.Instant`.
 public struct RejectionWindow<Instant: InstantProtocol>: Sendable where Instant.Duration == Duration {
@@ -63,15 +63,15 @@ public struct RejectionWindow<Instant: InstantProtocol>: Sendable where Instant.
     }
 }
 
-/// An org hit its connection limit more than `threshold` times in a minute (seed 6.4; also
-/// the high-priority alert of seed 7.2).
+/// An org hit its connection limit more than `threshold` times in a minute (docs/design.md#thrashing; also
+/// a high-priority alert).
 public struct ThrashingEvent: Sendable, Equatable {
-    /// Seed 6.4: `EXPIRE rejections:<org> 60`.
+    /// `EXPIRE rejections:<org> 60` (docs/design.md#thrashing).
     public static let window: Duration = .seconds(RedisKey.rejectionsTTLSeconds)
-    /// Seed 6.4: `if (rejections > 10)`.
+    /// `if (rejections > 10)` (docs/design.md#thrashing).
     public static let threshold = 10
 
-    /// Seed 6.4's notification text.
+    /// The notification text (docs/design.md#thrashing).
     public static let title = "Connection Limit Reached Frequently"
     public static let message = "You're hitting your connection limit often. Consider upgrading to a higher tier."
     public static let docsURL = "https://docs.dynabase.io/connection-pooling"

@@ -9,7 +9,7 @@ public struct SessionTicket: Sendable, Hashable, CustomStringConvertible {
     public let id: UInt64
     public let org: OrgId
     /// The tier the session was admitted under; a later tier change does not alter it
-    /// (seed 6.2: running work keeps the old limits).
+    /// (docs/design.md#tier-changes: running work keeps the old limits).
     public let tier: Tier
 
     public var description: String { "ticket #\(id) (\(org), \(tier))" }

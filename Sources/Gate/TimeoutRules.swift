@@ -4,7 +4,7 @@ import TierModel
 /// (statement_timeout is enforced by Postgres itself through `SessionSettings`.)
 public struct TimeoutRules: Sendable, Equatable {
     /// How long a client may take from accept to finished authentication
-    /// (`postgres.connectionTimeout`; FREE 5s ... ENTERPRISE 30s, seed 1.1).
+    /// (`postgres.connectionTimeout`; FREE 5s ... ENTERPRISE 30s, docs/design.md#tier-matrix).
     public let login: Duration
     /// How long a session may sit without traffic before it is closed
     /// (`lifecycle.idleTimeout`; FREE 5 min, STARTER 15 min); nil = never (PRO, ENTERPRISE).

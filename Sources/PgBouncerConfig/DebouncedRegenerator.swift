@@ -19,8 +19,11 @@ public final class DebouncedRegenerator: Sendable {
     private let schedule: Scheduler
     private let action: @Sendable () -> Void
     private let state = Mutex(State())
+    /// Where runs happen with the default scheduler; `stop()` waits on it.
+    private let queue: DispatchQueue
 
     private struct State {
+        var stopped = false
         var scheduled = false
         var requests = 0
         var runs = 0
@@ -32,6 +35,7 @@ public final class DebouncedRegenerator: Sendable {
         self.window = window
         self.action = action
         let queue = DispatchQueue(label: label)
+        self.queue = queue
         schedule = scheduler ?? { delay, work in
             queue.asyncAfter(deadline: .now() + .nanoseconds(delay.nanoseconds), execute: work)
         }
@@ -40,6 +44,7 @@ public final class DebouncedRegenerator: Sendable {
     /// Asks for a regeneration; returns at once.
     public func requestRegeneration() {
         let start = state.withLock { state -> Bool in
+            guard !state.stopped else { return false }
             state.requests += 1
             guard !state.scheduled else { return false }
             state.scheduled = true
@@ -48,12 +53,22 @@ public final class DebouncedRegenerator: Sendable {
         guard start else { return }
         schedule(window) { [self] in
             // Cleared before running: a request during the run opens the next window.
-            state.withLock {
-                $0.scheduled = false
-                $0.runs += 1
+            let stopped = state.withLock { state -> Bool in
+                state.scheduled = false
+                guard !state.stopped else { return true }
+                state.runs += 1
+                return false
             }
-            action()
+            if !stopped { action() }
         }
+    }
+
+    /// At shutdown: later requests are ignored and a run still waiting for its window does
+    /// not start; returns once a run in progress has finished (with the default scheduler),
+    /// so the process never exits halfway through writing the file or asking for a RELOAD.
+    public func stop() {
+        state.withLock { $0.stopped = true }
+        queue.sync {}
     }
 
     /// Requests received and runs started so far, for the admin socket and tests.

@@ -1,7 +1,7 @@
 import TierModel
 import PostgresWire
 
-/// Builds PgBouncer's configuration from the orgs and the tier matrix (seed 3.1, layer 3).
+/// Builds PgBouncer's configuration from the orgs and the tier matrix (docs/design.md#pgbouncer-layer).
 ///
 /// Pure: no clock, no file system, no environment. The same input gives the same bytes:
 /// orgs are sorted by id and the header says where the input came from, never when.
@@ -13,7 +13,7 @@ public struct PgBouncerConfigGenerator: Sendable {
     public struct Provenance: Sendable, Equatable {
         /// `MongoDB dynabase.organizations`, `file orgs.json`.
         public var orgSource: String
-        /// `built-in (seed Appendix A)` or the matrix file's path.
+        /// `built-in (...)` for the built-in matrix, or the matrix file's path.
         public var tierMatrix: String
 
         public init(orgSource: String, tierMatrix: String) {

@@ -1,6 +1,6 @@
 import TierModel
 
-/// One entry of PgBouncer's `[databases]` section: an org's pool (seed 3.1, layer 3).
+/// One entry of PgBouncer's `[databases]` section: an org's pool (docs/design.md#pgbouncer-layer).
 ///
 /// `alias = host=... port=... dbname=... pool_size=... min_pool_size=...
 /// max_db_connections=... connect_query='...'`. Only `connect_query` is quoted; every other
@@ -22,7 +22,7 @@ public struct PgBouncerDatabase: Sendable, Equatable {
     /// Shown in a comment above the entry.
     public var tier: Tier
 
-    /// The tier's session settings as one simple-protocol query, in seed 3.1's order:
+    /// The tier's session settings as one simple-protocol query, in the injection order:
     /// `SET statement_timeout = '10s'; SET work_mem = '4MB'; ...`.
     ///
     /// These are session values (`SET`), not reset values as with TierGate's startup

@@ -1,11 +1,11 @@
-/// Where a tier lookup was answered or failed (seed 2.2's layers), as the `layer` and
+/// Where a tier lookup was answered or failed (docs/design.md#tier-source), as the `layer` and
 /// `result` labels of `tiergate_tier_cache_lookups_total`.
 public enum LookupEvent: Sendable, CaseIterable {
     case inProcessHit
     case inProcessMiss
     case redisHit
     case redisMiss
-    /// A Redis value older than 5 minutes by `cachedAt` (seed 6.1).
+    /// A Redis value older than 5 minutes by `cachedAt` (docs/design.md#tier-source).
     case redisStale
     case redisError
     /// A read of the org source (MongoDB, or the embedded orgs file).

@@ -1,7 +1,7 @@
 import CoreMetrics
 import TierModel
 
-/// Every metric TierGate exports (issue 8, seed 7), each handle created once, in `init`,
+/// Every metric TierGate exports (README, Metrics), each handle created once, in `init`,
 /// with a fixed set of dimensions.
 ///
 /// Guarantees:
@@ -238,12 +238,12 @@ public final class TierGateMetrics: Sendable {
         settingsRefusalsByTier[tier]?.increment()
     }
 
-    /// An org started thrashing against its connection limit (seed 6.4): once per onset.
+    /// An org started thrashing against its connection limit (docs/design.md#thrashing): once per onset.
     public func thrashingStarted(tier: Tier) {
         thrashingByTier[tier]?.increment()
     }
 
-    // MARK: Bursts (seed 5.1)
+    // MARK: Bursts (docs/design.md#bursts)
     //
     // Starts, seconds and billed minutes are counted by the one instance whose Redis call
     // did the deed (`BurstLedger`), so summing over instances counts each once. `tier` is
@@ -254,8 +254,8 @@ public final class TierGateMetrics: Sendable {
         burstsStartedByTier[tier]?.increment()
     }
 
-    /// From the connection that asked for a burst to the burst in force (seed 5.1 asks for
-    /// under 500 ms).
+    /// From the connection that asked for a burst to the burst in force (docs/design.md#bursts;
+    /// it should stay under 500 ms).
     public func burstActivated(after duration: Duration) {
         burstActivationTimer.recordNanoseconds(Int64(duration.nanoseconds))
     }

@@ -1,9 +1,9 @@
-/// One burst as recorded at `burst:<orgId>` in Redis (seed 5.1), shared by every TierGate.
+/// One burst as recorded at `burst:<orgId>` in Redis (docs/design.md#bursts), shared by every TierGate.
 ///
 /// Times are epoch milliseconds of the Redis server's clock (the scripts that write this read
-/// `TIME`), so instances whose clocks disagree still agree on when a burst ends. The seed's
-/// fields come first (`startedAt`, `burstTier`, `costPerMinute`: its billing cron reads
-/// them); the rest is what instances need to end and bill a burst exactly once.
+/// `TIME`), so instances whose clocks disagree still agree on when a burst ends. The
+/// fields of docs/design.md#redis-keys come first (`startedAt`, `burstTier`, `costPerMinute`:
+/// a billing cron reads them); the rest is what instances need to end and bill a burst exactly once.
 public struct BurstState: Sendable, Equatable {
     public let startedAt: Int
     /// When the burst ends unless stopped earlier: `startedAt` + the add-on's maximum duration.
@@ -37,7 +37,7 @@ public struct BurstState: Sendable, Equatable {
     /// What the billed minutes cost, in the add-on's currency.
     public var billedCost: Double { Double(billedMinutes) * costPerMinute }
 
-    /// Seed 6.3: "Cost alert: Email when burst cost exceeds $10".
+    /// "Cost alert: Email when burst cost exceeds $10" (docs/design.md#bursts).
     public static let costAlertThreshold: Double = 10
 
     /// Whether the `billedNow` minutes just billed took this burst's cost to `threshold` or

@@ -56,7 +56,7 @@ struct FieldReader {
         return try Self.integer(value, field: field(key))
     }
 
-    /// Present, and either an integer or `null` (Appendix A writes `idleTimeout: null` for
+    /// Present, and either an integer or `null` (the matrix file writes `idleTimeout: null` for
     /// "never"; absence is more likely a typo than a decision).
     func nullableInteger(_ key: String) throws(FieldFailure) -> Int? {
         let value = try value(key)
@@ -65,7 +65,7 @@ struct FieldReader {
     }
 
     /// An integer, `null` (nil), or when the member is absent, `absent`: for fields added
-    /// after Appendix A, where absent means "the default" and `null` means "not set".
+    /// after the matrix file, where absent means "the default" and `null` means "not set".
     func nullableInteger(_ key: String, absent: Int?) throws(FieldFailure) -> Int? {
         object[key] == nil ? absent : try nullableInteger(key)
     }

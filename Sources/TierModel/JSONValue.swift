@@ -2,7 +2,7 @@
 ///
 /// Foundation's `JSONSerialization` cannot tell `true` from `1` on Linux and `JSONEncoder`
 /// does not promise key order, yet the matrix loader must say "expected an integer, got a
-/// boolean" and the refusal detail must match seed 1.2 byte for byte (keys in the seed's
+/// boolean" and the refusal detail must match docs/design.md#error-shapes byte for byte (keys in the order shown there
 /// order). So TierGate parses into this tree and writes objects in insertion order.
 /// Integers that fit `Int` stay exact (byte sizes up to 8 GB, epoch milliseconds).
 public enum JSONValue: Sendable, Equatable {

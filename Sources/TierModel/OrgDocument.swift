@@ -1,6 +1,6 @@
 import Foundation
 
-/// An org as stored in MongoDB's `organizations` collection (seed 2.1), plus where its
+/// An org as stored in MongoDB's `organizations` collection (docs/design.md#tier-source), plus where its
 /// Postgres database lives.
 ///
 /// Decoded from MongoDB relaxed extended JSON as libmongoc prints it
@@ -17,7 +17,7 @@ public struct OrgDocument: Sendable, Equatable {
     public var orgId: OrgId
     /// As stored: "FREE", "STARTER", "PRO", "ENTERPRISE".
     public var tier: String
-    /// Epoch milliseconds of the last tier change (seed 4.1 sets it on every change).
+    /// Epoch milliseconds of the last tier change (set on every change, docs/design.md#tier-changes).
     public var tierUpdatedAt: Int?
     public var subscription: Subscription?
     public var addons: [Addon]
@@ -34,7 +34,7 @@ public struct OrgDocument: Sendable, Equatable {
         self.postgres = postgres
     }
 
-    /// Billing state (seed 2.1): an org whose subscription is not active or trialing, or whose
+    /// Billing state (docs/design.md#tier-source): an org whose subscription is not active or trialing, or whose
     /// period ended more than a grace ago, is served as FREE (`SubscriptionLapse`).
     public struct Subscription: Sendable, Equatable {
         public var stripeSubscriptionId: String?
@@ -52,7 +52,7 @@ public struct OrgDocument: Sendable, Equatable {
         }
     }
 
-    /// One entry of `addons`. Types other than `burst_scaling` (seed 5.2 lists
+    /// One entry of `addons`. Types other than `burst_scaling` (the design also names
     /// `scale_to_zero_override`, `dedicated_compute`, `extended_timeout`) are kept by name
     /// and grant nothing here.
     public enum Addon: Sendable, Equatable {
@@ -60,8 +60,8 @@ public struct OrgDocument: Sendable, Equatable {
         case other(type: String)
     }
 
-    /// The burst scaling add-on as stored. Seed 2.1 writes `maxBurstTier` and
-    /// `burstDurationMinutes`, seed 5.1 `burstTier` and `maxBurstDurationMinutes`; both
+    /// The burst scaling add-on as stored. Older documents write `maxBurstTier` and
+    /// `burstDurationMinutes`, newer ones `burstTier` and `maxBurstDurationMinutes` (docs/design.md#bursts); both
     /// spellings are read. Defaults are applied when resolving (`OrgTier.BurstConfig`).
     /// Minutes may be fractional (0.05 is 3 s), so a test or a trial can use short bursts.
     public struct BurstScalingAddon: Sendable, Equatable {
@@ -194,7 +194,7 @@ public struct OrgDocument: Sendable, Equatable {
             let cooldown = try addon.optionalNumber("cooldownMinutes")
             let cost = try addon.optionalNumber("costPerMinute")
             // A burst of zero minutes, a negative cooldown or price would silently disable
-            // the add-on or the runaway protection (seed 6.3): refuse the document instead.
+            // the add-on or the runaway protection (docs/design.md#bursts): refuse the document instead.
             for (key, value) in [("maxBurstDurationMinutes", maxBurstDuration), ("burstDurationMinutes", burstDuration)] {
                 if let value, !(value > 0) {
                     throw FieldFailure(field: "addons[\(i)].\(key)", problem: .mustBePositive(got: "\(value)"))

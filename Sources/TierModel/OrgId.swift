@@ -1,7 +1,7 @@
-/// An organization's id, as in seed 2.1 (`orgId: "org_acme"`), validated.
+/// An organization's id (`orgId: "org_acme"`, docs/design.md#tier-source), validated.
 ///
-/// Org ids end up inside Redis keys (`tier:<orgId>`, seed 2.1), PgBouncer's `[databases]`
-/// section (seed 3.1, layer 3) and log metadata, so only `[A-Za-z0-9_-]` is allowed: no
+/// Org ids end up inside Redis keys (`tier:<orgId>`, docs/design.md#tier-source), PgBouncer's `[databases]`
+/// section (docs/design.md#pgbouncer-layer) and log metadata, so only `[A-Za-z0-9_-]` is allowed: no
 /// spaces, `=`, quotes, `:` or newlines that could split a key or a config line. At most 63
 /// bytes, Postgres' identifier length (NAMEDATALEN - 1), since ids also name databases.
 public struct OrgId: Sendable, Hashable, Comparable, Codable, CustomStringConvertible {

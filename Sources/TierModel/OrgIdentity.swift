@@ -3,7 +3,7 @@
 /// Clients say both in the startup packet's `user` as `<role>.<orgId>`, the convention of
 /// Supavisor (`user.tenant`), so unmodified drivers and psql work. The split is at the LAST
 /// dot: org ids cannot contain dots, role names can (`my.role.org_x` is role `my.role`).
-/// Seed 2.2 step 1 ("extract org id from connection metadata").
+/// The first step of a lookup: the org id from the connection's user name (docs/design.md#tier-source).
 public struct OrgIdentity: Sendable, Hashable, CustomStringConvertible {
     public static let expectedForm = "<role>.<orgId>"
 

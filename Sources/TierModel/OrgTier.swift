@@ -2,7 +2,7 @@ import Foundation
 
 /// What the proxy knows about an org when gating it: the resolved tier with its limits,
 /// burst add-on, routing, and how fresh the knowledge is. This is the value cached in Redis
-/// at `tier:<orgId>` (seed 2.1) and in process.
+/// at `tier:<orgId>` (docs/design.md#tier-source) and in process.
 public struct OrgTier: Sendable, Equatable {
     public let orgId: OrgId
     public let tier: Tier
@@ -15,10 +15,10 @@ public struct OrgTier: Sendable, Equatable {
     /// an older one never replaces a newer one (`isNewer(than:)`). 0 when the document has
     /// no `tierUpdatedAt`.
     public let tierUpdatedAt: Int
-    /// Epoch ms when resolved from MongoDB (seed 2.1 `cachedAt`).
+    /// Epoch ms when resolved from MongoDB (`cachedAt`, docs/design.md#tier-source).
     public let cachedAt: Int
     /// Set while a burst is in force: the tier the org pays for, whereas `tier` and `limits`
-    /// are the burst tier's (seed 5.1). Nil outside a burst.
+    /// are the burst tier's (docs/design.md#bursts). Nil outside a burst.
     public let burstingFrom: Tier?
 
     /// Billing state from the document (status, period end), from which the effective tier
@@ -35,9 +35,9 @@ public struct OrgTier: Sendable, Equatable {
     /// The tier the document names, whether or not billing still pays for it.
     public var paidTier: Tier { lapse?.paidTier ?? baseTier }
 
-    /// Seed 6.1: a cached value older than 5 minutes is refreshed from MongoDB.
+    /// A cached value older than 5 minutes is refreshed from MongoDB (docs/design.md#tier-source).
     public static let staleAfterMilliseconds = 5 * 60 * 1000
-    /// Seed 2.2 step 4: `EXPIRE tier:<org> 300`.
+    /// `EXPIRE tier:<org> 300` (docs/design.md#tier-source).
     public static let cacheTTLSeconds = RedisKey.tierTTLSeconds
 
     public init(orgId: OrgId, tier: Tier, limits: TierLimits, burst: BurstConfig?, route: PostgresRoute,
@@ -55,11 +55,11 @@ public struct OrgTier: Sendable, Equatable {
         self.cachedAt = cachedAt
     }
 
-    /// The burst scaling add-on with defaults applied (seed 5.1, 6.3).
+    /// The burst scaling add-on with defaults applied (docs/design.md#bursts).
     public struct BurstConfig: Sendable, Equatable {
-        /// Seed 6.3: "Hard limit: 15min max consecutive burst".
+        /// "Hard limit: 15min max consecutive burst" (docs/design.md#bursts).
         public static let hardMaximumDurationMinutes: Double = 15
-        /// Seed 6.3: "Automatic cooldown: 60min after burst ends".
+        /// "Automatic cooldown: 60min after burst ends" (docs/design.md#bursts).
         public static let defaultCooldownMinutes: Double = 60
 
         public let burstTier: Tier
@@ -69,9 +69,9 @@ public struct OrgTier: Sendable, Equatable {
         public let cooldownMinutes: Double
         /// USD per minute spent in the burst tier; 0 when the document does not say.
         public let costPerMinute: Double
-        /// Burst without being asked when limits are hit (seed 5.1 default true).
+        /// Burst without being asked when limits are hit (true by default, docs/design.md#bursts).
         public let autoTrigger: Bool
-        /// Tell the customer when a burst starts: they are being charged (seed 5.1, 9).
+        /// Tell the customer when a burst starts: they are being charged (docs/design.md#bursts).
         public let notifyOnBurst: Bool
 
         public init(burstTier: Tier, maxBurstDurationMinutes: Double = hardMaximumDurationMinutes,
@@ -90,7 +90,7 @@ public struct OrgTier: Sendable, Equatable {
         public var cooldownMilliseconds: Int { max(0, Int((cooldownMinutes * 60_000).rounded())) }
     }
 
-    /// The GUCs to inject into this org's sessions (seed 3.1, layer 2).
+    /// The GUCs to inject into this org's sessions (docs/design.md#session-settings).
     public var sessionSettings: SessionSettings { SessionSettings(limits: limits) }
 
     /// Resolves a stored document against the matrix in force.
@@ -147,7 +147,7 @@ public struct OrgTier: Sendable, Equatable {
                        lapse: SubscriptionLapse(paidTier: tier, cause: cause))
     }
 
-    /// Seed 6.1: older than 5 minutes by `cachedAt` (strictly, as the seed's `>`).
+    /// Older than 5 minutes by `cachedAt` (strictly more, docs/design.md#tier-source).
     public func isStale(now: Date) -> Bool {
         now.epochMilliseconds - cachedAt > Self.staleAfterMilliseconds
     }
@@ -177,7 +177,7 @@ public struct OrgTier: Sendable, Equatable {
 
     // MARK: - The Redis value
 
-    /// The JSON stored at `tier:<orgId>`: seed 2.1's fields first, in its order
+    /// The JSON stored at `tier:<orgId>`: the design's cache fields first, in its order
     /// (`tier`, `maxConnections`, `queryTimeout`, `addons`, `cachedAt`), then what the proxy
     /// needs to work from the cache alone (`orgId`, `tierUpdatedAt`, `limits`, `postgres`,
     /// `subscription`). The value is the tier the document names: the effective tier depends
@@ -218,7 +218,7 @@ public struct OrgTier: Sendable, Equatable {
 
     /// Reads a value from `tier:<org>`. Anything unexpected (another org's id, a summary
     /// that disagrees with `limits`, invalid limits) is an error, which the caller treats as
-    /// a cache miss: MongoDB is the source of truth (seed 2.1). Unknown extra fields are
+    /// a cache miss: MongoDB is the source of truth (docs/design.md#tier-source). Unknown extra fields are
     /// tolerated so a newer TierGate's values stay readable during a rolling deploy.
     public init(redisValue: String, org: OrgId) throws(CachedOrgTierError) {
         let json: JSONValue
@@ -325,7 +325,7 @@ public struct CachedOrgTierError: Error, Sendable, Equatable, CustomStringConver
 }
 
 extension Date {
-    /// Whole epoch milliseconds, the unit of every timestamp in seed 2.1.
+    /// Whole epoch milliseconds, the unit of every timestamp in the org documents and caches (docs/design.md#tier-source).
     var epochMilliseconds: Int {
         Int((timeIntervalSince1970 * 1000).rounded())
     }

@@ -1,6 +1,6 @@
 import PostgresWire
-/// The Postgres settings TierGate injects into every session of a tier (seed 3.1, layer 2):
-/// the tier's ceilings expressed as GUCs, the seed's four first, then the resource settings
+/// The Postgres settings TierGate injects into every session of a tier (docs/design.md#session-settings):
+/// the tier's ceilings expressed as GUCs, the matrix file's four first, then the resource settings
 /// the matrix adds (hash and maintenance memory, maintenance workers, temp files, and the
 /// idle-in-transaction timeout where the tier has one).
 ///
@@ -21,7 +21,7 @@ public struct SessionSettings: Sendable, Equatable {
         case statementTimeout = "statement_timeout"
         /// From `postgres.workMemory`.
         case workMem = "work_mem"
-        /// From `postgres.tempBuffers` (seed 3.1; not in Appendix A).
+        /// From `postgres.tempBuffers` (docs/design.md#session-settings; a field TierGate adds to the matrix file).
         case tempBuffers = "temp_buffers"
         /// From `postgres.maxParallelWorkers`.
         case maxParallelWorkersPerGather = "max_parallel_workers_per_gather"
@@ -153,7 +153,7 @@ public struct SessionSettings: Sendable, Equatable {
         public var limit: Limit { Limit(parameter: parameter, maximum: baseValue) }
     }
 
-    /// In the order of seed 3.1 (statement_timeout, work_mem, temp_buffers,
+    /// In a fixed order (statement_timeout, work_mem, temp_buffers,
     /// max_parallel_workers_per_gather), then hash_mem_multiplier, maintenance_work_mem,
     /// max_parallel_maintenance_workers, temp_file_limit and
     /// idle_in_transaction_session_timeout, each only where the tier sets it.

@@ -1,4 +1,4 @@
-/// An org's paid tier (seed 1.1). The tier is the resource ceiling: TierGate never promotes
+/// An org's paid tier (docs/design.md#tier-matrix). The tier is the resource ceiling: TierGate never promotes
 /// or demotes on usage, it only enforces what the org pays for.
 ///
 /// Ordered from cheapest to most expensive so "is this a higher tier" is `<`.
@@ -8,7 +8,7 @@ public enum Tier: String, Sendable, CaseIterable, Comparable, Codable, CustomStr
     case pro = "PRO"
     case enterprise = "ENTERPRISE"
 
-    /// Parses a tier name exactly as MongoDB stores it (seed 2.1: `tier: "PRO"`).
+    /// Parses a tier name exactly as MongoDB stores it (docs/design.md#tier-source: `tier: "PRO"`).
     ///
     /// Matching is deliberately case-sensitive: a document saying `"pro"` was not written by
     /// the billing flow, and guessing would hide that. The error suggests the right spelling.
@@ -17,7 +17,7 @@ public enum Tier: String, Sendable, CaseIterable, Comparable, Codable, CustomStr
         self = tier
     }
 
-    /// The tier an upgrade suggestion points to (seed 1.2); nil for ENTERPRISE, the top.
+    /// The tier an upgrade suggestion points to (docs/design.md#error-shapes); nil for ENTERPRISE, the top.
     public var next: Tier? {
         switch self {
         case .free: .starter

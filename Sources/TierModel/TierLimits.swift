@@ -1,8 +1,8 @@
-/// Everything a tier grants, in the shape of the seed's Appendix A (`TIER_LIMITS[tier]`).
+/// Everything a tier grants, in the shape of the matrix file (docs/design.md#matrix-file).
 ///
-/// Units follow Appendix A: durations in milliseconds, sizes in bytes. TierGate enforces the
+/// Units follow the matrix file: durations in milliseconds, sizes in bytes. TierGate enforces the
 /// `postgres` and `lifecycle` parts; the rest is carried so the matrix file, the Redis cache
-/// value and the admin views stay one complete document. Coding keys are Appendix A's names.
+/// value and the admin views stay one complete document. Coding keys are the matrix file's names.
 public struct TierLimits: Sendable, Equatable, Codable {
     public var postgres: Postgres
     public var redis: Redis
@@ -22,9 +22,9 @@ public struct TierLimits: Sendable, Equatable, Codable {
     }
 
     public struct Postgres: Sendable, Equatable, Codable {
-        /// Concurrent client sessions per org: the connection gate's ceiling (seed 1.2).
+        /// Concurrent client sessions per org: the connection gate's ceiling (docs/design.md#ceiling).
         public var maxConnections: Int
-        /// PgBouncer pool bounds (seed 3.1, layer 3).
+        /// PgBouncer pool bounds (docs/design.md#pgbouncer-layer).
         public var poolMin: Int
         public var poolMax: Int
         /// Milliseconds; becomes `statement_timeout`.
@@ -39,8 +39,8 @@ public struct TierLimits: Sendable, Equatable, Codable {
         public var sharedBuffers: Int
         /// Becomes `max_parallel_workers_per_gather`.
         public var maxParallelWorkers: Int
-        /// Bytes, a multiple of 8192; becomes `temp_buffers`. Seed 3.1 sets it per tier but
-        /// Appendix A has no field for it, so it is optional in JSON.
+        /// Bytes, a multiple of 8192; becomes `temp_buffers`. The design sets it per tier but
+        /// the matrix file has no field of its own for it, so it is optional in JSON.
         public var tempBuffers: Int
         /// Becomes `hash_mem_multiplier` (1...1000, a real): a hash table may use
         /// `workMemory` times this. Optional in JSON, like every field below.
@@ -98,8 +98,8 @@ public struct TierLimits: Sendable, Equatable, Codable {
         /// connections at once.
         public static func defaultConnectBurst(maxConnections: Int) -> Int { 2 * maxConnections }
 
-        /// temp_buffers per tier from seed 3.1's `SET temp_buffers` examples (FREE 8MB,
-        /// ENTERPRISE 64MB; STARTER and PRO doubling in between).
+        /// temp_buffers per tier (docs/design.md#session-settings): FREE 8MB,
+        /// ENTERPRISE 64MB, STARTER and PRO doubling in between.
         public static func defaultTempBuffers(for tier: Tier) -> Int {
             switch tier {
             case .free: 8 << 20
@@ -182,7 +182,7 @@ public struct TierLimits: Sendable, Equatable, Codable {
         public var maxMemory: Int
         public var maxKeys: Int
         public var maxConnections: Int
-        /// Milliseconds; nil = no minimum TTL (Appendix A `null`).
+        /// Milliseconds; nil = no minimum TTL (`null` in the matrix file).
         public var keyTTLMin: Int?
 
         public init(maxMemory: Int, maxKeys: Int, maxConnections: Int, keyTTLMin: Int?) {
@@ -192,7 +192,7 @@ public struct TierLimits: Sendable, Equatable, Codable {
             self.keyTTLMin = keyTTLMin
         }
 
-        /// Writes `keyTTLMin: null` rather than omitting it, as Appendix A does.
+        /// Writes `keyTTLMin: null` rather than omitting it, as the matrix file does.
         public func encode(to encoder: any Encoder) throws {
             var c = encoder.container(keyedBy: CodingKeys.self)
             try c.encode(maxMemory, forKey: .maxMemory)
@@ -247,7 +247,7 @@ public struct TierLimits: Sendable, Equatable, Codable {
             self.idleInTransactionTimeout = idleInTransactionTimeout
         }
 
-        /// Writes `idleTimeout: null` rather than omitting it, as Appendix A does.
+        /// Writes `idleTimeout: null` rather than omitting it, as the matrix file does.
         public func encode(to encoder: any Encoder) throws {
             var c = encoder.container(keyedBy: CodingKeys.self)
             try c.encode(idleTimeout, forKey: .idleTimeout)
@@ -257,7 +257,7 @@ public struct TierLimits: Sendable, Equatable, Codable {
         }
     }
 
-    /// Queue priority (seed 1.1: P4 low ... P1 critical).
+    /// Queue priority (docs/design.md#tier-matrix: P4 low ... P1 critical).
     public enum Priority: String, Sendable, Equatable, Codable, CaseIterable {
         case low, medium, high, critical
     }
@@ -266,7 +266,7 @@ public struct TierLimits: Sendable, Equatable, Codable {
 // MARK: - The matrix file's JSON shape
 
 extension TierLimits {
-    /// Appendix A's shape, keys in its order, the fields it lacks after its own.
+    /// The matrix file's shape, keys in its order, the fields TierGate adds after its own.
     public var jsonValue: JSONValue {
         let pg = postgres
         return .object([
@@ -315,12 +315,12 @@ extension TierLimits {
         ])
     }
 
-    /// Reads Appendix A's shape: every field present (nullable ones as `null`) and of the
+    /// Reads the matrix file's shape: every field present (nullable ones as `null`) and of the
     /// right type. `strict` also refuses unknown fields, for files people edit; a cached Redis
     /// value written by a newer TierGate may carry fields this one does not know.
     /// Values are checked by `firstInvalidField`.
     ///
-    /// The fields Appendix A lacks (`tempBuffers`, `hashMemoryMultiplier`,
+    /// The fields TierGate adds (`tempBuffers`, `hashMemoryMultiplier`,
     /// `maintenanceWorkMemory`, `maxParallelMaintenanceWorkers`, `tempFileLimit`,
     /// `lifecycle.idleInTransactionTimeout`) may be absent: then `tier`'s built-in value
     /// applies (Postgres' own default without a tier). `null` is "not set" for the two that

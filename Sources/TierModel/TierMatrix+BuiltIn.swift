@@ -1,6 +1,6 @@
 extension TierMatrix {
-    /// The seed's Appendix A (`TIER_LIMITS`) value for value, plus temp_buffers from seed 3.1
-    /// and the resource settings Appendix A lacks, chosen to scale with the tier:
+    /// The design's matrix value for value, plus temp_buffers per tier (docs/design.md#session-settings)
+    /// and the resource settings the matrix file lacks, chosen to scale with the tier:
     /// - hashMemoryMultiplier 1 / 1.5 / 2 / 2: workMemory x multiplier (one hash table) stays
     ///   within half the tier's statementMemory (4MB, 24MB, 128MB, 256MB); PRO and ENTERPRISE
     ///   keep Postgres' default of 2.

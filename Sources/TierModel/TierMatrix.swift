@@ -1,9 +1,9 @@
 import Foundation
 
-/// The limits of every tier: the "resource ceiling matrix" of seed 1.1.
+/// The limits of every tier: the resource ceiling matrix (docs/design.md#tier-matrix).
 ///
 /// Total by construction (one stored field per tier), so looking a tier up cannot fail.
-/// `builtIn` is Appendix A; `load(json:path:)` reads an operator's file of the same shape,
+/// `builtIn` is the design's matrix; `load(json:path:)` reads an operator's file of the same shape,
 /// which is how tests shrink timeouts to seconds.
 public struct TierMatrix: Sendable, Equatable {
     public var free: TierLimits
@@ -38,7 +38,7 @@ public struct TierMatrix: Sendable, Equatable {
     }
 
     /// Reads a matrix file: a JSON object mapping each of the four tier names to limits in
-    /// Appendix A's shape; the fields Appendix A lacks (`tempBuffers` and the other resource
+    /// The matrix file's shape; the fields TierGate adds (`tempBuffers` and the other resource
     /// settings, see `TierLimits.init(reading:)`) are optional and default to `builtIn`'s.
     ///
     /// A bad file is refused as a whole, never patched with built-in values: a proxy running
@@ -85,7 +85,7 @@ public struct TierMatrix: Sendable, Equatable {
         }
     }
 
-    /// The matrix as a file `load` accepts, tiers in order, Appendix A key order: a template
+    /// The matrix as a file `load` accepts, tiers in order, the matrix file's key order: a template
     /// for operators.
     public var json: String {
         JSONValue.object(JSONObject(Tier.allCases.map { (key: $0.rawValue, value: self[$0].jsonValue) })).serialized

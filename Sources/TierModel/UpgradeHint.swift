@@ -1,13 +1,13 @@
-/// The customer-facing "what you can do about it" line of seed 1.2, computed from the matrix
+/// The customer-facing "what you can do about it" line (the HINT, docs/design.md#error-shapes), computed from the matrix
 /// in force so a shrunk test matrix yields matching numbers.
 ///
 /// The suggestion points to the cheapest higher tier that actually raises the limit that was
-/// hit (with Appendix A that is always `Tier.next`; with an operator's matrix where STARTER
+/// hit (with the built-in matrix that is always `Tier.next`; with an operator's matrix where STARTER
 /// and FREE share a connection limit, suggesting STARTER would be a broken promise). When no
 /// tier raises it, the hint says so and offers what is left: fewer connections, a faster
 /// query, or sales.
 public struct UpgradeHint: Sendable, Equatable, CustomStringConvertible {
-    /// Which limit was hit; also a metrics dimension (`tier_upgrade_suggestions_total`, seed 7.1).
+    /// Which limit was hit; also a metrics dimension (`tier_upgrade_suggestions_total`).
     public enum Kind: String, Sendable, CaseIterable {
         case connectionLimit = "connection_limit"
         case queryTimeout = "query_timeout"
@@ -106,7 +106,7 @@ public struct UpgradeHint: Sendable, Equatable, CustomStringConvertible {
         Tier.allCases.first { $0 > tier && raises(matrix[$0]) }
     }
 
-    /// Timeouts in hints are written in seconds as seed 1.2 writes them ("60s", "120s"),
+    /// Timeouts in hints are written in seconds as docs/design.md#error-shapes shows them ("60s", "120s"),
     /// where SHOW would print "1min"; sub-second values fall back to milliseconds.
     static func seconds(_ milliseconds: Int) -> String {
         milliseconds % 1000 == 0 ? "\(milliseconds / 1000)s" : "\(milliseconds)ms"

@@ -49,6 +49,11 @@ final class AdmissionWaitQueue: @unchecked Sendable {
         timer.cancel()
     }
 
+    /// At shutdown, after the drain (no waiter is left: each was a session): the timer goes.
+    func stop() {
+        queue.sync { timer.cancel() }
+    }
+
     /// Queues a connection of `org` for at most `wait`. False, queuing nothing, when the
     /// org already has as many waiters as its ceiling: the caller refuses at once.
     func enqueue(org: OrgId, tier: Tier, ceiling: Int, wait: Duration, cancellation: AdmissionCancellation,

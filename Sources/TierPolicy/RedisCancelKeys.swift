@@ -59,6 +59,15 @@ public final class RedisCancelKeys: CancelKeyDirectory {
         }
     }
 
+    /// At shutdown, after the drain (every key withdrawn): the TTL renewals stop, and the
+    /// hash lapses on its own.
+    public func stop() {
+        queue.sync {
+            timer?.cancel()
+            timer = nil
+        }
+    }
+
     public func publish(_ clientKey: BackendKeyData, backend: BackendKeyData, upstream: Endpoint) {
         let value = [upstream.host, String(upstream.port), String(backend.processID), Self.hex(backend.secretKey)]
             .joined(separator: "\t")

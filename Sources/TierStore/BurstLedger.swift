@@ -1,6 +1,6 @@
 import TierModel
 
-/// Burst state shared by every TierGate through Redis (issue 8, seed 5.1): who is bursting,
+/// Burst state shared by every TierGate through Redis (docs/design.md#bursts): who is bursting,
 /// until when, who is cooling down or switched off, and the minutes billed.
 ///
 /// Each call is one Lua script (`BurstScripts`), so starting, ending and billing a burst

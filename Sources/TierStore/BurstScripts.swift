@@ -7,8 +7,8 @@
 /// `{code, record JSON or '', minutes billed by this call, cooldown PTTL, now}`.
 enum BurstScripts {
     /// Shared head: `now`, and `finish`/`bill` on a decoded record. Billing counts every
-    /// minute begun (ceil), at least one: a burst of 20 s is one billed minute, as the seed's
-    /// once-a-minute cron would charge it.
+    /// minute begun (ceil), at least one: a burst of 20 s is one billed minute, as a
+    /// once-a-minute billing cron would charge it.
     static let prelude = """
         local t = redis.call('TIME')
         local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)

@@ -6,7 +6,7 @@ import TierModel
 ///
 /// Entries are fresh for `freshness` (short: seconds), after which the next lookup goes to
 /// Redis/MongoDB again. Expired entries are kept, not dropped, as a last resort for when
-/// MongoDB is down (issue 3: stale is better than nothing for a known org). Invalidation
+/// MongoDB is down (stale is better than nothing for a known org). Invalidation
 /// removes an entry entirely and bumps the org's generation: a lookup that began before the
 /// invalidation stores its result only if the generation is unchanged (`store(_:ifGeneration:)`).
 final class InProcessTierCache: Sendable {

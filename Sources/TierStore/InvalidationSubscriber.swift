@@ -4,12 +4,12 @@ import Synchronization
 import TierModel
 
 /// Listens on `RedisKey.invalidationChannel` on a thread of its own, reconnecting by
-/// itself, and hands each message to `onMessage` (issue 5: every instance drops an
+/// itself, and hands each message to `onMessage` (every instance drops an
 /// invalidated org from its in-process cache).
 ///
 /// Redis pub/sub does not queue: while the subscription is down, messages are lost. So
 /// every subscription after the first calls `onResubscribed`, and the owner drops its
-/// whole in-process cache (entries are short-lived anyway; seed 6.1 keeps MongoDB the truth).
+/// whole in-process cache (entries are short-lived anyway, and MongoDB stays the truth: docs/design.md#tier-source).
 public final class InvalidationSubscriber: Sendable {
     private let url: RedisURL
     private let logger: Logger

@@ -8,7 +8,7 @@ public struct LookupStats: Sendable, Equatable {
     public var inProcessMisses = 0
     public var redisHits = 0
     public var redisMisses = 0
-    /// Redis values found but older than 5 minutes by `cachedAt` (seed 6.1).
+    /// Redis values found but older than 5 minutes by `cachedAt` (docs/design.md#tier-source).
     public var redisStale = 0
     public var redisErrors = 0
     public var sourceLookups = 0

@@ -1,7 +1,7 @@
 /// Why a MongoDB call failed, with libmongoc's own message.
 ///
 /// The cases separate what the resolver does next: `unavailable` means MongoDB, the source
-/// of truth (seed §2.1), cannot be reached, so a lookup falls back to whatever cache it has
+/// of truth (docs/design.md#tier-source), cannot be reached, so a lookup falls back to whatever cache it has
 /// or refuses; `server` is MongoDB rejecting one operation (duplicate `orgId`, bad query);
 /// `invalidURI` and `invalidJSON` are programming or configuration errors.
 public enum MongoStoreError: Error, Sendable, Equatable, CustomStringConvertible {

@@ -26,7 +26,7 @@ public enum OrgSourceError: Error, Sendable, CustomStringConvertible {
     }
 }
 
-/// The MongoDB collection of seed 2.1, through `OrganizationCollection` (libmongoc).
+/// The MongoDB collection of org documents (docs/design.md#tier-source), through `OrganizationCollection` (libmongoc).
 public struct MongoOrgSource: OrgSource {
     public let collection: OrganizationCollection
 

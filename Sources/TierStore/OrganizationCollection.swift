@@ -1,7 +1,7 @@
 import CMongoc
 
 /// The `organizations` collection, MongoDB being the source of truth for each org's paid
-/// tier (seed §2.1). Documents cross this boundary as relaxed extended JSON strings;
+/// tier (docs/design.md#tier-source). Documents cross this boundary as relaxed extended JSON strings;
 /// TierModel's `OrgDocument` decodes them, so no domain type is defined here.
 ///
 /// Every method blocks (see `MongoClientPool`): call from the lookup queue only. Safe to
@@ -30,7 +30,7 @@ public final class OrganizationCollection: Sendable {
                       database: database, collection: collection)
     }
 
-    /// `findOne({ orgId })` (seed §2.2 step 3): the document as relaxed extended JSON, or nil
+    /// `findOne({ orgId })` (docs/design.md#tier-source): the document as relaxed extended JSON, or nil
     /// when no organization has this id.
     public func findOrganization(orgId: String) throws(MongoStoreError) -> String? {
         let options = BSONDocument()
@@ -63,7 +63,7 @@ public final class OrganizationCollection: Sendable {
         }
     }
 
-    /// Replaces the document whose `orgId` is `orgId` with `json` (a tier change, seed §4);
+    /// Replaces the document whose `orgId` is `orgId` with `json` (a tier change, docs/design.md#tier-changes);
     /// with `upsert`, inserts it when absent. Returns whether a document was replaced or inserted.
     @discardableResult
     public func replaceOrganization(orgId: String, json: String, upsert: Bool = true) throws(MongoStoreError) -> Bool {

@@ -8,7 +8,7 @@ import Foundation
 /// lookup queue, never on the proxy's I/O queues. After a timeout or an I/O error the
 /// connection is `isBroken` (hiredis cannot resynchronize a half-read reply) and every later
 /// call throws `.connectionBroken`: callers drop it and connect again, treating the cache as
-/// down meanwhile (seed §6.1: MongoDB remains the source of truth).
+/// down meanwhile (docs/design.md#tier-source: MongoDB remains the source of truth).
 ///
 /// Thread safety: commands are serialized by an internal lock, and `interrupt()` only shuts
 /// the socket down, which the kernel allows from any thread. Hence `@unchecked Sendable`.

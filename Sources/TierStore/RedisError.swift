@@ -1,6 +1,6 @@
 /// Why a Redis call failed. The cases separate what a caller does next: an invalid URL is a
 /// configuration error; `connectFailed`, `timeout` and `io` mean "treat the cache as down and
-/// reconnect later" (seed §6.1: MongoDB stays the source of truth); `server` is Redis
+/// reconnect later" (docs/design.md#tier-source: MongoDB stays the source of truth); `server` is Redis
 /// refusing one command, after which the connection is still usable.
 public enum RedisError: Error, Sendable, Equatable, CustomStringConvertible {
     /// The `redis://` URL could not be parsed.

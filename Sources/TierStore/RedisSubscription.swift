@@ -20,7 +20,7 @@ extension RedisConnection {
     /// thread until `onMessage` returns `.stop` or another thread calls `interrupt()`.
     ///
     /// Meant for a dedicated thread and a dedicated connection (it holds the connection's
-    /// lock throughout): cross-instance tier invalidation (seed §4, §6.1) publishes on a
+    /// lock throughout): cross-instance tier invalidation (docs/design.md#redis-keys) publishes on a
     /// channel and every TierGate instance drops its in-process copy. While waiting, the
     /// command timeout is lifted, since silence is normal, and TCP keepalive is enabled so
     /// a vanished server is still noticed eventually.

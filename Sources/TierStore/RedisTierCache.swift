@@ -3,7 +3,7 @@ import Logging
 import Synchronization
 import TierModel
 
-/// The Redis layer of seed 2.1: `tier:<orgId>` holding the resolved tier as JSON for 300 s.
+/// The Redis layer of a lookup (docs/design.md#tier-source): `tier:<orgId>` holding the resolved tier as JSON for 300 s.
 ///
 /// Redis is a cache, never a dependency: every failure (down, slow past a short timeout,
 /// garbage in a key) reads as a miss and lookups go on to MongoDB. After a failure new
@@ -12,7 +12,7 @@ import TierModel
 final class RedisTierCache: Sendable {
     enum Read {
         case hit(OrgTier)
-        /// Present but older than 5 minutes by `cachedAt` (seed 6.1): refresh it.
+        /// Present but older than 5 minutes by `cachedAt` (docs/design.md#tier-source): refresh it.
         case stale(OrgTier)
         case miss
         case unavailable
@@ -126,7 +126,7 @@ final class RedisTierCache: Sendable {
         return generation
         """
 
-    /// INCR + EXPIRE of `rejections:<orgId>` (seed 6.4); nil when Redis is unavailable.
+    /// INCR + EXPIRE of `rejections:<orgId>` (docs/design.md#thrashing); nil when Redis is unavailable.
     func countRejection(_ org: OrgId) -> Int? {
         withConnection { connection throws(RedisError) in
             let key = RedisKey.rejections(org)

@@ -5,9 +5,9 @@ import Synchronization
 import Telemetry
 import TierModel
 
-/// Finds an org's tier the way seed 2.2 describes, with an in-process layer in front:
+/// Finds an org's tier as docs/design.md#tier-source describes, with an in-process layer in front:
 /// in-process cache -> Redis `tier:<orgId>` -> the org source (MongoDB), writing back to
-/// Redis with the seed's 300 s TTL.
+/// Redis with a 300 s TTL (docs/design.md#redis-keys).
 ///
 /// Guarantees:
 /// - A known, fresh org is answered synchronously with no network and no queue hop.
@@ -28,7 +28,7 @@ public final class TierResolver: Sendable {
         public var redis: RedisURL?
         /// How long an in-process entry answers without asking Redis/MongoDB again.
         public var inProcessFreshness: Duration = .seconds(5)
-        /// Past this, Redis is "slow" and treated as down (issue 3).
+        /// Past this, Redis is "slow" and treated as down.
         public var redisTimeout: Duration = .milliseconds(250)
         /// After the org source failed, how long lookups answer from caches without trying it.
         public var sourceRetryInterval: Duration = .seconds(1)
@@ -43,9 +43,9 @@ public final class TierResolver: Sendable {
         /// threads at most, never the pool every event loop needs.
         public var lookupLanes = 8
         /// Test seam: called by a lookup between its MongoDB read and its Redis write, so a
-        /// test can hold a lookup there and provoke the stale write-back race (issue 5).
+        /// test can hold a lookup there and provoke the stale write-back race.
         public var afterSourceRead: (@Sendable (OrgId) -> Void)?
-        /// Where lookups are counted by layer (issue 8); nil: the factory `MetricsSystem` was
+        /// Where lookups are counted by layer; nil: the factory `MetricsSystem` was
         /// bootstrapped with (the no-op one unless the executable bootstrapped it).
         public var metrics: TierGateMetrics?
         /// How long past `subscription.currentPeriodEnd` an org keeps its paid tier.
@@ -103,7 +103,7 @@ public final class TierResolver: Sendable {
 
     public var stats: LookupStats { counters.snapshot }
 
-    /// Shared burst state (issue 8), on the same Redis connections as the tier cache; nil
+    /// Shared burst state, on the same Redis connections as the tier cache; nil
     /// without Redis, and then no org bursts.
     public let bursts: BurstLedger?
 
@@ -193,7 +193,7 @@ public final class TierResolver: Sendable {
         return box.withLock { $0! }
     }
 
-    /// Drops the org from the in-process cache and from Redis (seed 2.2
+    /// Drops the org from the in-process cache and from Redis (docs/design.md#tier-source
     /// `invalidateTierCache`). Returns whether Redis was reached (always true without Redis).
     @discardableResult
     public func invalidate(_ org: OrgId) -> Bool {
@@ -211,7 +211,7 @@ public final class TierResolver: Sendable {
         public let redisReached: Bool
     }
 
-    /// INVALIDATE (issue 5): drops the org from the in-process cache and Redis, bumping its
+    /// INVALIDATE: drops the org from the in-process cache and Redis, bumping its
     /// generation so no lookup begun earlier can write the old tier back, then reads it from
     /// the source and caches the result. Blocking: never call it on an I/O queue.
     public func reload(_ org: OrgId) -> Reload {
@@ -264,7 +264,7 @@ public final class TierResolver: Sendable {
         dropAllLocal()
     }
 
-    /// Seed 6.4: counts a rejection in Redis' 60 s window; nil without Redis.
+    /// Counts a rejection in Redis' 60 s window; nil without Redis (docs/design.md#thrashing).
     public func countRejection(_ org: OrgId) -> Int? {
         redis?.countRejection(org)
     }

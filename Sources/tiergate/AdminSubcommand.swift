@@ -15,11 +15,11 @@ struct AdminSubcommand: ParsableCommand {
         abstract: "Send a command to a running TierGate's admin socket.",
         discussion: "Commands: \(AdminCommand.usage). The reply is one JSON object on stdout.")
 
-    @Option(help: "The admin socket of `tiergate serve --admin-socket`. Env: TIERGATE_ADMIN_SOCKET.")
+    @Option(help: "The admin socket of `tiergate serve --admin-socket`. Env: TIERGATE_SOCKET.")
     var socket: String
 
-    @Option(help: "Seconds to wait for the reply.")
-    var timeout: Double = 30
+    @Option(help: ArgumentHelp("How long to wait for the reply (seconds, or with a unit). Env: TIERGATE_TIMEOUT.", valueName: "duration"))
+    var timeout = TimeSpan.seconds(30)
 
     @Argument(help: "The command and its arguments, e.g. INVALIDATE org_acme.")
     var command: [String]
@@ -46,11 +46,11 @@ struct AdminSubcommand: ParsableCommand {
     }
 
     /// Connects, sends `line`, reads one reply line.
-    static func exchange(socket path: String, line: String, timeout: Double) throws -> String {
+    static func exchange(socket path: String, line: String, timeout: TimeSpan) throws -> String {
         let fd = Glibc.socket(AF_UNIX, Int32(SOCK_STREAM.rawValue), 0)
         guard fd >= 0 else { throw AdminClientError("socket: \(String(cString: strerror(errno)))") }
         defer { close(fd) }
-        var tv = timeval(tv_sec: Int(timeout), tv_usec: 0)
+        var tv = timeval(tv_sec: timeout.milliseconds / 1000, tv_usec: (timeout.milliseconds % 1000) * 1000)
         setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, socklen_t(MemoryLayout<timeval>.size))
         var address = sockaddr_un()
         address.sun_family = sa_family_t(AF_UNIX)

@@ -6,8 +6,8 @@ import TierStore
 /// Where the orgs and the tier matrix come from: the options `serve` and
 /// `pgbouncer-config` share, so both read the same orgs the same way.
 struct OrgSourceOptions: ParsableArguments {
-    @Option(help: "MongoDB URI of the org source of truth (mongodb://HOST:PORT). Env: TIERGATE_MONGO.")
-    var mongo: String?
+    @Option(help: ArgumentHelp("MongoDB URI of the org source of truth (mongodb://HOST:PORT). Env: TIERGATE_MONGO.", valueName: "mongodb://HOST:PORT"))
+    var mongo: MongoURI?
 
     @Option(help: "MongoDB database holding the orgs. Env: TIERGATE_MONGO_DATABASE.")
     var mongoDatabase: String = OrganizationCollection.defaultDatabase
@@ -18,7 +18,7 @@ struct OrgSourceOptions: ParsableArguments {
     @Option(help: "JSON file of org documents: the embedded mode, without MongoDB. Env: TIERGATE_ORGS.")
     var orgs: String?
 
-    @Option(help: "JSON file overriding the tier matrix (seed Appendix A shape). Env: TIERGATE_TIERS.")
+    @Option(help: "JSON file overriding the tier matrix (the shape of docs/design.md#matrix-file). Env: TIERGATE_TIERS.")
     var tiers: String?
 
     var hasSource: Bool { mongo != nil || orgs != nil }
@@ -31,7 +31,7 @@ struct OrgSourceOptions: ParsableArguments {
     /// may hold a password); nil without one.
     func makeSource() throws -> (source: any OrgSource, name: String)? {
         if let mongo {
-            let collection = try OrganizationCollection(uri: mongo, database: mongoDatabase, collection: mongoCollection)
+            let collection = try OrganizationCollection(uri: mongo.text, database: mongoDatabase, collection: mongoCollection)
             return (MongoOrgSource(collection: collection), "MongoDB \(mongoDatabase).\(mongoCollection)")
         }
         if let orgs {

@@ -5,7 +5,7 @@ import TierModel
 import TierStore
 import PostgresWire
 
-/// `tiergate pgbouncer-config`: writes PgBouncer's per-org pools (seed 3.1, layer 3) and
+/// `tiergate pgbouncer-config`: writes PgBouncer's per-org pools (docs/design.md#pgbouncer-layer) and
 /// asks PgBouncer to RELOAD. See pgbouncer/README.md for the file layout.
 struct PgBouncerConfigCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -25,23 +25,17 @@ struct PgBouncerConfigCommand: ParsableCommand {
     @Option(help: "File to replace atomically. Env: TIERGATE_OUTPUT.")
     var output: String
 
-    @Option(help: "Postgres server for orgs without postgres.host/port (HOST:PORT). Env: TIERGATE_UPSTREAM.")
-    var upstream: String = "127.0.0.1:5432"
+    @Option(help: ArgumentHelp("Postgres server for orgs without postgres.host/port (HOST:PORT). Env: TIERGATE_UPSTREAM.", valueName: "host:port"))
+    var upstream = Endpoint(host: "127.0.0.1", port: 5432)
 
-    @Option(help: "Also send database names that are not orgs to this server (a '*' entry, HOST:PORT). Env: TIERGATE_CATCH_ALL.")
-    var catchAll: String?
+    @Option(help: ArgumentHelp("Also send database names that are not orgs to this server (a '*' entry, HOST:PORT). Env: TIERGATE_CATCH_ALL.", valueName: "host:port"))
+    var catchAll: Endpoint?
 
     @Option(help: "libpq conninfo of PgBouncer's admin console, to RELOAD after writing (\"host=127.0.0.1 port=6432 user=postgres dbname=pgbouncer\"). Env: TIERGATE_RELOAD_ADMIN.")
     var reloadAdmin: String?
 
     func validate() throws {
         guard orgSource.hasSource else { throw ValidationError("give an org source: --mongo or --orgs") }
-        guard Endpoint(upstream) != nil else {
-            throw ValidationError("--upstream: expected HOST:PORT, got '\(upstream)'")
-        }
-        if let catchAll, Endpoint(catchAll) == nil {
-            throw ValidationError("--catch-all: expected HOST:PORT, got '\(catchAll)'")
-        }
     }
 
     func run() throws {
@@ -55,10 +49,12 @@ struct PgBouncerConfigCommand: ParsableCommand {
     }
 
     private func makeRegeneration() throws -> PgBouncerRegeneration {
-        let (source, sourceName) = try orgSource.makeSource()!
+        guard let (source, sourceName) = try orgSource.makeSource() else {
+            throw ValidationError("give an org source: --mongo or --orgs")
+        }
         return try PgBouncerOutput(output: output, upstream: upstream, catchAll: catchAll, template: template,
                                    reloadAdmin: reloadAdmin)
-            .regeneration(source: source, sourceName: sourceName, matrix: try orgSource.loadMatrix(),
-                          tiersPath: orgSource.tiers)
+            .regeneration(loadOrgs: { try source.allOrganizations() }, sourceName: sourceName,
+                          matrix: try orgSource.loadMatrix(), tiersPath: orgSource.tiers)
     }
 }

@@ -6,14 +6,14 @@ import TierModel
 import TierPolicy
 import TierStore
 
-/// The admin socket's commands carried out on a serving TierGate (issue 5).
+/// The admin socket's commands carried out on a serving TierGate.
 struct ServeAdminBackend: AdminBackend {
     /// Nil when serving without an org source (transparent relay): tier commands fail.
     let admission: TierAdmission?
     /// The --tiers file RELOAD re-reads; nil for the built-in matrix.
     let tiersPath: String?
     /// PGBOUNCER: regenerates PgBouncer's config and returns a summary; nil until the
-    /// generator is wired in (issue 6).
+    /// generator is wired in.
     let pgbouncer: (@Sendable () throws -> String)?
     /// Asked for a (debounced) regeneration after every tier change made through this socket.
     var pgbouncerRegenerator: DebouncedRegenerator? = nil

@@ -10,7 +10,7 @@ import TierModel
 import TLS
 import PostgresWire
 
-/// `serve --metrics HOST:PORT` (issue 8): the one place that bootstraps `MetricsSystem`,
+/// `serve --metrics HOST:PORT`: the one place that bootstraps `MetricsSystem`,
 /// with swift-prometheus' factory, and serves its registry at `/metrics`.
 enum ServeMetrics {
     /// Tier lookups are answered in microseconds from the in-process cache and in

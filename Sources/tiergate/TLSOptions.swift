@@ -13,32 +13,23 @@ struct TLSOptions: ParsableArguments {
     var tlsKey: String?
 
     @Option(help: "disable, allow or require: whether clients may (allow) or must (require) use TLS. Default: allow with --tls-cert, disable without. Env: TIERGATE_CLIENT_TLS.")
-    var clientTls: String?
+    var clientTls: ClientTLSMode?
 
-    @Option(help: "Domain under which each org has a host name: a TLS client whose SNI server name is <orgId>.DOMAIN belongs to that org, and may omit .orgId from its user name. Env: TIERGATE_TLS_ORG_DOMAIN.")
-    var tlsOrgDomain: String?
+    @Option(help: ArgumentHelp("Domain under which each org has a host name: a TLS client whose SNI server name is <orgId>.DOMAIN belongs to that org, and may omit .orgId from its user name. Env: TIERGATE_TLS_ORG_DOMAIN.", valueName: "domain"))
+    var tlsOrgDomain: ServerNameOrgDomain?
 
     @Option(help: "disable, prefer, require or verify-full: TLS towards the upstream Postgres or PgBouncer, as libpq's sslmode. Env: TIERGATE_UPSTREAM_TLS.")
-    var upstreamTls: String = "disable"
+    var upstreamTls: UpstreamTLSMode = .disable
 
     @Option(help: "PEM CA certificate(s) the upstream's certificate must chain to (verify-full). Env: TIERGATE_UPSTREAM_CA.")
     var upstreamCa: String?
 
     var clientMode: ClientTLSMode {
-        clientTls.flatMap(ClientTLSMode.init(rawValue:)) ?? (tlsCert == nil ? .disable : .allow)
+        clientTls ?? (tlsCert == nil ? .disable : .allow)
     }
 
     func validate() throws {
-        if let clientTls, ClientTLSMode(rawValue: clientTls) == nil {
-            throw ValidationError("--client-tls: disable, allow or require, got '\(clientTls)'")
-        }
-        if let tlsOrgDomain, ServerNameOrgDomain(tlsOrgDomain) == nil {
-            throw ValidationError("--tls-org-domain: a domain such as db.example.com, got '\(tlsOrgDomain)'")
-        }
-        guard let upstreamMode = UpstreamTLSMode(rawValue: upstreamTls) else {
-            throw ValidationError("--upstream-tls: disable, prefer, require or verify-full, got '\(upstreamTls)'")
-        }
-        if upstreamMode == .verifyFull, upstreamCa == nil { throw ValidationError("--upstream-tls verify-full needs --upstream-ca") }
+        if upstreamTls == .verifyFull, upstreamCa == nil { throw ValidationError("--upstream-tls verify-full needs --upstream-ca") }
         if tlsOrgDomain != nil, tlsCert == nil { throw ValidationError("--tls-org-domain needs --tls-cert and --tls-key") }
         if (tlsCert == nil) != (tlsKey == nil) { throw ValidationError("--tls-cert and --tls-key go together") }
         if tlsCert == nil, clientMode != .disable {
@@ -48,10 +39,10 @@ struct TLSOptions: ParsableArguments {
 
     /// Loads the pair (a pair that does not load stops the start, naming the file).
     func configure(_ configuration: inout ProxyServer.Configuration, logger: Logger) throws {
-        if let upstreamMode = UpstreamTLSMode(rawValue: upstreamTls), upstreamMode != .disable {
-            let context = try TLSContext.client(caFile: upstreamMode == .verifyFull ? upstreamCa : nil)
-            configuration.upstreamTLS = UpstreamTLS(mode: upstreamMode, context: context)
-            logger.info("upstream TLS", metadata: ["mode": "\(upstreamMode.rawValue)", "ca": "\(upstreamCa ?? "none")"])
+        if upstreamTls != .disable {
+            let context = try TLSContext.client(caFile: upstreamTls == .verifyFull ? upstreamCa : nil)
+            configuration.upstreamTLS = UpstreamTLS(mode: upstreamTls, context: context)
+            logger.info("upstream TLS", metadata: ["mode": "\(upstreamTls.rawValue)", "ca": "\(upstreamCa ?? "none")"])
         }
         guard let tlsCert, let tlsKey, clientMode != .disable else { return }
         configuration.tlsCredentials = try TLSCredentials(certificatePath: tlsCert, keyPath: tlsKey)

@@ -207,7 +207,7 @@ struct BurstTriggerTests {
         #expect(BurstTrigger.evaluate(open: 5, ceiling: 5, admitted: false) == .overCeiling)
     }
 
-    /// Seed 5.1: utilization strictly over 90%, counting the connection just admitted.
+    /// Utilization strictly over 90%, counting the connection just admitted (docs/design.md#bursts).
     @Test func pastNinetyPercent_asksBehindTheConnection() {
         #expect(BurstTrigger.evaluate(open: 45, ceiling: 50, admitted: true) == nil)
         #expect(BurstTrigger.evaluate(open: 46, ceiling: 50, admitted: true) == .nearCeiling)

@@ -11,7 +11,7 @@ import TierModel
                                  suggestion: .connectionLimit(tier: tier, matrix: .builtIn))
     }
 
-    @Test func free_detailIsSeed12sResponseExactly() {
+    @Test func free_detailIsTheDesignsResponseExactly() {
         #expect(refusal(.free, current: 5).detail
                 == #"{"error":"connection_limit_exceeded","tier":"FREE","current":5,"max":5,"suggestion":"Upgrade to STARTER for 10 connections"}"#)
     }

@@ -88,7 +88,7 @@ struct TestInstant: InstantProtocol {
         #expect(!RejectionWindow<TestInstant>.isThrashingOnset(sharedCount: 12))
     }
 
-    @Test func event_carriesSeed64Notification() {
+    @Test func event_carriesThrashingNotification() {
         #expect(ThrashingEvent.title == "Connection Limit Reached Frequently")
         #expect(ThrashingEvent.message == "You're hitting your connection limit often. Consider upgrading to a higher tier.")
         #expect(ThrashingEvent.window == .seconds(60))

@@ -2,7 +2,7 @@
 import Testing
 import TierModel
 
-/// Issue 6: through PgBouncer's transaction pool the tier's values are session values set by
+/// Through PgBouncer's transaction pool the tier's values are session values set by
 /// the pool's connect_query, so changes that outlive the transaction are refused.
 @Suite struct SettingsGuardPooledTests {
     let pooled = SettingsGuard(tier: .free, settings: SessionSettings(limits: TierMatrix.builtIn[.free]),

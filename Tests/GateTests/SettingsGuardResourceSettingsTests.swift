@@ -2,7 +2,7 @@
 import Testing
 import TierModel
 
-/// The resource settings beyond the seed's four (hash_mem_multiplier, maintenance_work_mem,
+/// The resource settings beyond the matrix file's four (hash_mem_multiplier, maintenance_work_mem,
 /// max_parallel_maintenance_workers, temp_file_limit, idle_in_transaction_session_timeout):
 /// refused when raised exactly like the four, each in its own unit and order.
 @Suite struct SettingsGuardResourceSettingsTests {

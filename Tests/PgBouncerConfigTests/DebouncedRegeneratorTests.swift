@@ -1,3 +1,6 @@
+#if canImport(Glibc)
+import Glibc
+#endif
 import Synchronization
 import Testing
 @testable import PgBouncerConfig
@@ -27,6 +30,34 @@ import Testing
         clock.endWindows()
         #expect(runs.load(ordering: .relaxed) == 1)
         #expect(regenerator.counts == (requests: 100, runs: 1))
+    }
+
+    @Test func stop_dropsTheWaitingRun_andLaterRequests() {
+        let clock = ManualScheduler()
+        let runs = Atomic<Int>(0)
+        let regenerator = DebouncedRegenerator(scheduler: clock.scheduler) { runs.add(1, ordering: .relaxed) }
+        regenerator.requestRegeneration()
+        regenerator.stop()
+        regenerator.requestRegeneration()
+        clock.endWindows()
+        #expect(runs.load(ordering: .relaxed) == 0)
+        #expect(clock.count == 0)
+        #expect(regenerator.counts == (requests: 1, runs: 0))
+    }
+
+    @Test func stop_waitsForTheRunInProgress() {
+        let started = Atomic(false)
+        let finished = Atomic(false)
+        let regenerator = DebouncedRegenerator(window: .milliseconds(1)) {
+            started.store(true, ordering: .sequentiallyConsistent)
+            usleep(200_000)
+            finished.store(true, ordering: .sequentiallyConsistent)
+        }
+        regenerator.requestRegeneration()
+        while !started.load(ordering: .sequentiallyConsistent) { usleep(1000) }
+        regenerator.stop()
+        let done = finished.load(ordering: .sequentiallyConsistent)
+        #expect(done, "stop returned while the run was writing")
     }
 
     @Test func requestsSpreadOverFiveWindows_causeFiveRuns() {

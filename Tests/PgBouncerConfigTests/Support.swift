@@ -16,7 +16,7 @@ enum Fixtures {
             provenance: .init(orgSource: "MongoDB dynabase.organizations", tierMatrix: "built-in (seed Appendix A)"))
     }
 
-    /// The seed's four orgs (section 3.1, layer 3), in a scrambled order, one on its own host.
+    /// Four orgs, one per tier, in a scrambled order, one on its own host.
     static let seedOrgs = [
         org("org_gamma", tier: "PRO", database: "gamma"),
         org("org_acme", tier: "FREE", database: "acme"),

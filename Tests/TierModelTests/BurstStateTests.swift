@@ -6,7 +6,7 @@ struct BurstStateTests {
     let state = BurstState(startedAt: 1_700_000_000_000, endsAt: 1_700_000_900_000, burstTier: .enterprise,
                            costPerMinute: 0.25, billedMinutes: 3, startedBy: "proxy-a")
 
-    @Test func json_roundTrips_withTheSeedsFieldsFirst() throws {
+    @Test func json_roundTrips_withTheDesignsFieldsFirst() throws {
         #expect(state.json.hasPrefix(#"{"startedAt":1700000000000,"burstTier":"ENTERPRISE","costPerMinute":0.25,"#))
         #expect(try BurstState(json: state.json) == state)
         let ended = BurstState(startedAt: 1, endsAt: 60_001, burstTier: .pro, costPerMinute: 1, billedMinutes: 1,
@@ -93,7 +93,7 @@ struct BurstCostAlertTests {
         BurstState(startedAt: 0, endsAt: 900_000, burstTier: .enterprise, costPerMinute: cost, billedMinutes: billed, startedBy: "")
     }
 
-    /// Seed 6.3: one alert per burst, from the billing that crosses $10.
+    /// One alert per burst, from the billing that crosses $10 (docs/design.md#bursts).
     @Test func theBillingThatCrossesTenDollars_alerts_andNoOtherDoes() {
         #expect(state(billed: 40, cost: 0.25).crossedCost(billedNow: 1))          // 9.75 -> 10.00
         #expect(!state(billed: 39, cost: 0.25).crossedCost(billedNow: 1))         // 9.50 -> 9.75

@@ -2,7 +2,7 @@ import Foundation
 import Testing
 import TierModel
 
-/// As libmongoc's bson_as_relaxed_extended_json prints seed 2.1's document.
+/// As libmongoc's bson_as_relaxed_extended_json prints the design's example document.
 let acmeEJSON = """
 { "_id" : { "$oid" : "6560f1c2a1b2c3d4e5f60718" }, "orgId" : "org_acme", "tier" : "PRO",
   "tierUpdatedAt" : { "$date" : "2025-11-21T20:00:00Z" },
@@ -19,7 +19,7 @@ let acmeEJSON = """
 let tierChangeMillis = 1_763_755_200_000
 
 @Suite struct OrgDocumentEJSONTests {
-    @Test func seed21Document_decodesFromRelaxedExtendedJSON() throws {
+    @Test func designExampleDocument_decodesFromRelaxedExtendedJSON() throws {
         let doc = try OrgDocument.decode(json: acmeEJSON)
         #expect(doc.id == "6560f1c2a1b2c3d4e5f60718")
         #expect(doc.orgId == org("org_acme"))
@@ -84,7 +84,7 @@ let tierChangeMillis = 1_763_755_200_000
         }
     }
 
-    @Test func seed51Spelling_ofBurstAddon_isRead() throws {
+    @Test func burstTierSpelling_ofBurstAddon_isRead() throws {
         let doc = try OrgDocument.decode(json: """
             {"orgId":"o1","tier":"PRO","postgres":{"database":"d"},
              "addons":[{"type":"burst_scaling","enabled":true,"baseTier":"PRO","burstTier":"ENTERPRISE",

@@ -81,7 +81,7 @@ import TierModel
 }
 
 @Suite struct RedisKeyTests {
-    @Test func keys_followTheSeed() throws {
+    @Test func keys_followTheDesign() throws {
         let acme = try OrgId("org_acme")
         #expect(RedisKey.tier(acme) == "tier:org_acme")
         #expect(RedisKey.rejections(acme) == "rejections:org_acme")

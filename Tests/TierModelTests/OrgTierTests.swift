@@ -3,7 +3,7 @@ import Testing
 import TierModel
 
 @Suite struct OrgTierResolveTests {
-    let now = Date(timeIntervalSince1970: 1_700_599_500)  // seed 2.1's cachedAt
+    let now = Date(timeIntervalSince1970: 1_700_599_500)  // the design's example cachedAt
 
     @Test func resolve_takesLimitsFromTheMatrix_andStampsCachedAt() throws {
         let t = try OrgTier.resolve(document: OrgDocument.decode(json: acmeEJSON), matrix: .builtIn, now: now)
@@ -16,13 +16,13 @@ import TierModel
         #expect(t.sessionSettings[.statementTimeout]?.value == "1min")
     }
 
-    @Test func resolve_burstAddon_appliesSeedDefaults() throws {
+    @Test func resolve_burstAddon_appliesTheDefaults() throws {
         let t = try OrgTier.resolve(document: OrgDocument.decode(json: acmeEJSON), matrix: .builtIn, now: now)
         #expect(t.burst == OrgTier.BurstConfig(burstTier: .enterprise, maxBurstDurationMinutes: 15, cooldownMinutes: 60,
                                                costPerMinute: 0, autoTrigger: true, notifyOnBurst: true))
     }
 
-    @Test func resolve_burstDuration_isCappedAtTheSeedsHardLimit() throws {
+    @Test func resolve_burstDuration_isCappedAtTheHardLimit() throws {
         let doc = OrgDocument(orgId: org("o"), tier: "PRO",
                               addons: [.burstScaling(.init(enabled: true, burstTier: "ENTERPRISE", maxBurstDurationMinutes: 90))],
                               postgres: .init(database: "d"))
@@ -108,7 +108,7 @@ import TierModel
         try OrgTier.resolve(document: OrgDocument.decode(json: acmeEJSON), matrix: .builtIn, now: now)
     }
 
-    @Test func value_startsWithSeed21Fields_inSeedOrder() throws {
+    @Test func value_startsWithTheDesignsCacheFields_inOrder() throws {
         let text = try acme().redisValue
         #expect(text.hasPrefix(
             #"{"tier":"PRO","maxConnections":50,"queryTimeout":60000,"addons":{"burstScaling":true,"burstTier":"ENTERPRISE","#))
@@ -153,7 +153,7 @@ import TierModel
     @Test func garbageOrPartialValue_isRefused() {
         #expect(throws: CachedOrgTierError.self) { try OrgTier(redisValue: "not json", org: org("o")) }
         #expect(throws: CachedOrgTierError.self) {
-            // Seed 2.1's minimal value lacks limits and routing: not enough to gate with.
+            // The design's minimal cache value lacks limits and routing: not enough to gate with.
             try OrgTier(redisValue: #"{"tier":"PRO","maxConnections":50,"queryTimeout":60000,"addons":{"burstScaling":false},"cachedAt":1}"#,
                         org: org("o"))
         }

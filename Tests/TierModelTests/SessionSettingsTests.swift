@@ -3,7 +3,7 @@ import Testing
 import TierModel
 
 @Suite struct SessionSettingsTests {
-    @Test func free_injectsSeed31Values_inSeedOrder_thenTheResourceSettings() {
+    @Test func free_injectsTheMatrixValues_inOrder_thenTheResourceSettings() {
         let s = SessionSettings(limits: TierMatrix.builtIn[.free])
         #expect(s.settings.map(\.name) == ["statement_timeout", "work_mem", "temp_buffers",
                                            "max_parallel_workers_per_gather", "hash_mem_multiplier",
@@ -22,9 +22,9 @@ import TierModel
         #expect(s.settings.map(\.value) == ["30s", "16MB", "16MB", "4", "1.5", "64MB", "2", "4GB", "3min"])
     }
 
-    @Test func enterprise_injectsSeed31Values_asShowPrintsThem() {
+    @Test func enterprise_injectsTheMatrixValues_asShowPrintsThem() {
         let s = SessionSettings(limits: TierMatrix.builtIn[.enterprise])
-        // Seed 3.1 writes '120s'; SHOW statement_timeout prints 120000 ms as 2min.
+        // The design writes '120s'; SHOW statement_timeout prints 120000 ms as 2min.
         #expect(s.settings.map(\.value) == ["2min", "128MB", "64MB", "16", "2", "256MB", "8", "32GB"])
     }
 

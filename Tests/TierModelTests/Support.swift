@@ -1,7 +1,7 @@
 import Foundation
 @testable import TierModel
 
-/// Appendix A of the seed, transcribed as JSON (no tempBuffers, which Appendix A lacks).
+/// The design's matrix, transcribed as JSON (no tempBuffers, which the matrix file leaves out).
 let appendixAJSON = """
 {
   "FREE": {
@@ -49,7 +49,7 @@ let appendixAJSON = """
 
 extension JSONValue {
     /// A copy with the member at `path` replaced (`nil` removes it); test files are built by
-    /// editing Appendix A one field at a time.
+    /// editing the matrix one field at a time.
     func setting(_ path: [String], to newValue: JSONValue?) -> JSONValue {
         guard let key = path.first, case .object(var object) = self else { return self }
         if path.count == 1 {
@@ -61,7 +61,7 @@ extension JSONValue {
     }
 }
 
-/// Appendix A with one edit, as file bytes.
+/// The matrix with one edit, as file bytes.
 func appendixA(setting path: String, to value: JSONValue?) -> Data {
     let base = try! JSONValue(parsing: appendixAJSON)
     return Data(base.setting(path.split(separator: ".").map(String.init), to: value).serialized.utf8)

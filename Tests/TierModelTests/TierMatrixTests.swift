@@ -31,7 +31,7 @@ import Testing
         (.enterprise, 2.0, 256 << 20, 8, 32 << 30, nil),
     ]
 
-    /// The resource settings Appendix A lacks, per tier (see `TierMatrix.builtIn`'s reasons).
+    /// The resource settings TierGate adds, per tier (see `TierMatrix.builtIn`'s reasons).
     @Test(arguments: resourceSettings)
     func resourceSettings_scaleWithTheTier(tier: Tier, hash: Double, maintenance: Int, workers: Int,
                                           tempFiles: Int, idleInTransaction: Int?) {
@@ -103,7 +103,7 @@ import Testing
     }
 
     @Test func appendixAFile_withoutTheAddedFields_getsTheBuiltInValuesPerTier() throws {
-        // Appendix A has none of tempBuffers, hashMemoryMultiplier, maintenanceWorkMemory,
+        // The design's matrix has none of tempBuffers, hashMemoryMultiplier, maintenanceWorkMemory,
         // maxParallelMaintenanceWorkers, tempFileLimit, idleInTransactionTimeout.
         #expect(!appendixAJSON.contains("hashMemoryMultiplier"))
         let matrix = try TierMatrix.load(json: Data(appendixAJSON.utf8), path: "appendix-a.json")
@@ -170,7 +170,7 @@ import Testing
         #expect(matrix[.pro] == TierMatrix.builtIn[.pro])
     }
 
-    @Test func tempBuffers_whenGiven_overridesTheSeedDefault() throws {
+    @Test func tempBuffers_whenGiven_overridesTheDefault() throws {
         let matrix = try TierMatrix.load(json: appendixA(setting: "PRO.postgres.tempBuffers", to: .integer(1 << 20)),
                                          path: path)
         #expect(matrix[.pro].postgres.tempBuffers == 1 << 20)

@@ -17,7 +17,7 @@ import Testing
         #expect(hint.suggestedTier == nil)
     }
 
-    @Test func queryTimeout_matchesSeed12Wording() {
+    @Test func queryTimeout_matchesTheDesignsWording() {
         #expect(UpgradeHint.queryTimeout(tier: .starter, matrix: m).text == "Upgrade to PRO for 60s timeout or optimize query")
         #expect(UpgradeHint.queryTimeout(tier: .free, matrix: m).text == "Upgrade to STARTER for 30s timeout or optimize query")
         #expect(UpgradeHint.queryTimeout(tier: .pro, matrix: m).text
@@ -28,7 +28,7 @@ import Testing
         #expect(UpgradeHint.queryTimeout(tier: .enterprise, matrix: m).text == "Optimize the query: 120s is the ENTERPRISE limit")
     }
 
-    @Test func workMemory_matchesSeed12Wording() {
+    @Test func workMemory_matchesTheDesignsWording() {
         #expect(UpgradeHint.workMemory(tier: .free, matrix: m).text == "Upgrade to STARTER for 16MB work_mem")
         #expect(UpgradeHint.workMemory(tier: .pro, matrix: m).text == "Upgrade to ENTERPRISE for 128MB work_mem")
         #expect(UpgradeHint.workMemory(tier: .enterprise, matrix: m).text

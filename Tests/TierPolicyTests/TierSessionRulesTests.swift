@@ -136,7 +136,7 @@ struct TierSessionRulesTests {
         #expect(rules.decorate(error: other) == other)
     }
 
-    @Test func statementTimeoutCancel_getsTheSeedHint_otherCancelsDoNot() throws {
+    @Test func statementTimeoutCancel_getsTheUpgradeHint_otherCancelsDoNot() throws {
         let rules = try Self.rules(.starter)
         let timeout = ErrorResponse(severity: .error, sqlState: .queryCanceled, message: "canceling statement due to statement timeout")
         #expect(rules.decorate(error: timeout)[.hint] == "Upgrade to PRO for 60s timeout or optimize query")

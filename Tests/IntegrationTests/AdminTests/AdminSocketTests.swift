@@ -4,7 +4,7 @@ import Testing
 import Glibc
 #endif
 
-/// Issue 5: the admin socket itself: permissions, bad input, a 1 MB line, another process.
+/// The admin socket itself: permissions, bad input, a 1 MB line, another process.
 @Suite(.serialized)
 struct AdminSocketTests {
     @Test func socket_isOwnerOnly_0600() throws {

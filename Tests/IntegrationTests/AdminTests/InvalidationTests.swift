@@ -6,7 +6,7 @@ import Testing
 import TierModel
 import TierStore
 
-/// Issue 5: INVALIDATE reaches every cache and every instance, and a lookup that began
+/// INVALIDATE reaches every cache and every instance, and a lookup that began
 /// before a change never writes the old tier back.
 @Suite(.serialized)
 struct InvalidationTests {

@@ -2,7 +2,7 @@ import Foundation
 import PostgresClient
 import Testing
 
-/// Issue 5, seed 4 and 6.2: a tier change reaches sessions that are already open.
+/// A tier change reaches sessions that are already open.
 @Suite(.serialized)
 struct LiveTierChangeTests {
     static func connect(_ port: Int, _ org: String) throws -> PostgresConnection {

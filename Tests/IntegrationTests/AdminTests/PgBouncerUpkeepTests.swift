@@ -1,7 +1,7 @@
 import Foundation
 import Testing
 
-/// Issue 6 wired to issue 5: a serving TierGate keeps PgBouncer's per-org file in step with
+/// A serving TierGate keeps PgBouncer's per-org file in step with
 /// tiers — at start, on the admin PGBOUNCER command, and after a tier change made through
 /// its admin socket.
 @Suite(.serialized)

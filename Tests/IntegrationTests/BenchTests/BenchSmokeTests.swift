@@ -1,7 +1,7 @@
 import Foundation
 import Testing
 
-/// Issue 7: the benchmark is not part of the test suite and asserts nothing about speed,
+/// The benchmark is not part of the test suite and asserts nothing about speed,
 /// but its smoke mode runs here so the script itself cannot rot.
 @Suite(.serialized)
 struct BenchSmokeTests {

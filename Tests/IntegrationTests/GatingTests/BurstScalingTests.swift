@@ -4,7 +4,7 @@ import Testing
 import TierModel
 import TierStore
 
-/// Issue 8, seed 5.1 and 6.3: the burst scaling add-on, end to end through real proxies,
+/// The burst scaling add-on, end to end through real proxies,
 /// Redis and MongoDB, with libpq clients.
 @Suite(.serialized)
 struct BurstScalingTests {
@@ -177,7 +177,7 @@ struct BurstScalingTests {
     }
 
     /// The proxy's own upkeep bills minutes as they begin (here: a burst moved 150 s into its
-    /// past, so minutes 2 and 3 have begun) and raises seed 6.3's cost alert once.
+    /// past, so minutes 2 and 3 have begun) and raises the cost alert once.
     @Test func runningBurst_isBilledMinuteByMinute_andTheCostAlertFiresOnce() throws {
         let org = TestOrgs.unique("org_billed")
         var addon = TestOrgs.BurstAddon()

@@ -4,7 +4,7 @@ import PostgresWire
 import Testing
 import TierModel
 
-/// Issue 4: the connection ceiling, its error, and slot release.
+/// The connection ceiling, its error, and slot release.
 @Suite(.serialized)
 struct ConnectionCeilingTests {
     static func proxy(_ extra: [String] = []) throws -> TierGateProcess {
@@ -154,7 +154,7 @@ struct ConnectionCeilingTests {
 
 /// Test-sized tier matrices: the built-in matrix with some fields replaced.
 enum TierFile {
-    /// `overrides` is a partial Appendix A object, merged over the built-in values.
+    /// `overrides` is a partial matrix-file object, merged over the built-in values.
     static func write(_ overrides: String) throws -> String {
         let builtIn = try JSONSerialization.jsonObject(with: Data(TierMatrix.builtIn.json.utf8)) as! [String: Any]
         let patch = try JSONSerialization.jsonObject(with: Data(overrides.utf8)) as! [String: Any]

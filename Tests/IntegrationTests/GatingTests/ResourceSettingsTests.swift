@@ -2,7 +2,7 @@ import Foundation
 import PostgresClient
 import Testing
 
-/// The resource settings beyond the seed's four, through the real binary against the stack's
+/// The resource settings beyond the matrix file's four, through the real binary against the stack's
 /// Postgres: in force from the first query, not raisable, lowerable, and (FREE/STARTER) the
 /// idle-in-transaction timeout ending a forgotten transaction.
 @Suite(.serialized)

@@ -2,7 +2,7 @@ import Foundation
 import PostgresClient
 import Testing
 
-/// Issue 4: settings injected per tier, a client cannot raise them, the timeout hint, idle close.
+/// Settings injected per tier, a client cannot raise them, the timeout hint, idle close.
 @Suite(.serialized)
 struct SessionLimitsTests {
     /// Every tier setting as SHOW prints it. PRO and ENTERPRISE set no

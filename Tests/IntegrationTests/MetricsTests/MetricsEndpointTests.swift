@@ -2,7 +2,7 @@ import Foundation
 import PostgresClient
 import Testing
 
-/// Issue 8: `serve --metrics` exposes Prometheus text that a real parser (prometheus_client
+/// `serve --metrics` exposes Prometheus text that a real parser (prometheus_client
 /// from PyPI, installed into .venv by scripts/stack.sh) accepts, and its counters move as
 /// connections are admitted and refused.
 @Suite(.serialized)

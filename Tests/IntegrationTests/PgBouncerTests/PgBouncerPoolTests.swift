@@ -4,7 +4,7 @@ import PostgresClient
 import Testing
 import TierModel
 
-/// Issue 6: PgBouncer pools per org sized by tier, regenerated and reloaded, and TierGate
+/// PgBouncer pools per org sized by tier, regenerated and reloaded, and TierGate
 /// routing through them. Runs against the stack's PgBouncer (Debian's 1.18).
 @Suite(.serialized)
 struct PgBouncerPoolTests {

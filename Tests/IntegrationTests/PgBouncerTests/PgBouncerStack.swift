@@ -4,7 +4,7 @@ import PostgresClient
 import TierModel
 import TierStore
 
-/// The stack's PgBouncer for issue 6's tests: its `%include`d databases file, its admin
+/// The stack's PgBouncer for the pool tests: its `%include`d databases file, its admin
 /// console, and a MongoDB collection of the test's own orgs.
 enum PgBouncerStack {
     static var databasesFile: String { Stack.repoRoot.appendingPathComponent(".stack/pgbouncer/databases.ini").path }

@@ -3,7 +3,7 @@ import PostgresClient
 import PostgresWire
 import Testing
 
-/// Issue 2: bounded memory under a big COPY, and graceful shutdown.
+/// Bounded memory under a big COPY, and graceful shutdown.
 @Suite(.serialized)
 struct LifecycleTests {
     @Test func copy200MB_bothWays_keepsChecksumAndBoundedMemory() throws {

@@ -2,7 +2,7 @@ import Foundation
 import PostgresWire
 import Testing
 
-/// Issue 2: each malformed startup gets its FATAL ErrorResponse and a closed socket, and the
+/// Each malformed startup gets its FATAL ErrorResponse and a closed socket, and the
 /// proxy keeps serving everyone else meanwhile.
 @Suite(.serialized)
 struct MalformedStartupTests {

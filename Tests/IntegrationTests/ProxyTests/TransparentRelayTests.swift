@@ -2,7 +2,7 @@ import Foundation
 import PostgresClient
 import Testing
 
-/// Issue 2: every ordinary client works through the proxy unchanged.
+/// Every ordinary client works through the proxy unchanged.
 @Suite(.serialized)
 struct TransparentRelayTests {
     @Test func psql_runsQueriesThroughProxy() throws {

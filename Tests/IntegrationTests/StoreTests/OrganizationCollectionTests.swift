@@ -20,7 +20,7 @@ extension StoreTests {
 
         private func uniqueOrgId() -> String { "org_test_\(UUID().uuidString.prefix(8).lowercased())" }
 
-        /// The seed §2.1 document shape, with dates, nested documents, arrays and a double.
+        /// The org document's shape (docs/design.md#tier-source), with dates, nested documents, arrays and a double.
         private func organizationJSON(orgId: String, tier: String = "PRO") -> String {
             """
             {

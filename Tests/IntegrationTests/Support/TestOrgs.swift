@@ -14,14 +14,14 @@ enum TestOrgs {
         "\(prefix)_\(UUID().uuidString.prefix(8).lowercased())"
     }
 
-    /// Upserts an org shaped like seed 2.1 with routing to `database`, for the stack's test
+    /// Upserts an org document (docs/design.md#tier-source) with routing to `database`, for the stack's test
     /// role `app` (which owns tiergate_test).
     static func put(_ orgId: String, tier: String, database: String = "tiergate_test",
                     updatedAt: Date = Date(), burst: Bool = false) throws {
         try put(orgId, tier: tier, database: database, updatedAt: updatedAt, burst: burst ? BurstAddon() : nil)
     }
 
-    /// A `burst_scaling` add-on as billing would store it (seed 5.1); minutes may be
+    /// A `burst_scaling` add-on as billing would store it (docs/design.md#bursts); minutes may be
     /// fractional so a test burst lasts seconds.
     struct BurstAddon {
         var enabled = true

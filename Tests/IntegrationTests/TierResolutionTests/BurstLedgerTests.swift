@@ -4,9 +4,9 @@ import Testing
 import TierModel
 import TierStore
 
-/// Issue 8: the shared burst state's scripts against the stack's Redis: one start however
+/// The shared burst state's scripts against the stack's Redis: one start however
 /// many ask at once, every begun minute billed once, one end, the kill switch, and keys as
-/// the seed's billing cron expects them.
+/// a billing cron scanning `burst:*` expects them.
 @Suite(.serialized)
 struct BurstLedgerTests {
     static func ledger() throws -> BurstLedger {
@@ -44,7 +44,7 @@ struct BurstLedgerTests {
         return try! OrgId(org)
     }
 
-    @Test func concurrentRequests_startOneBurst_andWriteTheSeedsKeys() throws {
+    @Test func concurrentRequests_startOneBurst_andWriteTheBurstKeys() throws {
         let org = Self.fresh("org_ledger")
         defer { TestOrgs.removeWithBursts(org.rawValue) }
         let ledgers = try (0..<4).map { _ in try Self.ledger() }  // as four instances
@@ -57,7 +57,7 @@ struct BurstLedgerTests {
         #expect(started.count == 1)
         #expect(running.count == 39)
 
-        // The seed's keys: burst:<org> with startedAt/burstTier/costPerMinute and a TTL of
+        // The keys of docs/design.md#redis-keys: burst:<org> with startedAt/burstTier/costPerMinute and a TTL of
         // the maximum duration; the cooldown key outlives it by the cooldown.
         let redis = try Self.redis()
         let value = try #require(try redis.get(RedisKey.burst(org)))
@@ -132,7 +132,7 @@ struct BurstLedgerTests {
         }
         #expect(ended.state.endedAt != nil)
         #expect(ledger.switchOff(org) == .noneRunning)
-        #expect(try Self.redis().get(RedisKey.burst(org)) == nil, "the seed's cron bills no more minutes")
+        #expect(try Self.redis().get(RedisKey.burst(org)) == nil, "a billing cron bills no more minutes")
         #expect(ledger.admit(org, burst: Self.addon, instance: "a")?.decision == .switchedOff)
         #expect(ledger.status(org)?.switchedOff == true)
         #expect(ledger.resume(org) == true)

@@ -3,7 +3,7 @@ import PostgresClient
 import Testing
 import TierStore
 
-/// Issue 3 end to end: identity from the user name, routing from the org document, and
+/// Identity from the user name, routing from the org document, and
 /// behaviour when Redis or MongoDB go away.
 @Suite(.serialized)
 struct OrgRoutingTests {

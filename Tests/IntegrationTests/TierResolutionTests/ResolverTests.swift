@@ -4,7 +4,7 @@ import Testing
 import TierModel
 import TierStore
 
-/// Issue 3 against the real stack: the seed's Redis key and TTL, staleness, coalescing.
+/// The Redis key and TTL of docs/design.md#redis-keys, staleness, coalescing.
 @Suite(.serialized)
 struct ResolverTests {
     static func resolver(freshness: Duration = .seconds(5), redis: String = Stack.redisURL) throws -> TierResolver {
@@ -16,7 +16,7 @@ struct ResolverTests {
 
     static let redis = { try! RedisConnection(url: Stack.redisURL) }()
 
-    @Test func cacheMiss_fillsRedisWithSeedKeyAndTTL_thenRedisHit() throws {
+    @Test func cacheMiss_fillsRedisWithTierKeyAndTTL_thenRedisHit() throws {
         let org = TestOrgs.unique("org_miss")
         try TestOrgs.put(org, tier: "STARTER")
         defer { TestOrgs.remove(org) }
@@ -51,7 +51,7 @@ struct ResolverTests {
         let org = TestOrgs.unique("org_stale")
         try TestOrgs.put(org, tier: "FREE")
         defer { TestOrgs.remove(org) }
-        // A PRO value cached 6 minutes ago, still within its Redis TTL (seed 6.1's case:
+        // A PRO value cached 6 minutes ago, still within its Redis TTL (the stale case of docs/design.md#tier-source:
         // the customer downgraded and nobody invalidated).
         let old = OrgTier(orgId: try OrgId(org), tier: .pro, limits: TierMatrix.builtIn[.pro], burst: nil,
                           route: PostgresRoute(database: "tiergate_test"), tierUpdatedAt: 0,

@@ -1,17 +1,16 @@
 import Logging
-import PgBouncerConfig
 
-/// Keeps PgBouncer's per-org pools in step with tiers while serving (issue 6): a run now
+/// Keeps PgBouncer's per-org pools in step with tiers while serving: a run now
 /// for the admin PGBOUNCER command, and debounced runs after tier changes so a burst of
 /// 100 INVALIDATEs causes a few RELOADs, not 100.
 ///
 /// Only the instance whose admin socket received the change regenerates; instances that
 /// merely hear the announcement do not, so several proxies never race to write one file.
-final class PgBouncerUpkeep: Sendable {
-    let regenerator: DebouncedRegenerator
+public final class PgBouncerUpkeep: Sendable {
+    public let regenerator: DebouncedRegenerator
     private let run: @Sendable () throws -> PgBouncerRegeneration.Report
 
-    init(logger: Logger, run: @escaping @Sendable () throws -> PgBouncerRegeneration.Report) {
+    public init(logger: Logger, run: @escaping @Sendable () throws -> PgBouncerRegeneration.Report) {
         self.run = run
         regenerator = DebouncedRegenerator {
             do {
@@ -24,7 +23,7 @@ final class PgBouncerUpkeep: Sendable {
     }
 
     /// For the admin PGBOUNCER command: regenerate now and say what PgBouncer answered.
-    var runNow: @Sendable () throws -> String {
+    public var runNow: @Sendable () throws -> String {
         { [run] in try run().description }
     }
 }
