@@ -41,7 +41,9 @@ let package = Package(
         // Pure: tiers, limits matrix, hints, org documents.
         .target(name: "TierModel", dependencies: ["PostgresWire"]),
         // Pure: admission decisions and per-org counters, clock injected.
-        .target(name: "Gate", dependencies: ["TierModel", "PostgresWire"]),
+        // The token bucket every rate limit uses (connects per org, cancels per address).
+        .target(name: "Throttle"),
+        .target(name: "Gate", dependencies: ["TierModel", "PostgresWire", "Throttle"]),
         // The metrics TierGate exports: every handle created once with fixed dimensions,
         // per-org series capped or pseudonymised; and the escaping of log lines. Never
         // bootstraps (the /metrics endpoint is Proxy's, the bootstraps the executable's).
@@ -52,7 +54,7 @@ let package = Package(
         ]),
         // MongoDB source of truth, Redis cache, in-process cache, resolver.
         .target(name: "TierStore", dependencies: [
-            "TierModel", "CHiredis", "CMongoc", "Telemetry",
+            "TierModel", "CHiredis", "CMongoc", "Telemetry", "Throttle",
             .product(name: "Logging", package: "swift-log"),
             .product(name: "Metrics", package: "swift-metrics"),
         ]),
@@ -78,14 +80,14 @@ let package = Package(
         // cancel forwarding, the /metrics HTTP endpoint; and the seams a policy plugs into:
         // SessionAdmitter, SessionRules, SessionMailbox, SessionObserver.
         .target(name: "Proxy", dependencies: [
-            "SocketIO", "PostgresWire", "TLS",
+            "SocketIO", "PostgresWire", "TLS", "Throttle",
             .product(name: "Logging", package: "swift-log"),
         ]),
         // Tier policy behind the proxy's seams: admission by tier, open sessions per org,
         // live tier changes and downgrade enforcement, burst coordination, session rules,
         // the startup rewrite, the errors it shows clients. Time comes from a PolicyClock.
         .target(name: "TierPolicy", dependencies: [
-            "Proxy", "Gate", "TierStore", "TierModel", "Telemetry", "PostgresWire",
+            "Proxy", "Gate", "TierStore", "TierModel", "Telemetry", "PostgresWire", "Throttle",
             .product(name: "Logging", package: "swift-log"),
         ]),
         // The admin socket: line protocol, command parser, Unix socket server.
@@ -103,7 +105,7 @@ let package = Package(
 
         .testTarget(name: "PostgresWireTests", dependencies: ["PostgresWire"]),
         .testTarget(name: "TierModelTests", dependencies: ["TierModel", "PostgresWire"]),
-        .testTarget(name: "GateTests", dependencies: ["Gate", "TierModel", "PostgresWire"]),
+        .testTarget(name: "GateTests", dependencies: ["Gate", "TierModel", "PostgresWire", "Throttle"]),
         // Loop timers, pending writes and request framing with no socket; the control
         // server over real sockets.
         .testTarget(name: "SocketIOTests", dependencies: ["SocketIO", "PostgresWire"]),

@@ -29,4 +29,14 @@ public struct Endpoint: Hashable, Sendable, CustomStringConvertible {
     }
 
     public var description: String { host.contains(":") ? "[\(host)]:\(port)" : "\(host):\(port)" }
+
+    /// A client's address without its port (`127.0.0.1:5432` -> `127.0.0.1`, `[::1]:5432` ->
+    /// `::1`); anything else (a Unix socket's path) as it is. Per-address limits key on it.
+    public static func host(ofPeer peer: String) -> String {
+        if peer.hasPrefix("["), let close = peer.firstIndex(of: "]") {
+            return String(peer[peer.index(after: peer.startIndex)..<close])
+        }
+        guard let colon = peer.lastIndex(of: ":") else { return peer }
+        return String(peer[..<colon])
+    }
 }

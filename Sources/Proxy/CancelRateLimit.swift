@@ -1,3 +1,5 @@
+import Throttle
+
 /// CancelRequests per client address: a token bucket each, so one address cannot make the
 /// proxy open connections to Postgres (or look keys up in Redis) as fast as it can send.
 /// Requests over the rate are dropped silently, as unknown keys are: a CancelRequest has no
@@ -7,19 +9,19 @@ public struct CancelRateLimit: Sendable {
         /// Sustained requests per second per address.
         public var perSecond: Double
         /// Requests an address may send at once after being quiet.
-        public var burst: Double
+        public var burst: Int
 
-        public init(perSecond: Double = 10, burst: Double = 20) {
+        public init(perSecond: Double = 10, burst: Int = 20) {
             self.perSecond = perSecond
             self.burst = burst
         }
     }
 
     public let rule: Rule
-    /// Addresses remembered at most; past it, those whose bucket has refilled are forgotten
-    /// (they would be allowed anyway), so memory stays bounded whoever sends.
+    /// Addresses remembered at most; past it, those whose bucket is full again are forgotten
+    /// (a new bucket would say the same), so memory stays bounded whoever sends.
     public let maxAddresses: Int
-    private var buckets: [String: (tokens: Double, at: ContinuousClock.Instant)] = [:]
+    private var buckets: [String: TokenBucket] = [:]
 
     public init(rule: Rule = Rule(), maxAddresses: Int = 10_000) {
         self.rule = rule
@@ -28,12 +30,8 @@ public struct CancelRateLimit: Sendable {
 
     /// Takes one request from `address`'s bucket: false when it is empty.
     public mutating func allow(_ address: String, now: ContinuousClock.Instant) -> Bool {
-        var bucket = buckets[address] ?? (rule.burst, now)
-        let elapsed = now - bucket.at
-        let refill = (Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18) * rule.perSecond
-        bucket = (min(rule.burst, bucket.tokens + refill), now)
-        let allowed = bucket.tokens >= 1
-        if allowed { bucket.tokens -= 1 }
+        var bucket = buckets[address] ?? TokenBucket(burst: rule.burst, at: now)
+        let allowed = bucket.take(rate: rule.perSecond, burst: rule.burst, at: now) == .allowed
         buckets[address] = bucket
         if buckets.count > maxAddresses { forgetRefilled(now: now) }
         return allowed
@@ -42,17 +40,7 @@ public struct CancelRateLimit: Sendable {
     public var rememberedAddresses: Int { buckets.count }
 
     private mutating func forgetRefilled(now: ContinuousClock.Instant) {
-        let refillTime = Duration.milliseconds(Int((rule.burst / max(rule.perSecond, 0.001)) * 1000))
-        buckets = buckets.filter { now - $0.value.at < refillTime }
+        buckets = buckets.filter { !$0.value.isFull(rate: rule.perSecond, burst: rule.burst, at: now) }
         if buckets.count > maxAddresses { buckets.removeAll() }
-    }
-
-    /// The address without its port (`127.0.0.1:5432`, `[::1]:5432`).
-    public static func host(of peer: String) -> String {
-        if peer.hasPrefix("["), let close = peer.firstIndex(of: "]") {
-            return String(peer[peer.index(after: peer.startIndex)..<close])
-        }
-        guard let colon = peer.lastIndex(of: ":") else { return peer }
-        return String(peer[..<colon])
     }
 }

@@ -49,7 +49,7 @@ final class CancelRegistry: Sendable {
     /// the rate, at once or from the directory's queue.
     func route(_ clientKey: BackendKeyData, peer: String, now: ContinuousClock.Instant,
                deliver: @escaping @Sendable (CancelTarget) -> Void) {
-        guard limit.withLock({ $0.allow(CancelRateLimit.host(of: peer), now: now) }) else {
+        guard limit.withLock({ $0.allow(Endpoint.host(ofPeer: peer), now: now) }) else {
             counted?(.rateLimited)
             return
         }

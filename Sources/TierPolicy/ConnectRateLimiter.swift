@@ -3,6 +3,7 @@ import Gate
 import Synchronization
 import TierModel
 import TierStore
+import Throttle
 
 /// The per-org connect-rate limit: shared by every TierGate through Redis when it is
 /// configured (`ConnectRateLedger`, one atomic script per connection), else this instance's
@@ -36,7 +37,7 @@ final class ConnectRateLimiter: Sendable {
     }
 
     /// Takes a token for a new connection of `org` under its tier's `connectRate` and `connectBurst`.
-    func take(_ org: OrgTier, completion: @escaping @Sendable (ConnectRateDecision) -> Void) {
+    func take(_ org: OrgTier, completion: @escaping @Sendable (TokenBucketDecision) -> Void) {
         let rate = org.limits.postgres.connectRate
         let burst = org.limits.postgres.connectBurst
         guard let shared else { return completion(takeLocally(org.orgId, rate: rate, burst: burst)) }
@@ -53,21 +54,21 @@ final class ConnectRateLimiter: Sendable {
         }
     }
 
-    private func takeLocally(_ org: OrgId, rate: Double, burst: Int) -> ConnectRateDecision {
+    private func takeLocally(_ org: OrgId, rate: Double, burst: Int) -> TokenBucketDecision {
         local.withLock { $0.take(org: org, rate: rate, burst: burst, at: clock.now) }
     }
 
     /// Calls its completion once, for whichever answer comes first.
     private final class Once: Sendable {
-        private let completion: Mutex<(@Sendable (ConnectRateDecision) -> Void)?>
+        private let completion: Mutex<(@Sendable (TokenBucketDecision) -> Void)?>
 
-        init(_ completion: @escaping @Sendable (ConnectRateDecision) -> Void) {
+        init(_ completion: @escaping @Sendable (TokenBucketDecision) -> Void) {
             self.completion = Mutex(completion)
         }
 
         /// The first caller decides (`decide` runs only for it) and completes; later ones do nothing.
-        func run(_ decide: () -> ConnectRateDecision) {
-            let pending = completion.withLock { current -> (@Sendable (ConnectRateDecision) -> Void)? in
+        func run(_ decide: () -> TokenBucketDecision) {
+            let pending = completion.withLock { current -> (@Sendable (TokenBucketDecision) -> Void)? in
                 defer { current = nil }
                 return current
             }

@@ -99,7 +99,7 @@ extension TierAdmission {
         guard let waiting = overload.waiting, !request.cancellation.isCancelled else { return false }
         var wait = Duration.milliseconds(org.limits.postgres.connectionTimeout)
         if let cap = overload.maxQueueWait { wait = min(wait, cap) }
-        let address = Self.address(of: request.peer)
+        let address = Endpoint.host(ofPeer: request.peer)
         let retry: @Sendable () -> AdmissionAttempt = { [self] in
             // Judged by the tier the org's sessions run under now: an upgrade while it waits
             // raises its ceiling.

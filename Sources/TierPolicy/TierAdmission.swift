@@ -129,7 +129,7 @@ public final class TierAdmission: SessionAdmitter {
         let effective = bursts?.overlay(base, matrix: resolver.matrix) ?? base
         noteResolved(effective)
         let mayTrigger = bursts != nil && base.burst?.autoTrigger == true && effective.burstingFrom == nil
-        let address = Self.address(of: request.peer)
+        let address = Endpoint.host(ofPeer: request.peer)
         // Use as the burst trigger sees it: the org's sessions (cluster-wide with leases) and this one.
         beginLogin(effective, address: address) { [self] decision, open in
             guard mayTrigger, let bursts,
@@ -245,16 +245,6 @@ public final class TierAdmission: SessionAdmitter {
         // With leases, logins in progress share the ceiling with the sessions.
         if leases != nil { return max(1, org.limits.postgres.maxConnections) }
         return max(1, org.limits.postgres.maxConnections * gate.withLock { $0.loginRule.perCeiling })
-    }
-
-    /// The client's address without its port (`127.0.0.1:5432` -> `127.0.0.1`, `[::1]:5432` -> `::1`):
-    /// logins are bounded per address.
-    static func address(of peer: String) -> String {
-        if peer.hasPrefix("["), let close = peer.firstIndex(of: "]") {
-            return String(peer[peer.index(after: peer.startIndex)..<close])
-        }
-        guard let colon = peer.lastIndex(of: ":") else { return peer }
-        return String(peer[..<colon])
     }
 
     private func refusal(for error: TierLookupError, org: OrgId) -> ErrorResponse {

@@ -1,11 +1,12 @@
 import Logging
 import Synchronization
 import TierModel
+import Throttle
 
 /// The connect-rate token buckets shared by every TierGate through Redis: one hash per org,
 /// `connrate:<orgId>` = {tokens, ts}, taken from by one Lua script, so two instances can
 /// never both spend an org's last token. Time is Redis' `TIME`, one clock for every
-/// instance. The arithmetic is `ConnectRateBucket`'s.
+/// instance. The arithmetic is `TokenBucket`'s.
 ///
 /// Calls block (hiredis, bounded by the Redis timeout): never on an I/O queue. Nil when
 /// Redis is unavailable; the caller then decides with its own local bucket.

@@ -141,7 +141,7 @@ struct ServeCommand: ParsableCommand {
             logger.critical("cannot start", metadata: ["error": "\(error)"])
             throw ExitCode(1)
         }
-        configuration.cancelRate = CancelRateLimit.Rule(perSecond: cancelRate, burst: max(1, 2 * cancelRate))
+        configuration.cancelRate = CancelRateLimit.Rule(perSecond: cancelRate, burst: max(1, Int((2 * cancelRate).rounded(.up))))
         let server: ProxyServer
         let admin: AdminSocketServer?
         let metricsServer: MetricsHTTPServer?

@@ -1,6 +1,7 @@
 import Gate
 import Testing
 import TierModel
+import Throttle
 
 @Suite struct ConnectRateLimitTests {
     let acme = try! OrgId("org_acme")
@@ -49,7 +50,7 @@ import TierModel
     }
 
     @Test func timeGoingBackwards_refillsNothing() {
-        var bucket = ConnectRateBucket(burst: 1, at: at(1000))
+        var bucket = TokenBucket(burst: 1, at: at(1000))
         #expect(bucket.take(rate: 1, burst: 1, at: at(1000)) == .allowed)
         #expect(bucket.take(rate: 1, burst: 1, at: at(0)) != .allowed)
         #expect(bucket.take(rate: 1, burst: 1, at: at(2000)) == .allowed)

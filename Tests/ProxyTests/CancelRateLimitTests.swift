@@ -1,3 +1,4 @@
+import PostgresWire
 import Proxy
 import Testing
 
@@ -39,8 +40,8 @@ struct CancelRateLimitTests {
     }
 
     @Test func theHostOfAPeer_dropsItsPort() {
-        #expect(CancelRateLimit.host(of: "127.0.0.1:5432") == "127.0.0.1")
-        #expect(CancelRateLimit.host(of: "[::1]:5432") == "::1")
-        #expect(CancelRateLimit.host(of: "/run/sock") == "/run/sock")
+        #expect(Endpoint.host(ofPeer: "127.0.0.1:5432") == "127.0.0.1")
+        #expect(Endpoint.host(ofPeer: "[::1]:5432") == "::1")
+        #expect(Endpoint.host(ofPeer: "/run/sock") == "/run/sock")
     }
 }

@@ -76,8 +76,8 @@ struct LoginSlotTests {
     }
 
     @Test func peerAddress_dropsThePort() {
-        #expect(TierAdmission.address(of: "127.0.0.1:5432") == "127.0.0.1")
-        #expect(TierAdmission.address(of: "[::1]:5432") == "::1")
-        #expect(TierAdmission.address(of: "unix") == "unix")
+        #expect(Endpoint.host(ofPeer: "127.0.0.1:5432") == "127.0.0.1")
+        #expect(Endpoint.host(ofPeer: "[::1]:5432") == "::1")
+        #expect(Endpoint.host(ofPeer: "unix") == "unix")
     }
 }

@@ -1,11 +1,12 @@
-/// A token bucket: `burst` connections at once, then `rate` per second.
+/// A token bucket: `burst` takes at once, then `rate` per second. The one rate limiter of
+/// the proxy: an org's connects (every new connection forks a Postgres backend) and an
+/// address's CancelRequests (each makes the proxy open a connection to Postgres).
 ///
-/// Every new connection forks a Postgres backend, so the bucket bounds how fast one org can
-/// make the server fork, whatever its ceiling. Rate and burst are passed at each `take`, so
-/// a tier change applies to the next connection (a smaller burst caps the tokens at once).
-/// Time only moves forward here: an instant earlier than the last one refills nothing.
-public struct ConnectRateBucket: Sendable, Equatable {
-    /// Tokens left after the last `take` (fractions accumulate between connections).
+/// Rate and burst are passed at each `take`, so a changed rule (a tier change) applies to
+/// the next take (a smaller burst caps the tokens at once). Time only moves forward here:
+/// an instant earlier than the last one refills nothing.
+public struct TokenBucket: Sendable, Equatable {
+    /// Tokens left after the last `take` (fractions accumulate between takes).
     public private(set) var tokens: Double
     public private(set) var updatedAt: ContinuousClock.Instant
 
@@ -16,7 +17,7 @@ public struct ConnectRateBucket: Sendable, Equatable {
     }
 
     /// Takes one token if there is one. Refused: how long until the next token.
-    public mutating func take(rate: Double, burst: Int, at now: ContinuousClock.Instant) -> ConnectRateDecision {
+    public mutating func take(rate: Double, burst: Int, at now: ContinuousClock.Instant) -> TokenBucketDecision {
         refill(rate: rate, burst: burst, at: now)
         // A token refilled by floating-point steps may land a hair below 1.
         if tokens + Self.epsilon >= 1 {
@@ -36,7 +37,8 @@ public struct ConnectRateBucket: Sendable, Equatable {
 
     private mutating func refill(rate: Double, burst: Int, at now: ContinuousClock.Instant) {
         if now > updatedAt {
-            let elapsed = (now - updatedAt).seconds
+            let (seconds, attoseconds) = (now - updatedAt).components
+            let elapsed = Double(seconds) + Double(attoseconds) / 1e18
             tokens += elapsed * rate
             updatedAt = now
         }
@@ -46,9 +48,9 @@ public struct ConnectRateBucket: Sendable, Equatable {
     static let epsilon = 1e-9
 }
 
-/// A connect-rate limiter's answer.
-public enum ConnectRateDecision: Sendable, Equatable {
+/// A token bucket's answer.
+public enum TokenBucketDecision: Sendable, Equatable {
     case allowed
-    /// Over the rate; the next connection may succeed after `retryAfter`.
+    /// Over the rate; the next take may succeed after `retryAfter`.
     case refused(retryAfter: Duration)
 }
