@@ -48,8 +48,22 @@ enum PgBouncerStack {
     }
 
     /// A client straight to PgBouncer, on the org's pool.
+    /// A client of the org's pool. Right after a RELOAD PgBouncer may refuse the first logins
+    /// of a new pool for its `server_login_retry` (1 s on the stack) when a server login it
+    /// tried in the background failed (seen about once in ten full runs, with no reason in
+    /// either log); that window is PgBouncer's, so the login is tried again for up to 3 s.
     static func directClient(org: String) throws -> PostgresConnection {
-        try PostgresConnection(conninfo: conninfo(port: Stack.pgbouncerPort, database: org))
+        let deadline = Date().addingTimeInterval(3)
+        while true {
+            do {
+                return try PostgresConnection(conninfo: conninfo(port: Stack.pgbouncerPort, database: org))
+            } catch {
+                let text = "\(error)"
+                let retryable = text.contains("server_login_retry") || text.contains("closed the connection unexpectedly")
+                guard retryable, Date() < deadline else { throw error }
+                usleep(250_000)
+            }
+        }
     }
 }
 
