@@ -1,3 +1,4 @@
+import Admin
 import Foundation
 import MetricsTestKit
 import PostgresWire
@@ -11,19 +12,19 @@ import TierModel
 /// they are built must not change a byte.
 struct AdminReplyPinTests {
     static func showOrg(_ admission: TierAdmission, _ org: OrgId) -> String {
-        JSONValue.object(admission.orgStatus(org)).serialized
+        JSONValue.object(AdminReply.showOrg(admission.orgStatus(org)).fields).serialized
     }
 
     static func showOrgs(_ admission: TierAdmission) -> String {
-        JSONValue.object(["orgs": .array(admission.orgsOverview().map { .object($0) })]).serialized
+        JSONValue.object(AdminReply.showOrgs(admission.orgsOverview()).fields).serialized
     }
 
     static func showStats(_ admission: TierAdmission) -> String {
-        JSONValue.object(admission.statistics()).serialized
+        JSONValue.object(AdminReply.showStats(admission.statistics()).fields).serialized
     }
 
     static func burst(_ state: BurstState) -> String {
-        TierAdmission.burstSummary(state).serialized
+        JSONValue.object(state.json).serialized
     }
 
     @Test func showOrg_knownOrgWithOneSession() throws {
