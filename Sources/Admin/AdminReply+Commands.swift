@@ -92,3 +92,53 @@ extension OrgReload {
                  "tierUpdatedAt": .integer(org.tierUpdatedAt)])
     }
 }
+
+/// PING, RELOAD, PGBOUNCER and the refusals shared by several commands.
+extension AdminReply {
+    public static let pong = AdminReply.success(["reply": .string("PONG")])
+
+    public static let noOrgSource = AdminReply.failure("no org source configured (--mongo or --orgs): TierGate relays without tiers")
+
+    /// What RELOAD re-read of the tiers: the file, or that the matrix is the built-in one.
+    public enum TiersReload: Sendable {
+        case file(path: String)
+        case builtIn
+    }
+
+    /// RELOAD done: the tiers (nil without an org source), then the certificate put in force
+    /// (nil without TLS).
+    public static func reloaded(tiers: TiersReload?, certificate: String?) -> AdminReply {
+        var fields: JSONObject = [:]
+        switch tiers {
+        case .file(let path): fields["tiers"] = .string(path); fields["reloaded"] = .bool(true)
+        case .builtIn: fields["tiers"] = .string("built-in"); fields["reloaded"] = .bool(false)
+        case nil: break
+        }
+        if let certificate { fields["tls"] = .object(["cert": .string(certificate), "reloaded": .bool(true)]) }
+        return .success(fields)
+    }
+
+    /// RELOAD refused: a file did not load, and nothing changed.
+    public static func reloadRefused(because reason: String) -> AdminReply {
+        .failure("RELOAD refused, the tiers and TLS certificate in force are unchanged: \(reason)")
+    }
+
+    public static func pgbouncerRegenerated(_ summary: String) -> AdminReply {
+        .success(["pgbouncer": .string(summary)])
+    }
+
+    public static let pgbouncerNotConfigured =
+        AdminReply.failure("PGBOUNCER: not configured (no PgBouncer config generation in this TierGate)")
+
+    public static func pgbouncerFailed(because reason: String) -> AdminReply {
+        .failure("PGBOUNCER: \(reason)")
+    }
+
+    public static func burstOffUnavailable(_ org: OrgId, because reason: String) -> AdminReply {
+        .failure("BURST OFF \(org): \(reason)")
+    }
+
+    public static func burstOnUnavailable(_ org: OrgId) -> AdminReply {
+        .failure("BURST ON \(org): bursts unavailable (they need --redis, and Redis must be reachable)")
+    }
+}

@@ -2,8 +2,8 @@ import Foundation
 import TierModel
 import TierStore
 
-/// What the admin socket shows of tier policy: SHOW ORG, SHOW ORGS, SHOW STATS, and the
-/// burst commands (BURST START / OFF / ON).
+/// What the admin socket shows of tier policy (SHOW ORG, SHOW ORGS, SHOW STATS), as values
+/// the Admin module renders.
 extension TierAdmission {
     /// SHOW ORG: the tier in force, the tier paid for and, when they differ, why (a lapsed
     /// subscription), its limits, roles and databases, open sessions, burst add-on and state,
@@ -50,31 +50,6 @@ extension TierAdmission {
         let cooldown = state == .coolingDown ? status.cooldownRemaining.map { Int($0.seconds.rounded(.up)) } : nil
         return BurstStatus(addon: addon, shared: .known(state, latest: status.latest, cooldownRemainingSeconds: cooldown,
                                                         totalMinutesBilled: status.totalBilledMinutes))
-    }
-
-    /// BURST OFF: nil when bursts are unavailable (no Redis, or unreachable).
-    public func switchOffBurst(_ org: OrgId) -> BurstLedger.SwitchedOff? {
-        bursts?.switchOff(org)
-    }
-
-    /// BURST START: a burst asked for by an operator or billing system, whatever the org's
-    /// use and `autoTrigger` (the add-on must still be enabled). Blocking. The ledger's
-    /// decision, or why it was not asked.
-    public func startBurst(_ org: OrgId) -> Result<BurstLedger.Decision, BurstStartRefusal> {
-        guard let bursts else { return .failure(.unavailable) }
-        let base: OrgTier
-        switch resolver.resolveNow(org) {
-        case .success(let value): base = value
-        case .failure(let error): return .failure(.lookup(error.description))
-        }
-        guard let addon = base.burst, addon.burstTier > base.tier else { return .failure(.noAddon(base.tier)) }
-        guard let decision = bursts.start(base) else { return .failure(.unavailable) }
-        return .success(decision)
-    }
-
-    /// BURST ON: true if the kill switch was set; nil when bursts are unavailable.
-    public func switchOnBurst(_ org: OrgId) -> Bool? {
-        bursts?.resume(org)
     }
 
     /// SHOW ORGS: every org this instance knows (cached or with open sessions).

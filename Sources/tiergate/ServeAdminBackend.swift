@@ -23,14 +23,14 @@ struct ServeAdminBackend: AdminBackend {
     var tlsStatistics: TLSStatistics? = nil
 
     func execute(_ command: AdminCommand) -> AdminReply {
-        if case .ping = command { return .success(["reply": .string("PONG")]) }
+        if case .ping = command { return .pong }
         if case .pgbouncer = command { return regeneratePgBouncer() }
         if case .reload = command, admission == nil, tlsCredentials != nil { return reload(nil) }
         if case .showStats = command, admission == nil, let tlsStatistics {
             return .showStats(tlsOnly: Self.tls(tlsStatistics.snapshot))
         }
         guard let admission else {
-            return .failure("no org source configured (--mongo or --orgs): TierGate relays without tiers")
+            return .noOrgSource
         }
         switch command {
         case .ping, .pgbouncer:
@@ -55,7 +55,7 @@ struct ServeAdminBackend: AdminBackend {
             return reload(admission)
         case .burstOff(let org):
             guard let result = admission.switchOffBurst(org) else {
-                return .failure("BURST OFF \(org): \(BurstStartRefusal.unavailable)")
+                return .burstOffUnavailable(org, because: BurstStartRefusal.unavailable.description)
             }
             if case .endedRunning(let ended) = result { return .burstSwitchedOff(org, ended: ended.state) }
             return .burstSwitchedOff(org, ended: nil)
@@ -74,7 +74,7 @@ struct ServeAdminBackend: AdminBackend {
             }
         case .burstOn(let org):
             guard let lifted = admission.switchOnBurst(org) else {
-                return .failure("BURST ON \(org): bursts unavailable (they need --redis, and Redis must be reachable)")
+                return .burstOnUnavailable(org)
             }
             return .burstSwitchedOn(org, lifted: lifted)
         }
@@ -98,41 +98,36 @@ struct ServeAdminBackend: AdminBackend {
 
     /// Re-reads the tiers file and the TLS pair; if either does not load, nothing changes.
     private func reload(_ admission: TierAdmission?) -> AdminReply {
-        var fields: JSONObject = [:]
         let tls: TLSContextReload
         switch TLSContextReload.load(tlsCredentials) {
-        case .failure(let message): return .failure("RELOAD refused, the tiers and TLS certificate in force are unchanged: \(message)")
+        case .failure(let message): return .reloadRefused(because: message.description)
         case .success(let loaded): tls = loaded
         }
+        var tiers: AdminReply.TiersReload?
         if let admission {
             if let tiersPath {
                 let matrix: TierMatrix
                 do {
                     matrix = try TierMatrix.load(json: try Data(contentsOf: URL(fileURLWithPath: tiersPath)), path: tiersPath)
                 } catch {
-                    return .failure("RELOAD refused, the tiers and TLS certificate in force are unchanged: \(error)")
+                    return .reloadRefused(because: "\(error)")
                 }
                 admission.replaceMatrix(matrix)
                 pgbouncerRegenerator?.requestRegeneration()
-                fields["tiers"] = .string(tiersPath)
-                fields["reloaded"] = .bool(true)
+                tiers = .file(path: tiersPath)
             } else {
-                fields["tiers"] = .string("built-in")
-                fields["reloaded"] = .bool(false)
+                tiers = .builtIn
             }
         }
-        if let tlsFields = tls.install() { fields["tls"] = .object(tlsFields) }
-        return .success(fields)
+        return .reloaded(tiers: tiers, certificate: tls.install())
     }
 
     private func regeneratePgBouncer() -> AdminReply {
-        guard let pgbouncer else {
-            return .failure("PGBOUNCER: not configured (no PgBouncer config generation in this TierGate)")
-        }
+        guard let pgbouncer else { return .pgbouncerNotConfigured }
         do {
-            return .success(["pgbouncer": .string(try pgbouncer())])
+            return .pgbouncerRegenerated(try pgbouncer())
         } catch {
-            return .failure("PGBOUNCER: \(error)")
+            return .pgbouncerFailed(because: "\(error)")
         }
     }
 }

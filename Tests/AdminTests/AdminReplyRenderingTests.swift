@@ -89,4 +89,19 @@ struct AdminReplyRenderingTests {
         #expect(AdminReply.invalidatedAll([reloaded], announcedTo: 3).line
                 == #"{"ok":true,"orgs":[{"org":"org_a","old":null,"new":{"tier":"FREE","maxConnections":5,"tierUpdatedAt":1},"redis":false}],"announcedTo":3}"# + "\n")
     }
+
+    @Test func ping_reload_pgbouncer() {
+        #expect(AdminReply.pong.line == #"{"ok":true,"reply":"PONG"}"# + "\n")
+        #expect(AdminReply.reloaded(tiers: .file(path: "/etc/tiers.json"), certificate: "/etc/cert.pem").line
+                == #"{"ok":true,"tiers":"/etc/tiers.json","reloaded":true,"tls":{"cert":"/etc/cert.pem","reloaded":true}}"# + "\n")
+        #expect(AdminReply.reloaded(tiers: .builtIn, certificate: nil).line
+                == #"{"ok":true,"tiers":"built-in","reloaded":false}"# + "\n")
+        #expect(AdminReply.reloaded(tiers: nil, certificate: "/etc/cert.pem").line
+                == #"{"ok":true,"tls":{"cert":"/etc/cert.pem","reloaded":true}}"# + "\n")
+        #expect(AdminReply.reloadRefused(because: "TLS bad key").line
+                == #"{"ok":false,"error":"RELOAD refused, the tiers and TLS certificate in force are unchanged: TLS bad key"}"# + "\n")
+        #expect(AdminReply.pgbouncerRegenerated("3 orgs").line == #"{"ok":true,"pgbouncer":"3 orgs"}"# + "\n")
+        #expect(AdminReply.pgbouncerNotConfigured.line
+                == #"{"ok":false,"error":"PGBOUNCER: not configured (no PgBouncer config generation in this TierGate)"}"# + "\n")
+    }
 }
