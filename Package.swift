@@ -119,7 +119,7 @@ let package = Package(
         // Tier policy with no services: admission counters, session rules, startup rewrite,
         // downgrade grace and burst timing on a manual clock.
         .testTarget(name: "TierPolicyTests", dependencies: [
-            "TierPolicy", "Proxy", "PostgresWire", "TierModel", "Gate", "TierStore", "Telemetry",
+            "TierPolicy", "Admin", "Proxy", "PostgresWire", "TierModel", "Gate", "TierStore", "Telemetry",
             .product(name: "Logging", package: "swift-log"),
             .product(name: "MetricsTestKit", package: "swift-metrics"),
         ]),

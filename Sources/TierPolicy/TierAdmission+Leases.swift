@@ -93,32 +93,21 @@ extension TierAdmission {
 extension TierAdmission {
     /// SHOW ORG's `cluster`: the org's sessions on every instance (leases: authenticated and
     /// logins in progress), this instance's share of them, the live instances, and whether
-    /// the shared count or the local fallback decides now; null without leases. Blocking.
-    func clusterView(_ org: OrgId, ceiling: Int?) -> JSONValue {
-        guard let leases else { return .null }
+    /// the shared count or the local fallback decides now; nil without leases. Blocking.
+    func clusterView(_ org: OrgId, ceiling: Int?) -> ClusterView? {
+        guard let leases else { return nil }
         let count = leases.count(org)
-        var object: JSONObject = [
-            "openSessions": count.cluster.map(JSONValue.integer) ?? .null,
-            "thisInstance": .integer(count.thisInstance),
-            "instances": .integer(count.instances),
-            "mode": .string(count.shared ? "shared" : "fallback"),
-        ]
-        if !count.shared, let ceiling {
-            object["ceilingHere"] = .integer(FallbackShare.ceiling(ceiling, liveInstances: count.instances))
-        }
-        return .object(object)
+        return ClusterView(openSessions: count.cluster, thisInstance: count.thisInstance, instances: count.instances,
+                           shared: count.shared,
+                           ceilingHere: count.shared ? nil : ceiling.map {
+                               FallbackShare.ceiling($0, liveInstances: count.instances) })
     }
 
-    /// SHOW STATS' `cluster`; null without leases.
-    func clusterStatistics() -> JSONValue {
-        guard let status = leases?.status else { return .null }
-        return .object([
-            "instanceId": .string(status.instanceId),
-            "mode": .string(status.shared ? "shared" : "fallback"),
-            "liveInstances": .integer(status.liveInstances),
-            "leasesHeldHere": .integer(status.leasesHeld),
-            "fallbackDecisions": .integer(status.fallbackDecisions),
-            "outages": .integer(status.outages),
-        ])
+    /// SHOW STATS' `cluster`; nil without leases.
+    func clusterStatistics() -> ClusterStatistics? {
+        guard let status = leases?.status else { return nil }
+        return ClusterStatistics(instanceId: status.instanceId, shared: status.shared, liveInstances: status.liveInstances,
+                                 leasesHeldHere: status.leasesHeld, fallbackDecisions: status.fallbackDecisions,
+                                 outages: status.outages)
     }
 }

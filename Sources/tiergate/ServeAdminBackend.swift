@@ -23,14 +23,14 @@ struct ServeAdminBackend: AdminBackend {
     var tlsStatistics: TLSStatistics? = nil
 
     func execute(_ command: AdminCommand) -> AdminReply {
-        if case .ping = command { return .success(["reply": .string("PONG")]) }
+        if case .ping = command { return .pong }
         if case .pgbouncer = command { return regeneratePgBouncer() }
         if case .reload = command, admission == nil, tlsCredentials != nil { return reload(nil) }
         if case .showStats = command, admission == nil, let tlsStatistics {
-            return .success(["tls": .object(Self.tlsFields(tlsStatistics.snapshot))])
+            return .showStats(tlsOnly: Self.tls(tlsStatistics.snapshot))
         }
         guard let admission else {
-            return .failure("no org source configured (--mongo or --orgs): TierGate relays without tiers")
+            return .noOrgSource
         }
         switch command {
         case .ping, .pgbouncer:
@@ -38,137 +38,96 @@ struct ServeAdminBackend: AdminBackend {
         case .invalidate(let org):
             let (reload, announced) = admission.invalidate(org)
             pgbouncerRegenerator?.requestRegeneration()
-            return invalidationReply(reload, announced: announced)
+            return .invalidated(Self.orgReload(reload, announcedTo: announced))
         case .invalidateAll:
             let (reloads, announced) = admission.invalidateAll()
             pgbouncerRegenerator?.requestRegeneration()
-            var fields: JSONObject = ["orgs": .array(reloads.map { JSONValue.object(reloadFields($0)) })]
-            fields["announcedTo"] = announced.map { .integer($0) } ?? .null
-            return .success(fields)
+            return .invalidatedAll(reloads.map { Self.orgReload($0, announcedTo: nil) }, announcedTo: announced)
         case .showOrg(let org):
-            return .success(admission.orgStatus(org))
+            return .showOrg(admission.orgStatus(org))
         case .showOrgs:
-            return .success(["orgs": .array(admission.orgsOverview().map { .object($0) })])
+            return .showOrgs(admission.orgsOverview())
         case .showStats:
-            var fields = admission.statistics()
-            if let tlsStatistics { fields["tls"] = .object(Self.tlsFields(tlsStatistics.snapshot)) }
-            return .success(fields)
+            var statistics = admission.statistics()
+            statistics.tls = tlsStatistics.map { Self.tls($0.snapshot) }
+            return .showStats(statistics)
         case .reload:
             return reload(admission)
         case .burstOff(let org):
             guard let result = admission.switchOffBurst(org) else {
-                return .failure("BURST OFF \(org): \(BurstStartRefusal.unavailable)")
+                return .burstOffUnavailable(org, because: BurstStartRefusal.unavailable.description)
             }
-            var fields: JSONObject = ["org": .string(org.rawValue), "switchedOff": .bool(true)]
-            if case .endedRunning(let ended) = result {
-                fields["endedBurst"] = TierAdmission.burstSummary(ended.state)
-            } else {
-                fields["endedBurst"] = .null
-            }
-            return .success(fields)
+            if case .endedRunning(let ended) = result { return .burstSwitchedOff(org, ended: ended.state) }
+            return .burstSwitchedOff(org, ended: nil)
         case .burstStart(let org):
             switch admission.startBurst(org) {
             case .failure(let refusal):
-                return .failure("BURST START \(org): \(refusal)")
+                return .burstStartRefused(org, because: refusal.description)
             case .success(.started(let state, _)):
-                return .success(["org": .string(org.rawValue), "started": .bool(true), "burst": TierAdmission.burstSummary(state)])
+                return .burstStarted(org, started: true, burst: state)
             case .success(.running(let state, _)):
-                return .success(["org": .string(org.rawValue), "started": .bool(false), "burst": TierAdmission.burstSummary(state)])
+                return .burstStarted(org, started: false, burst: state)
             case .success(.coolingDown(let remaining)):
-                return .failure("BURST START \(org): cooling down after the last burst for \(Int(remaining.seconds.rounded(.up))) s more")
+                return .burstStartCoolingDown(org, remainingSeconds: Int(remaining.seconds.rounded(.up)))
             case .success(.switchedOff):
-                return .failure("BURST START \(org): switched off (BURST OFF); BURST ON first")
+                return .burstStartSwitchedOff(org)
             }
         case .burstOn(let org):
             guard let lifted = admission.switchOnBurst(org) else {
-                return .failure("BURST ON \(org): bursts unavailable (they need --redis, and Redis must be reachable)")
+                return .burstOnUnavailable(org)
             }
-            return .success(["org": .string(org.rawValue), "switchedOn": .bool(lifted)])
+            return .burstSwitchedOn(org, lifted: lifted)
         }
     }
 
-    private func invalidationReply(_ reload: TierResolver.Reload, announced: Int?) -> AdminReply {
-        var fields = reloadFields(reload)
-        fields["announcedTo"] = announced.map { .integer($0) } ?? .null
-        if case .failure(let error) = reload.new {
-            let head: JSONObject = ["error": .string("INVALIDATE \(reload.org): caches dropped, but \(error)")]
-            return AdminReply(ok: false, fields: head.merging(fields))
-        }
-        return .success(fields)
+    /// The resolver's reload as the admin socket's value (the lookup error as its text).
+    static func orgReload(_ reload: TierResolver.Reload, announcedTo: Int?) -> OrgReload {
+        OrgReload(org: reload.org, old: reload.old, new: reload.new.mapError { OrgReload.Failure($0.description) },
+                  redisReached: reload.redisReached, announcedTo: announcedTo)
     }
 
-    private func reloadFields(_ reload: TierResolver.Reload) -> JSONObject {
-        var fields: JSONObject = ["org": .string(reload.org.rawValue)]
-        fields["old"] = reload.old.map(Self.summary) ?? .null
-        switch reload.new {
-        case .success(let value): fields["new"] = Self.summary(value)
-        case .failure(let error): fields["new"] = .null; fields["newError"] = .string(error.description)
-        }
-        fields["redis"] = .bool(reload.redisReached)
-        return fields
-    }
-
-    static func tlsFields(_ snapshot: TLSStatistics.Snapshot) -> JSONObject {
-        var failures: JSONObject = [:]
-        for (reason, count) in snapshot.failures.sorted(by: { $0.key.rawValue < $1.key.rawValue }) {
-            failures[reason.rawValue] = .integer(count)
-        }
-        return ["sessions": .integer(snapshot.openSessions), "handshakes": .integer(snapshot.handshakes),
-                "directHandshakes": .integer(snapshot.directHandshakes),
-                "handshakeFailures": .integer(snapshot.failureCount), "handshakeFailuresByReason": .object(failures)]
-    }
-
-    static func summary(_ org: OrgTier) -> JSONValue {
-        .object(["tier": .string(org.tier.rawValue),
-                 "maxConnections": .integer(org.limits.postgres.maxConnections),
-                 "tierUpdatedAt": .integer(org.tierUpdatedAt)])
+    static func tls(_ snapshot: TLSStatistics.Snapshot) -> ProxyStatistics.TLS {
+        var tls = ProxyStatistics.TLS()
+        tls.sessions = snapshot.openSessions
+        tls.handshakes = snapshot.handshakes
+        tls.directHandshakes = snapshot.directHandshakes
+        tls.handshakeFailures = snapshot.failureCount
+        tls.handshakeFailuresByReason = Dictionary(uniqueKeysWithValues: snapshot.failures.map { ($0.key.rawValue, $0.value) })
+        return tls
     }
 
     /// Re-reads the tiers file and the TLS pair; if either does not load, nothing changes.
     private func reload(_ admission: TierAdmission?) -> AdminReply {
-        var fields: JSONObject = [:]
         let tls: TLSContextReload
         switch TLSContextReload.load(tlsCredentials) {
-        case .failure(let message): return .failure("RELOAD refused, the tiers and TLS certificate in force are unchanged: \(message)")
+        case .failure(let message): return .reloadRefused(because: message.description)
         case .success(let loaded): tls = loaded
         }
+        var tiers: AdminReply.TiersReload?
         if let admission {
             if let tiersPath {
                 let matrix: TierMatrix
                 do {
                     matrix = try TierMatrix.load(json: try Data(contentsOf: URL(fileURLWithPath: tiersPath)), path: tiersPath)
                 } catch {
-                    return .failure("RELOAD refused, the tiers and TLS certificate in force are unchanged: \(error)")
+                    return .reloadRefused(because: "\(error)")
                 }
                 admission.replaceMatrix(matrix)
                 pgbouncerRegenerator?.requestRegeneration()
-                fields["tiers"] = .string(tiersPath)
-                fields["reloaded"] = .bool(true)
+                tiers = .file(path: tiersPath)
             } else {
-                fields["tiers"] = .string("built-in")
-                fields["reloaded"] = .bool(false)
+                tiers = .builtIn
             }
         }
-        if let tlsFields = tls.install() { fields["tls"] = .object(tlsFields) }
-        return .success(fields)
+        return .reloaded(tiers: tiers, certificate: tls.install())
     }
 
     private func regeneratePgBouncer() -> AdminReply {
-        guard let pgbouncer else {
-            return .failure("PGBOUNCER: not configured (no PgBouncer config generation in this TierGate)")
-        }
+        guard let pgbouncer else { return .pgbouncerNotConfigured }
         do {
-            return .success(["pgbouncer": .string(try pgbouncer())])
+            return .pgbouncerRegenerated(try pgbouncer())
         } catch {
-            return .failure("PGBOUNCER: \(error)")
+            return .pgbouncerFailed(because: "\(error)")
         }
-    }
-}
-
-extension JSONObject {
-    func merging(_ other: JSONObject) -> JSONObject {
-        var merged = self
-        for member in other.members where merged[member.key] == nil { merged[member.key] = member.value }
-        return merged
     }
 }

@@ -1,5 +1,4 @@
 import Proxy
-import TierModel
 import TLS
 
 /// A reload of the client certificate in two steps, so that a reload of several files
@@ -19,11 +18,11 @@ struct TLSContextReload {
         }
     }
 
-    /// Puts the loaded pair in force; the reply's fields, nil without TLS.
-    func install() -> JSONObject? {
+    /// Puts the loaded pair in force; the certificate's path, nil without TLS.
+    func install() -> String? {
         guard let credentials, let context else { return nil }
         credentials.install(context)
-        return ["cert": .string(credentials.certificatePath), "reloaded": .bool(true)]
+        return credentials.certificatePath
     }
 
     struct ReloadFailure: Error, CustomStringConvertible {

@@ -1,3 +1,4 @@
+import Admin
 import PostgresWire
 import Proxy
 import Testing
@@ -29,7 +30,7 @@ struct DowngradeEnforcementTests {
     }
 
     static func pendingEnforcement(_ admission: TierAdmission) -> JSONObject? {
-        admission.orgStatus(org)["pendingEnforcement"]?.objectValue
+        admission.orgStatus(org).json["pendingEnforcement"]?.objectValue
     }
 
     @Test func excessSessions_surviveTheGracePeriod_thenTheNewestAreClosed() throws {
@@ -52,7 +53,7 @@ struct DowngradeEnforcementTests {
             #expect(error[.detail] == "7 sessions were open when the 60 s grace period ended; the newest 2 are closed.")
         }
         #expect(Self.pendingEnforcement(admission) == nil)
-        #expect(admission.statistics()["connections"]?.objectValue?["closedByDowngrade"] == .integer(2))
+        #expect(admission.statistics().json["connections"]?.objectValue?["closedByDowngrade"] == .integer(2))
     }
 
     @Test func sessionsThatCloseDuringTheGracePeriod_leaveNothingToEnforce() throws {

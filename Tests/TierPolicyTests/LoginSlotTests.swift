@@ -1,3 +1,4 @@
+import Admin
 import Foundation
 import MetricsTestKit
 import PostgresWire
@@ -42,7 +43,7 @@ struct LoginSlotTests {
         let admission = try TierAdmissionMetricsTests.admission(test)
         let squatters = try (0..<5).map { i in try Self.login(admission, from: "10.0.0.7:\(5000 + i)") }
         let watched = squatters.map(Self.watch)
-        let status = admission.orgStatus(try OrgId("org_free"))
+        let status = admission.orgStatus(try OrgId("org_free")).json
         #expect(status["openSessions"] == .integer(0), "logins in progress take no slot")
         #expect(status["loginsInProgress"] == .integer(5))
 
@@ -53,10 +54,10 @@ struct LoginSlotTests {
         #expect(watched[0].terminations.map(\.sqlState) == [.tooManyConnections], "the oldest login of that address gave way")
         #expect(watched.dropFirst().allSatisfy { $0.terminations.isEmpty })
         #expect(squatters[0].confirmLogin?()?.sqlState == .tooManyConnections, "a displaced login can no longer take a slot")
-        #expect(admission.orgStatus(try OrgId("org_free"))["openSessions"] == .integer(1))
+        #expect(admission.orgStatus(try OrgId("org_free")).json["openSessions"] == .integer(1))
         #expect(try test.expectCounter(TierGateMetrics.Name.refused, [("tier", "FREE"), ("reason", "login_displaced")]).totalValue == 1)
         for session in squatters + [user] { session.onEnd() }
-        let after = admission.orgStatus(try OrgId("org_free"))
+        let after = admission.orgStatus(try OrgId("org_free")).json
         #expect(after["openSessions"] == .integer(0) && after["loginsInProgress"] == .integer(0))
     }
 

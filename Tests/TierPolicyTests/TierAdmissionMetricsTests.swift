@@ -1,3 +1,4 @@
+import Admin
 import Foundation
 import MetricsTestKit
 import PostgresWire
@@ -117,7 +118,7 @@ struct TierAdmissionMetricsTests {
         #expect((try? test.expectMeter(Name.orgOpenSessions, [("org", "org_free")])) == nil)
         let hashed = try? test.expectMeter(Name.orgOpenSessions, [("org", OrgLabelMode.hashedLabel(try OrgId("org_free")))])
         #expect((hashed?.lastValue == 1) == (mode == .hashed))
-        #expect(admission.orgStatus(try OrgId("org_free"))["metricsLabel"]
+        #expect(admission.orgStatus(try OrgId("org_free")).json["metricsLabel"]
                 == (mode == .hashed ? .string(OrgLabelMode.hashedLabel(try OrgId("org_free"))) : .null))
         session.onEnd()
     }
@@ -186,7 +187,7 @@ struct TierAdmissionMetricsTests {
         observer.refusedBeforeAdmission(.loginTimeout)
         observer.refusedBeforeAdmission(.loginTimeout)
 
-        let refused = admission.statistics()["connections"]?.objectValue?["refused"]?.objectValue
+        let refused = admission.statistics().json["connections"]?.objectValue?["refused"]?.objectValue
         let shown = Dictionary(uniqueKeysWithValues: (refused?.members ?? []).map { ($0.key, $0.value) })
         #expect(shown == ["connection_limit": .integer(1), "no_org": .integer(1), "protocol": .integer(1),
                           "login_timeout": .integer(2)])
@@ -207,12 +208,12 @@ struct TierAdmissionMetricsTests {
             return
         }
         let org = try OrgId("org_free")
-        let status = admission.orgStatus(org)
+        let status = admission.orgStatus(org).json
         let limits = try #require(status["limits"])
         let cached = try #require(admission.resolver.cachedValue(org))
         #expect(limits == (try JSONValue(parsing: cached.redisValue)).objectValue?["limits"])
         #expect(limits.objectValue?["postgres"]?.objectValue?["maxConnections"] == .integer(5))
-        let rows = admission.orgsOverview()
+        let rows = admission.orgsOverview().map(\.json)
         #expect(rows.count == 1)
         #expect(rows.first.map { JSONValue.object($0).serialized }
                 == #"{"org":"org_free","tier":"FREE","burstingTo":null,"maxConnections":5,"openSessions":1,"pendingEnforcement":false}"#)
