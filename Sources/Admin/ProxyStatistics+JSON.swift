@@ -14,13 +14,13 @@ extension ProxyStatistics {
                 "closedByDowngrade": .integer(closedByDowngrade),
             ]),
             "cache": .object([
-                "inProcess": .object(["hits": .integer(cache.inProcessHits), "misses": .integer(cache.inProcessMisses)]),
-                "redis": .object(["hits": .integer(cache.redisHits), "misses": .integer(cache.redisMisses),
-                                  "stale": .integer(cache.redisStale), "errors": .integer(cache.redisErrors)]),
+                "inProcess": .object(["hits": .integer(lookups.inProcessHits), "misses": .integer(lookups.inProcessMisses)]),
+                "redis": .object(["hits": .integer(lookups.redisHits), "misses": .integer(lookups.redisMisses),
+                                  "stale": .integer(lookups.redisStale), "errors": .integer(lookups.redisErrors)]),
             ]),
             "cluster": cluster.map { .object($0.json) } ?? .null,
             "lookups": .object([
-                "source": .integer(lookups.source), "sourceErrors": .integer(lookups.sourceErrors),
+                "source": .integer(lookups.sourceLookups), "sourceErrors": .integer(lookups.sourceErrors),
                 "coalesced": .integer(lookups.coalesced), "staleServed": .integer(lookups.staleServed),
             ]),
         ]

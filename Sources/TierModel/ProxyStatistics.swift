@@ -2,24 +2,6 @@
 /// cache layers, lookups, the cluster and client TLS. Counts only; the admin socket
 /// renders them.
 public struct ProxyStatistics: Sendable, Equatable {
-    public struct Cache: Sendable, Equatable {
-        public var inProcessHits = 0
-        public var inProcessMisses = 0
-        public var redisHits = 0
-        public var redisMisses = 0
-        public var redisStale = 0
-        public var redisErrors = 0
-        public init() {}
-    }
-
-    public struct Lookups: Sendable, Equatable {
-        public var source = 0
-        public var sourceErrors = 0
-        public var coalesced = 0
-        public var staleServed = 0
-        public init() {}
-    }
-
     /// Client TLS: sessions open now, handshakes and failed handshakes by reason.
     public struct TLS: Sendable, Equatable {
         public var sessions = 0
@@ -38,10 +20,10 @@ public struct ProxyStatistics: Sendable, Equatable {
     /// By refusal reason, as /metrics names them.
     public var refused: [String: Int] = [:]
     public var closedByDowngrade = 0
-    public var cache = Cache()
     /// Nil without shared session leases.
     public var cluster: ClusterStatistics?
-    public var lookups = Lookups()
+    /// Where tier lookups were answered, per cache layer and at the source.
+    public var lookups = LookupStats()
     /// Nil without client TLS.
     public var tls: TLS?
 

@@ -77,17 +77,8 @@ extension TierAdmission {
         statistics.queued = queuedConnections
         statistics.refused = Dictionary(uniqueKeysWithValues: metrics.refusalCounts.snapshot.map { ($0.key.rawValue, $0.value) })
         statistics.closedByDowngrade = closed
-        statistics.cache.inProcessHits = lookups.inProcessHits
-        statistics.cache.inProcessMisses = lookups.inProcessMisses
-        statistics.cache.redisHits = lookups.redisHits
-        statistics.cache.redisMisses = lookups.redisMisses
-        statistics.cache.redisStale = lookups.redisStale
-        statistics.cache.redisErrors = lookups.redisErrors
         statistics.cluster = clusterStatistics()
-        statistics.lookups.source = lookups.sourceLookups
-        statistics.lookups.sourceErrors = lookups.sourceErrors
-        statistics.lookups.coalesced = lookups.coalesced
-        statistics.lookups.staleServed = lookups.staleServed
+        statistics.lookups = lookups
         return statistics
     }
 }
