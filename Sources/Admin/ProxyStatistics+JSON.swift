@@ -45,6 +45,7 @@ extension ClusterStatistics {
     public var json: JSONObject {
         ["instanceId": .string(instanceId), "mode": .string(shared ? "shared" : "fallback"),
          "liveInstances": .integer(liveInstances), "leasesHeldHere": .integer(leasesHeldHere),
-         "fallbackDecisions": .integer(fallbackDecisions), "outages": .integer(outages)]
+         "fallbackDecisions": .integer(fallbackDecisions), "revocations": .integer(revocations),
+         "outages": .integer(outages)]
     }
 }

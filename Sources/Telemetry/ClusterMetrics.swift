@@ -8,6 +8,7 @@ public final class ClusterMetrics: Sendable {
         public static let shared = "tiergate_session_leases_shared"
         public static let fallbacks = "tiergate_session_lease_fallbacks_total"
         public static let outages = "tiergate_session_lease_outages_total"
+        public static let revocations = "tiergate_session_lease_revocations_total"
         public static let leaseWait = "tiergate_session_lease_wait_seconds"
         public static let cancels = "tiergate_cancel_requests_total"
     }
@@ -27,6 +28,7 @@ public final class ClusterMetrics: Sendable {
     private let sharedGauge: Gauge
     private let fallbackCounter: Counter
     private let outageCounter: Counter
+    private let revocationCounter: Counter
     private let waitTimer: Timer
     private let cancelCounters: [CancelOutcome: Counter]
 
@@ -37,6 +39,7 @@ public final class ClusterMetrics: Sendable {
         sharedGauge = Gauge(label: Name.shared, dimensions: [], factory: factory)
         fallbackCounter = Counter(label: Name.fallbacks, dimensions: [], factory: factory)
         outageCounter = Counter(label: Name.outages, dimensions: [], factory: factory)
+        revocationCounter = Counter(label: Name.revocations, dimensions: [], factory: factory)
         waitTimer = Timer(label: Name.leaseWait, dimensions: [], factory: factory)
         cancelCounters = Dictionary(uniqueKeysWithValues: CancelOutcome.allCases.map {
             ($0, Counter(label: Name.cancels, dimensions: [("outcome", $0.rawValue)], factory: factory))
@@ -49,6 +52,9 @@ public final class ClusterMetrics: Sendable {
 
     /// An admission decided by the local fallback share.
     public func fallbackDecision() { fallbackCounter.increment() }
+
+    /// A fallback grant the shared count refused when it answered late: its session closed.
+    public func revocation() { revocationCounter.increment() }
 
     /// The shared count became unreachable.
     public func outageStarted() { outageCounter.increment() }

@@ -26,15 +26,18 @@ public struct ClusterStatistics: Sendable, Equatable {
     public let liveInstances: Int
     public let leasesHeldHere: Int
     public let fallbackDecisions: Int
+    /// Fallback grants the shared count refused when it answered late (their sessions closed).
+    public let revocations: Int
     public let outages: Int
 
     public init(instanceId: String, shared: Bool, liveInstances: Int, leasesHeldHere: Int, fallbackDecisions: Int,
-                outages: Int) {
+                revocations: Int, outages: Int) {
         self.instanceId = instanceId
         self.shared = shared
         self.liveInstances = liveInstances
         self.leasesHeldHere = leasesHeldHere
         self.fallbackDecisions = fallbackDecisions
+        self.revocations = revocations
         self.outages = outages
     }
 }

@@ -36,8 +36,14 @@ struct LeaseBook: Sendable {
 
     func count(_ org: OrgId) -> Int { leases[org]?.count ?? 0 }
 
-    /// Orgs with at least one lease here and how many.
-    var counts: [OrgId: Int] { leases.mapValues(\.count) }
+    /// Orgs with at least one lease here and how many, leaving out the tickets `excluded`.
+    func counts(excluding excluded: Set<UInt64> = []) -> [OrgId: Int] {
+        guard !excluded.isEmpty else { return leases.mapValues(\.count) }
+        return leases.compactMapValues { ids in
+            let count = ids.subtracting(excluded).count
+            return count == 0 ? nil : count
+        }
+    }
 
     var total: Int { leases.values.reduce(0) { $0 + $1.count } }
 

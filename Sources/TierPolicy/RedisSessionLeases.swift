@@ -12,12 +12,19 @@ import TierStore
 /// and writes this instance's lease counts from its `LeaseBook`, which clears whatever a
 /// previous process with the same instance id left and mends any drift.
 ///
-/// Bounded waits: an admission waits for its lease at most `leaseWait` (50 ms unless set)
-/// after Redis stops answering (a request of this instance's unanswered that long), and at
-/// most `commandTimeout` in any case. Then, or at once while Redis is known to be
-/// unreachable, the instance decides by itself with its `FallbackShare` of the ceiling, counted by `ClusterMetrics` and logged
-/// once per outage; the next successful heartbeat writes the leases taken meanwhile, after
-/// which the shared count decides again.
+/// Three ways Redis can stand, and who decides an admission in each:
+/// - answering: Redis' count, exactly.
+/// - quiet (a reply has been due `leaseWait`, 50 ms unless set, with no byte from Redis, as
+///   the kernel measures it: a reply that came while this process was starved of CPU is an
+///   answer, not silence): the `FallbackShare` answers at once, provisionally. Every such
+///   lease is still asked of Redis, and Redis' verdict, when it comes, stands: a
+///   provisional grant Redis refuses is revoked (`onRevoke`: the login is refused, or the
+///   session ended, as over the ceiling). So the ceiling stays exact whenever Redis answers
+///   at all, however late.
+/// - unreachable (a connection error, or no reply within `commandTimeout`): the share
+///   decides and its grants stand; logged once per outage and counted by `ClusterMetrics`.
+///   The next successful heartbeat writes the leases taken meanwhile, after which the shared
+///   count decides again.
 ///
 /// Every Redis call runs on one serial queue over one connection, so this instance's own
 /// lease operations reach Redis in the order they were asked for (a release before the
@@ -28,6 +35,7 @@ public final class RedisSessionLeases: SessionLeases {
         /// Names this instance's leases. Stable across restarts (the serve command uses
         /// host:port), so a restarted instance clears its predecessor's leases at once.
         public var instanceId: String
+        /// How long Redis may stay silent on a due reply before the share answers.
         public var leaseWait: Duration = .milliseconds(50)
         /// A call that does not answer within this marks Redis unreachable.
         public var commandTimeout: Duration = .seconds(1)
@@ -40,21 +48,38 @@ public final class RedisSessionLeases: SessionLeases {
         }
     }
 
+    private struct Waiter {
+        let ticket: SessionTicket
+        let ceiling: Int
+        let once: AnswerOnce
+    }
+
     private struct State {
         var book = LeaseBook()
         var connection: RedisConnection?
         var shared = false
+        /// A call to Redis has been silent `leaseWait`; cleared by its next reply.
+        var quiet = false
         var liveInstances = 1
         var fallbackDecisions = 0
+        var revocations = 0
         var outages = 0
         var started = false
         var pending: [Operation] = []
         var drainScheduled = false
-        /// When the pipeline now waiting for Redis' replies was sent.
-        var inFlightSince: ContinuousClock.Instant?
-        /// Tickets released whose release has not gone through a drain yet: a grant for one
-        /// of them that arrives late (its acquire was in flight) must not put it back.
+        /// Admissions waiting for Redis' verdict, answered by the share if Redis goes quiet.
+        var waiting: [UInt64: Waiter] = [:]
+        /// Tickets whose acquire is queued or sent and not answered by Redis yet: their
+        /// release must wait for the verdict (a release of a lease Redis never granted would
+        /// take one of another session's).
+        var unresolved: Set<UInt64> = []
+        /// Unresolved tickets released meanwhile: a late grant is given straight back.
         var released: Set<UInt64> = []
+        /// Granted by the share while Redis was quiet, in the book, waiting for Redis'
+        /// verdict; not in the counts the heartbeat writes (the acquire on its way adds them).
+        var provisional: Set<UInt64> = []
+        /// Provisional grants Redis refused, until their session releases them.
+        var revoked: [UInt64: LeaseRevocation] = [:]
     }
 
     private let configuration: Configuration
@@ -62,6 +87,7 @@ public final class RedisSessionLeases: SessionLeases {
     private let metrics: ClusterMetrics
     private let queue = DispatchQueue(label: "tiergate.leases")
     private let state = Mutex(State())
+    private let revocationHandler = Mutex<(@Sendable (LeaseRevocation) -> Void)?>(nil)
     /// Read and written on `queue` only.
     private nonisolated(unsafe) var timer: DispatchSourceTimer?
 
@@ -99,7 +125,7 @@ public final class RedisSessionLeases: SessionLeases {
             timer?.cancel()
             timer = nil
             guard let connection = state.withLock({ $0.shared ? $0.connection : nil }) else { return }
-            _ = try? waitingForRedis { try connection.command(["ZREM", LeaseScripts.instances, instanceId]) }
+            _ = try? connection.command(["ZREM", LeaseScripts.instances, instanceId], quiet: quietWatch)
         }
     }
 
@@ -111,47 +137,56 @@ public final class RedisSessionLeases: SessionLeases {
             metrics.leaseWaited(.now - started)
             completion(answer)
         }
-        guard state.withLock({ $0.shared }) else {
-            return once.answer { decideLocally(ticket, ceiling: ceiling, reason: nil) }
+        enum Route { case unreachable, quiet, shared }
+        let route = state.withLock { state -> Route in
+            guard state.shared else { return .unreachable }
+            state.unresolved.insert(ticket.id)
+            if state.quiet { return .quiet }
+            state.waiting[ticket.id] = Waiter(ticket: ticket, ceiling: ceiling, once: once)
+            return .shared
         }
-        enqueue(.acquire(ticket, ceiling: ceiling, once))
-        armDeadline(once, ticket: ticket, ceiling: ceiling, started: started)
-    }
-
-    /// Redis counts as not answering once a request sent to it has waited `leaseWait` for its
-    /// reply: the admissions waiting then are decided by the fallback. A lease still queued
-    /// here behind a busy CPU, while Redis answers, waits on, up to `commandTimeout` in all.
-    private func armDeadline(_ once: AnswerOnce, ticket: SessionTicket, ceiling: Int, started: ContinuousClock.Instant) {
-        DispatchQueue.global().asyncAfter(deadline: .now() + .nanoseconds(Int(configuration.leaseWait.nanoseconds))) { [self] in
-            guard !once.isAnswered else { return }
-            let now = ContinuousClock.now
-            let stalled = state.withLock { $0.inFlightSince.map { now - $0 >= configuration.leaseWait } ?? false }
-            if stalled || now - started >= configuration.commandTimeout {
-                once.answer { decideLocally(ticket, ceiling: ceiling, reason: stalled ? "Redis not answering" : "no lease within the command timeout") }
-            } else {
-                armDeadline(once, ticket: ticket, ceiling: ceiling, started: started)
-            }
+        switch route {
+        case .unreachable:
+            once.answer { decideLocally(ticket, ceiling: ceiling, provisional: false) }
+        case .quiet:
+            once.answer { decideLocally(ticket, ceiling: ceiling, provisional: true) }
+            enqueue(.acquire(ticket, ceiling: ceiling, once))
+        case .shared:
+            enqueue(.acquire(ticket, ceiling: ceiling, once))
         }
     }
 
     /// Out of the local count at once: a release queued behind a pipeline stuck on a Redis
     /// that does not answer would leave ended sessions counting against the fallback share
     /// (and in the counts the heartbeat writes). Redis hears of it in order, after any
-    /// acquire of the same ticket already sent.
+    /// acquire of the same ticket already sent, and only once it granted that acquire.
     public func release(_ ticket: SessionTicket) {
         let held = state.withLock { state -> Bool in
             let held = state.book.remove(ticket)
-            state.released.insert(ticket.id)
+            state.provisional.remove(ticket.id)
+            state.revoked[ticket.id] = nil
+            if state.unresolved.contains(ticket.id) {
+                state.released.insert(ticket.id)
+                return false
+            }
             return held
         }
-        enqueue(.release(ticket, held: held))
+        if held { enqueue(.release(ticket)) }
+    }
+
+    public func onRevoke(_ handler: @escaping @Sendable (LeaseRevocation) -> Void) {
+        revocationHandler.withLock { $0 = handler }
+    }
+
+    public func takeRevocation(_ ticket: SessionTicket) -> LeaseRevocation? {
+        state.withLock { $0.revoked.removeValue(forKey: ticket.id) }
     }
 
     // MARK: Batches
 
     private enum Operation {
         case acquire(SessionTicket, ceiling: Int, AnswerOnce)
-        case release(SessionTicket, held: Bool)
+        case release(SessionTicket)
     }
 
     /// Operations wait in one list and go out together, pipelined on one connection: under
@@ -176,22 +211,21 @@ public final class RedisSessionLeases: SessionLeases {
             return (state.pending, state.shared ? state.connection : nil)
         }
         var commands: [[String]] = []
-        var acquires: [(ticket: SessionTicket, ceiling: Int, once: AnswerOnce, reply: Int)] = []
+        var acquires: [(waiter: Waiter, reply: Int)] = []
         for operation in operations {
             switch operation {
             case .acquire(let ticket, let ceiling, let once):
-                guard !once.isAnswered else { continue }  // past its wait: the fallback decided
+                let waiter = Waiter(ticket: ticket, ceiling: ceiling, once: once)
                 guard connection != nil else {
-                    once.answer { decideLocally(ticket, ceiling: ceiling, reason: nil) }
+                    decideWithoutRedis(waiter)
                     continue
                 }
-                acquires.append((ticket, ceiling, once, commands.count))
+                acquires.append((waiter, commands.count))
                 commands.append(["EVAL", LeaseScripts.acquire, "3", LeaseScripts.leases(ticket.org), LeaseScripts.instances,
                                  LeaseScripts.instanceOrgs(instanceId), instanceId, String(ceiling),
                                  String(ttlMilliseconds), ticket.org.rawValue])
-            case .release(let ticket, let held):
-                state.withLock { _ = $0.released.remove(ticket.id) }
-                if held, connection != nil {
+            case .release(let ticket):
+                if connection != nil {
                     commands.append(["EVAL", LeaseScripts.release, "1", LeaseScripts.leases(ticket.org), instanceId, "1"])
                 }
             }
@@ -199,45 +233,115 @@ public final class RedisSessionLeases: SessionLeases {
         guard let connection, !commands.isEmpty else { return }
         let replies: [RedisReply]
         do {
-            replies = try waitingForRedis { try connection.pipeline(commands) }
+            replies = try connection.pipeline(commands, quiet: quietWatch)
+            heard()
         } catch {
             markUnreachable(error)
-            for acquire in acquires {
-                acquire.once.answer { decideLocally(acquire.ticket, ceiling: acquire.ceiling, reason: nil) }
-            }
+            for acquire in acquires { decideWithoutRedis(acquire.waiter) }
             return
         }
         for acquire in acquires {
+            let waiter = acquire.waiter
             guard case .array(let parts) = replies[acquire.reply], parts.count == 2,
                   case .integer(let code) = parts[0], case .integer(let total) = parts[1] else {
                 logger.error("unexpected reply to the lease script", metadata: ["reply": "\(replies[acquire.reply])"])
-                acquire.once.answer { decideLocally(acquire.ticket, ceiling: acquire.ceiling, reason: "unexpected reply") }
+                decideWithoutRedis(waiter)
                 continue
             }
-            if code == 1 {
-                // Recorded even if the wait ran out meanwhile (the release that follows, the
-                // session's end or its refusal, gives it back after this, in order), unless
-                // that release came already.
-                state.withLock { state in
-                    if !state.released.contains(acquire.ticket.id) { _ = state.book.insert(acquire.ticket) }
-                }
-                acquire.once.answer { .granted(open: total, shared: true) }
-            } else {
-                acquire.once.answer { .refused(open: total, max: acquire.ceiling, shared: true) }
-            }
+            verdict(waiter, granted: code == 1, total: total)
         }
+    }
+
+    /// Redis' verdict on a lease, however late it came: it stands.
+    private func verdict(_ waiter: Waiter, granted: Bool, total: Int) {
+        let ticket = waiter.ticket
+        enum Aftermath { case none, giveBack, revoke(LeaseRevocation) }
+        let aftermath = state.withLock { state -> Aftermath in
+            state.waiting[ticket.id] = nil
+            state.unresolved.remove(ticket.id)
+            let released = state.released.remove(ticket.id) != nil
+            let provisional = state.provisional.remove(ticket.id) != nil
+            if granted {
+                if released { return .giveBack }
+                state.book.insert(ticket)
+                return .none
+            }
+            guard provisional, state.book.remove(ticket) else { return .none }
+            let revocation = LeaseRevocation(ticket: ticket, open: total, ceiling: waiter.ceiling)
+            state.revoked[ticket.id] = revocation
+            state.revocations += 1
+            return .revoke(revocation)
+        }
+        waiter.once.answer { granted ? .granted(open: total, shared: true) : .refused(open: total, max: waiter.ceiling, shared: true) }
+        switch aftermath {
+        case .none:
+            break
+        case .giveBack:
+            enqueue(.release(ticket))
+        case .revoke(let revocation):
+            metrics.revocation()
+            logger.notice("lease revoked: granted by the share while Redis was quiet, refused by Redis' count", metadata: [
+                "org": "\(ticket.org)", "open_sessions": "\(total)", "ceiling": "\(waiter.ceiling)"])
+            revocationHandler.withLock { $0 }?(revocation)
+        }
+    }
+
+    /// Redis will not hear of this lease (unreachable, or a reply that made no sense): the
+    /// share decides if nothing did yet, and a provisional grant stands like any grant of
+    /// the share; the heartbeat writes it once Redis answers.
+    private func decideWithoutRedis(_ waiter: Waiter) {
+        state.withLock { state in
+            state.waiting[waiter.ticket.id] = nil
+            state.unresolved.remove(waiter.ticket.id)
+            state.released.remove(waiter.ticket.id)
+            state.provisional.remove(waiter.ticket.id)
+        }
+        waiter.once.answer { decideLocally(waiter.ticket, ceiling: waiter.ceiling, provisional: false) }
+    }
+
+    /// Watches every call on the queue: Redis silent on a due reply for `leaseWait`.
+    private var quietWatch: QuietWatch {
+        QuietWatch(after: configuration.leaseWait) { [weak self] in self?.wentQuiet() }
+    }
+
+    /// On the queue, while a call waits: every admission waiting for Redis is answered by
+    /// the share, provisionally, and so are those that come until Redis answers again.
+    private func wentQuiet() {
+        let (waiters, began) = state.withLock { state -> ([Waiter], Bool) in
+            defer {
+                state.quiet = true
+                state.waiting = [:]
+            }
+            return (Array(state.waiting.values), !state.quiet)
+        }
+        if began {
+            logger.info("Redis quiet on the session leases: the share answers provisionally, Redis' verdicts stand", metadata: [
+                "instance": "\(instanceId)", "quiet_after_ms": "\(configuration.leaseWait.milliseconds)"])
+        }
+        for waiter in waiters {
+            waiter.once.answer { decideLocally(waiter.ticket, ceiling: waiter.ceiling, provisional: true) }
+        }
+    }
+
+    /// A call got its reply: Redis answers again.
+    private func heard() {
+        state.withLock { $0.quiet = false }
     }
 
     public func claimExcess(org: OrgId, ceiling: Int, candidates: [UInt64]) -> [UInt64] {
         queue.sync {
             let (held, connection, live) = state.withLock { state in
-                (candidates.filter { state.book.holds(org: org, id: $0) }, state.shared ? state.connection : nil, state.liveInstances)
+                // A provisional lease is not in Redis' count yet: it cannot be given up there.
+                (candidates.filter { state.book.holds(org: org, id: $0) && !state.provisional.contains($0) },
+                 state.shared ? state.connection : nil, state.liveInstances)
             }
             var take: Int
             if let connection {
                 do {
-                    let reply = try waitingForRedis { try connection.command(["EVAL", LeaseScripts.claimExcess, "2", LeaseScripts.leases(org),
-                                                        LeaseScripts.instances, instanceId, String(ceiling), String(held.count)]) }
+                    let reply = try connection.command(["EVAL", LeaseScripts.claimExcess, "2", LeaseScripts.leases(org),
+                                                        LeaseScripts.instances, instanceId, String(ceiling), String(held.count)],
+                                                       quiet: quietWatch)
+                    heard()
                     guard case .array(let parts) = reply, parts.count == 2, case .integer(let taken) = parts[0] else {
                         throw RedisError.unexpectedReply(command: "EVAL claimExcess", reply: "\(reply)")
                     }
@@ -260,9 +364,9 @@ public final class RedisSessionLeases: SessionLeases {
             let (own, connection, live) = state.withLock { ($0.book.count(org), $0.shared ? $0.connection : nil, $0.liveInstances) }
             guard let connection else { return ClusterCount(cluster: nil, thisInstance: own, instances: live, shared: false) }
             do {
-                let reply = try waitingForRedis {
-                    try connection.command(["EVAL", LeaseScripts.count, "2", LeaseScripts.leases(org), LeaseScripts.instances, instanceId])
-                }
+                let reply = try connection.command(["EVAL", LeaseScripts.count, "2", LeaseScripts.leases(org), LeaseScripts.instances, instanceId],
+                                                   quiet: quietWatch)
+                heard()
                 guard case .array(let parts) = reply, parts.count == 3, case .integer(let total) = parts[0],
                       case .integer(let instances) = parts[2] else {
                     throw RedisError.unexpectedReply(command: "EVAL count", reply: "\(reply)")
@@ -278,16 +382,9 @@ public final class RedisSessionLeases: SessionLeases {
     public var status: ClusterStatus {
         state.withLock {
             ClusterStatus(instanceId: instanceId, shared: $0.shared, liveInstances: $0.liveInstances,
-                          leasesHeld: $0.book.total, fallbackDecisions: $0.fallbackDecisions, outages: $0.outages)
+                          leasesHeld: $0.book.total, fallbackDecisions: $0.fallbackDecisions, revocations: $0.revocations,
+                          outages: $0.outages)
         }
-    }
-
-    /// Marks a call to Redis as waiting for its answer, so admissions queued behind it know
-    /// when Redis has stopped answering (`armDeadline`). On the queue.
-    private func waitingForRedis<R>(_ body: () throws -> R) rethrows -> R {
-        state.withLock { $0.inFlightSince = .now }
-        defer { state.withLock { $0.inFlightSince = nil } }
-        return try body()
     }
 
     // MARK: Heartbeat and outages
@@ -300,23 +397,22 @@ public final class RedisSessionLeases: SessionLeases {
         var connection = state.withLock { $0.connection }
         if connection == nil || connection?.isBroken == true {
             do {
-                connection = try waitingForRedis {
-                    try RedisConnection(url: configuration.url, connectTimeout: configuration.commandTimeout,
-                                        commandTimeout: configuration.commandTimeout)
-                }
+                // Not watched: no admission waits on Redis while it is unreachable.
+                connection = try RedisConnection(url: configuration.url, connectTimeout: configuration.commandTimeout,
+                                                 commandTimeout: configuration.commandTimeout)
             } catch {
                 return markUnreachable(error)
             }
         }
         guard let connection else { return }
-        let counts = state.withLock { $0.book.counts }
+        let counts = state.withLock { $0.book.counts(excluding: $0.provisional) }
         var arguments = ["EVAL", LeaseScripts.heartbeat, "2", LeaseScripts.instances, LeaseScripts.instanceOrgs(instanceId),
                          instanceId, String(ttlMilliseconds)]
         for (org, count) in counts.sorted(by: { $0.key.rawValue < $1.key.rawValue }) {
             arguments += [org.rawValue, String(count)]
         }
         do {
-            guard case .integer(let live) = try waitingForRedis({ try connection.command(arguments) }) else {
+            guard case .integer(let live) = try connection.command(arguments, quiet: quietWatch) else {
                 throw RedisError.unexpectedReply(command: "EVAL heartbeat", reply: "not an integer")
             }
             let (recovered, first) = state.withLock { state -> (Bool, Bool) in
@@ -347,6 +443,7 @@ public final class RedisSessionLeases: SessionLeases {
             let began = state.shared || !state.started
             state.connection = nil
             state.shared = false
+            state.quiet = false
             if began { state.outages += 1 }
             state.started = true
             return (began, state.liveInstances)
@@ -358,22 +455,22 @@ public final class RedisSessionLeases: SessionLeases {
             "instance": "\(instanceId)", "live_instances_last_seen": "\(live)", "error": "\(error)"])
     }
 
-    private func decideLocally(_ ticket: SessionTicket, ceiling: Int, reason: String?) -> LeaseAnswer {
-        let (answer, live) = state.withLock { state in
+    /// The share's answer; a `provisional` grant waits for Redis' verdict (`verdict`).
+    private func decideLocally(_ ticket: SessionTicket, ceiling: Int, provisional: Bool) -> LeaseAnswer {
+        let answer = state.withLock { state in
             state.fallbackDecisions += 1
-            return (state.book.decideLocally(ticket, ceiling: ceiling, liveInstances: state.liveInstances), state.liveInstances)
+            let answer = state.book.decideLocally(ticket, ceiling: ceiling, liveInstances: state.liveInstances)
+            if provisional, case .granted = answer { state.provisional.insert(ticket.id) }
+            return answer
         }
         metrics.fallbackDecision()
-        if let reason {
-            logger.debug("lease decided locally", metadata: [
-                "org": "\(ticket.org)", "reason": "\(reason)", "live_instances": "\(live)"])
-        }
         return answer
     }
 }
 
-/// A completion that runs once, whoever answers first (the lease's reply or its deadline);
-/// the answer is computed only by the winner, so a losing fallback records nothing.
+/// A completion that runs once, whoever answers first (Redis' reply, or the share when Redis
+/// is quiet or unreachable); the answer is computed only by the winner, so a losing share
+/// records nothing.
 private final class AnswerOnce: Sendable {
     private let done = Mutex(false)
     private let completion: @Sendable (LeaseAnswer) -> Void

@@ -7,7 +7,8 @@ import TierModel
 /// A session takes a lease when it is admitted (as a login in progress) and gives it back
 /// when it ends; the answer tells the admission how many sessions the org holds cluster-wide
 /// with this one. Implementations answer within a short bound whatever their store does
-/// (`RedisSessionLeases`: 50 ms, then a local fallback share of the ceiling).
+/// (`RedisSessionLeases`: 50 ms of silence from Redis, then a local share of the ceiling,
+/// provisionally until Redis answers).
 public protocol SessionLeases: Sendable {
     /// Takes a lease for `ticket` under `ceiling`, unless the org's live leases are already
     /// at it. `completion` runs exactly once, on any queue, never on the caller's stack
@@ -25,6 +26,21 @@ public protocol SessionLeases: Sendable {
     func count(_ org: OrgId) -> ClusterCount
     /// The lease store's state as SHOW STATS shows it.
     var status: ClusterStatus { get }
+    /// Called when a lease granted without the store (its share, while the store was slow)
+    /// is refused by the store's count after all: the session it admitted is over the
+    /// ceiling and must go. Set once, before admissions start.
+    func onRevoke(_ handler: @escaping @Sendable (LeaseRevocation) -> Void)
+    /// The ticket's revocation, once (until its release): whoever gets it ends the session,
+    /// so a login that authenticates as its lease is revoked is ended once.
+    func takeRevocation(_ ticket: SessionTicket) -> LeaseRevocation?
+}
+
+/// A provisional lease the store refused: the session it admitted is over the ceiling.
+public struct LeaseRevocation: Sendable, Equatable {
+    public var ticket: SessionTicket
+    /// The org's leases as the store counted them when it refused.
+    public var open: Int
+    public var ceiling: Int
 }
 
 /// A lease request's outcome.
@@ -65,6 +81,8 @@ public struct ClusterStatus: Sendable, Equatable {
     public var leasesHeld: Int
     /// Admissions decided by the local fallback since start.
     public var fallbackDecisions: Int
+    /// Fallback grants the shared count refused when it answered late, since start.
+    public var revocations: Int
     /// Times the shared count became unreachable since start.
     public var outages: Int
 }

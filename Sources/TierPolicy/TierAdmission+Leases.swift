@@ -79,6 +79,24 @@ extension TierAdmission {
                                           suggestion: .connectionLimit(tier: org.tier, matrix: resolver.matrix)))
     }
 
+    /// A lease the share granted while Redis was quiet, refused by Redis when it answered:
+    /// the session is over the ceiling after all and ends as a connection over it would have
+    /// been refused. An authenticated session ends now; a login still in progress is refused
+    /// when it authenticates (`confirmLogin`). Whichever comes second finds nothing to do.
+    func revoke(_ revocation: LeaseRevocation) {
+        let ticket = revocation.ticket
+        guard gate.withLock({ $0.isOpen(ticket) }), let taken = leases?.takeRevocation(ticket) else { return }
+        let error = refused(revokedRefusal(taken))
+        orgSessions.controls(of: ticket.org).first { $0.ticketId == ticket.id }?.terminate(error)
+    }
+
+    /// The refusal a revoked lease's session gets: the org at its ceiling, as Redis counted it.
+    func revokedRefusal(_ revocation: LeaseRevocation) -> ConnectionRefusal {
+        let ticket = revocation.ticket
+        return ConnectionRefusal(org: ticket.org, tier: ticket.tier, current: revocation.open, max: revocation.ceiling,
+                                 suggestion: .connectionLimit(tier: ticket.tier, matrix: resolver.matrix))
+    }
+
     /// The sessions to close after a downgrade's grace, newest first among `sessions`: with
     /// leases, only as many as bring the org's cluster-wide count down to `ceiling` (claimed
     /// atomically, so instances enforcing together never close more than the excess);
@@ -108,6 +126,7 @@ extension TierAdmission {
         guard let status = leases?.status else { return nil }
         return ClusterStatistics(instanceId: status.instanceId, shared: status.shared, liveInstances: status.liveInstances,
                                  leasesHeldHere: status.leasesHeld, fallbackDecisions: status.fallbackDecisions,
+                                 revocations: status.revocations,
                                  outages: status.outages)
     }
 }

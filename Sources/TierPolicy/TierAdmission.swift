@@ -77,6 +77,7 @@ public final class TierAdmission: SessionAdmitter {
                              announce: { [resolver] in _ = resolver.announce($0) })
         }
         bursts?.onChange { [weak self] org in self?.burstChanged(org) }
+        leases?.onRevoke { [weak self] revocation in self?.revoke(revocation) }
     }
 
     public func admit(_ request: AdmissionRequest, completion answer: @escaping @Sendable (AdmissionOutcome) -> Void) {
@@ -214,6 +215,12 @@ public final class TierAdmission: SessionAdmitter {
         let limits = orgSessions.state.withLock { $0.tiers[ticket.org]?.limits } ?? org.limits
         switch gate.withLock({ $0.completeLogin(ticket, limits: limits) }) {
         case .admitted?:
+            // Checked after the slot is taken, so a revocation racing this login is seen here
+            // or finds the session open (`revoke`).
+            if let revocation = leases?.takeRevocation(ticket) {
+                gate.withLock { _ = $0.release(ticket) }
+                return refused(revokedRefusal(revocation))
+            }
             metrics.sessionAdmitted(org: ticket.org, tier: ticket.tier)
             return nil
         case .refused(let refusal)?:

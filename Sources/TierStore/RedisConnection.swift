@@ -135,13 +135,30 @@ public final class RedisConnection: @unchecked Sendable {
     /// trip for all of them. Error replies are returned as `.error`, not thrown, so one
     /// refused command does not hide the others' replies.
     public func pipeline(_ commands: [[String]]) throws(RedisError) -> [RedisReply] {
+        try pipeline(commands, quiet: nil)
+    }
+
+    /// `pipeline`, and `quiet.notice` is called (once, on this thread, while the call goes on
+    /// waiting up to the command timeout) when Redis sends nothing for `quiet.after` while a
+    /// reply is due. The silence is the kernel's measure (a poll on the socket), not this
+    /// thread's: a reply that arrived while this thread was not running counts as an answer,
+    /// so a starved caller never takes itself for a silent Redis.
+    public func pipeline(_ commands: [[String]], quiet: QuietWatch?) throws(RedisError) -> [RedisReply] {
         commandLock.lock()
         defer { commandLock.unlock() }
         for command in commands { try append(command) }
+        var watch = quiet
         var replies: [RedisReply] = []
         replies.reserveCapacity(commands.count)
-        for _ in commands { replies.append(try readReply()) }
+        for _ in commands { replies.append(try readReply(watching: &watch)) }
         return replies
+    }
+
+    /// `command`, watched for silence as `pipeline(_:quiet:)` is.
+    public func command(_ arguments: [String], quiet: QuietWatch?) throws(RedisError) -> RedisReply {
+        let reply = try pipeline([arguments], quiet: quiet)[0]
+        if case let .error(message) = reply { throw .server(message) }
+        return reply
     }
 
     // MARK: - Subscription support
@@ -201,6 +218,49 @@ public final class RedisConnection: @unchecked Sendable {
         guard redisGetReply(context, &raw) == REDIS_OK, let raw else { throw markBroken() }
         defer { freeReplyObject(raw) }
         return Self.copy(raw.assumingMemoryBound(to: redisReply.self))
+    }
+
+    /// The next reply, like `readReply()`; first, when none is parsed yet and `watch` is set,
+    /// waits for the socket to turn readable for at most `watch.after` and calls its
+    /// `notice` if it did not (then clears `watch`, so a call notices once).
+    func readReply(watching watch: inout QuietWatch?) throws(RedisError) -> RedisReply {
+        guard let current = watch else { return try readReply() }
+        if isBroken { throw .connectionBroken }
+        var raw: UnsafeMutableRawPointer?
+        guard redisGetReplyFromReader(context, &raw) == REDIS_OK else { throw markBroken() }
+        if let raw {
+            defer { freeReplyObject(raw) }
+            return Self.copy(raw.assumingMemoryBound(to: redisReply.self))
+        }
+        try flushOutput()
+        if !socketTurnsReadable(within: current.after) {
+            watch = nil
+            current.notice()
+        }
+        return try readReply()
+    }
+
+    /// Writes hiredis' output buffer out (blocking, up to the socket's send timeout).
+    func flushOutput() throws(RedisError) {
+        var done: Int32 = 0
+        while done == 0 {
+            guard redisBufferWrite(context, &done) == REDIS_OK else { throw markBroken() }
+        }
+    }
+
+    /// False when nothing arrived on the socket within `timeout` (an error or a hang-up
+    /// counts as readable: the read that follows reports it).
+    private func socketTurnsReadable(within timeout: Duration) -> Bool {
+        var descriptor = pollfd(fd: context.pointee.fd, events: Int16(POLLIN), revents: 0)
+        let deadline = ContinuousClock.now + timeout
+        while true {
+            let (seconds, attoseconds) = (deadline - .now).components
+            let left = Int32(clamping: max(0, seconds * 1000 + attoseconds / 1_000_000_000_000_000))
+            let ready = poll(&descriptor, 1, left)
+            if ready > 0 { return true }
+            if ready == 0 { return false }
+            if errno != EINTR { return true }
+        }
     }
 
     /// Changes the socket timeout (a zero duration blocks forever, for subscriptions).

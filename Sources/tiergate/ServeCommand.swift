@@ -289,7 +289,7 @@ struct ServeCommand: ParsableCommand {
         logger.info("gating by tier", metadata: [
             "org_source": "\(source.name)", "redis": "\(redis.map(\.description) ?? "none")", "tiers": "\(orgSource.tiers ?? "built-in")"])
         if let upstreamPgbouncer { logger.info("routing through PgBouncer", metadata: ["pgbouncer": "\(upstreamPgbouncer)"]) }
-        let leases = try redis.flatMap { sharedCounts ? $0 : nil }.map { try ClusterWiring.leases(url: $0, instanceId: instanceId,
+        let leases = redis.flatMap { sharedCounts ? $0 : nil }.map { ClusterWiring.leases(url: $0, instanceId: instanceId,
                                                                    listen: listen, leaseWait: .milliseconds(leaseWaitMs),
                                                                    logger: logger) }
         let admission = TierAdmission(resolver: resolver, defaultUpstream: upstream,

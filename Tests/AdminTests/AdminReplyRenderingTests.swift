@@ -37,9 +37,9 @@ struct AdminReplyRenderingTests {
         #expect(Self.text(fallback.json)
                 == #"{"openSessions":null,"thisInstance":2,"instances":3,"mode":"fallback","ceilingHere":4}"#)
         let statistics = ClusterStatistics(instanceId: "i-1", shared: false, liveInstances: 2, leasesHeldHere: 3,
-                                           fallbackDecisions: 5, outages: 1)
+                                           fallbackDecisions: 5, revocations: 2, outages: 1)
         #expect(Self.text(statistics.json)
-                == #"{"instanceId":"i-1","mode":"fallback","liveInstances":2,"leasesHeldHere":3,"fallbackDecisions":5,"outages":1}"#)
+                == #"{"instanceId":"i-1","mode":"fallback","liveInstances":2,"leasesHeldHere":3,"fallbackDecisions":5,"revocations":2,"outages":1}"#)
     }
 
     @Test func showStats_clusterAndTLS_inTheirPlaces() {
@@ -56,9 +56,9 @@ struct AdminReplyRenderingTests {
         statistics.uptimeSeconds = 3
         statistics.refused = ["no_org": 2, "connection_limit": 1]
         statistics.cluster = ClusterStatistics(instanceId: "i-1", shared: true, liveInstances: 1, leasesHeldHere: 0,
-                                               fallbackDecisions: 0, outages: 0)
+                                               fallbackDecisions: 0, revocations: 0, outages: 0)
         statistics.tls = tls
-        #expect(AdminReply.showStats(statistics).line == #"{"ok":true,"uptimeSeconds":3,"connections":{"admitted":0,"open":0,"loginsInProgress":0,"queued":0,"refused":{"connection_limit":1,"no_org":2},"closedByDowngrade":0},"cache":{"inProcess":{"hits":0,"misses":0},"redis":{"hits":0,"misses":0,"stale":0,"errors":0}},"cluster":{"instanceId":"i-1","mode":"shared","liveInstances":1,"leasesHeldHere":0,"fallbackDecisions":0,"outages":0},"lookups":{"source":0,"sourceErrors":0,"coalesced":0,"staleServed":0},"tls":"# + tlsText + "}\n")
+        #expect(AdminReply.showStats(statistics).line == #"{"ok":true,"uptimeSeconds":3,"connections":{"admitted":0,"open":0,"loginsInProgress":0,"queued":0,"refused":{"connection_limit":1,"no_org":2},"closedByDowngrade":0},"cache":{"inProcess":{"hits":0,"misses":0},"redis":{"hits":0,"misses":0,"stale":0,"errors":0}},"cluster":{"instanceId":"i-1","mode":"shared","liveInstances":1,"leasesHeldHere":0,"fallbackDecisions":0,"revocations":0,"outages":0},"lookups":{"source":0,"sourceErrors":0,"coalesced":0,"staleServed":0},"tls":"# + tlsText + "}\n")
     }
 
     @Test func burstCommands() {

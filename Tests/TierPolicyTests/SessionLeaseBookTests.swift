@@ -55,12 +55,12 @@ struct SessionLeaseBookTests {
         let again = book.insert(a[0])
         #expect(!again)
         #expect(book.total == 3)
-        #expect(book.counts == [try OrgId("org_a"): 2, try OrgId("org_b"): 1])
+        #expect(book.counts() == [try OrgId("org_a"): 2, try OrgId("org_b"): 1])
         let first = book.remove(b[0])
         let second = book.remove(b[0])
         #expect(first && !second, "releasing twice frees once")
         book.remove(org: a[1].org, id: a[1].id)
-        #expect(book.counts == [try OrgId("org_a"): 1])
+        #expect(book.counts() == [try OrgId("org_a"): 1])
         #expect(book.holds(a[0]) && !book.holds(a[1]))
     }
 

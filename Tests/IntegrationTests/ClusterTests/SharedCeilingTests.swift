@@ -1,5 +1,6 @@
 import Foundation
 import PostgresClient
+import PostgresWire
 import Testing
 #if canImport(Glibc)
 import Glibc
@@ -22,11 +23,11 @@ struct SharedCeilingTests {
         .map { #""\#($0)": {"postgres": {"connectRate": 100000, "connectBurst": 100000}}"# }
         .joined(separator: ", ")
 
-    static func start(_ extra: [String] = [], instanceId: String? = nil) throws -> Instance {
+    static func start(_ extra: [String] = [], instanceId: String? = nil, redis: String = Stack.redisURL) throws -> Instance {
         let extra = extra.contains("--tiers") ? extra : extra + ["--tiers", try TierFile.write("{\(unlimitedRates)}")]
         let socket = AdminProxy.socketPath()
         let process = try TierGateProcess(arguments: [
-            "--upstream", "127.0.0.1:\(Stack.postgresPort)", "--mongo", Stack.mongoURL, "--redis", Stack.redisURL,
+            "--upstream", "127.0.0.1:\(Stack.postgresPort)", "--mongo", Stack.mongoURL, "--redis", redis,
             "--admin-socket", socket] + (instanceId.map { ["--instance-id", $0] } ?? []) + extra)
         return Instance(process: process, socket: socket)
     }
@@ -225,6 +226,60 @@ struct SharedCeilingTests {
         Thread.sleep(forTimeInterval: 0.5)
         let alive = sessions.filter { (try? $0.query("select 1")) != nil }.count
         #expect(alive == 5)
+    }
+
+    /// Redis answers one instance, late: its replies are held 250 ms, five times the lease
+    /// wait. The org is at its ceiling through another instance, so the late instance's share
+    /// grants a session provisionally (Redis is quiet), and Redis' refusal, when it comes,
+    /// ends it: the ceiling holds. (A starved instance once admitted from its share here,
+    /// taking its own slowness for Redis' silence, and the org got 13 of 8.)
+    @Test func redisLateForOneInstance_itsShareGrantIsRevoked_theCeilingHolds() throws {
+        let org = TestOrgs.unique("org_cl_late")
+        // postgres is trusted on loopback, so a raw client can log in without SCRAM.
+        try TestOrgs.put(org, tier: "FREE", burst: nil, roles: ["app", "postgres"])
+        defer { TestOrgs.remove(org) }
+        let relay = try DelayingRelay(toPort: Stack.redisPort)
+        defer { relay.stop() }
+        let prompt = try Self.start(["--local-cache-ttl", "600"])
+        let late = try Self.start(["--local-cache-ttl", "600"], redis: "redis://127.0.0.1:\(relay.port)")
+        _ = try PostgresConnection(conninfo: conninfo(port: late.port, user: "app.\(org)"))  // the tier, cached
+        #expect(try Self.waitForClusterCount(prompt, org, 0, timeout: 5))
+        let full = try (0..<5).map { _ in try PostgresConnection(conninfo: conninfo(port: prompt.port, user: "app.\(org)")) }
+        relay.setDelay(.milliseconds(250))
+        // Refused at login or ended when Redis' verdict comes: either way with a 53300 FATAL,
+        // and the proxy closes the connection (within the 10 s receive timeout).
+        let over = try RawConnection(port: late.port)
+        over.send(StartupMessage(parameters: [("user", "postgres.\(org)"), ("database", "tiergate_test")]).encoded())
+        let received = over.readToEnd()
+        #expect(ReceivedMessages.errors(received).map { $0.sqlState?.rawValue } == ["53300"], "\(ReceivedMessages.errors(received))")
+        relay.setDelay(.zero)
+        Thread.sleep(forTimeInterval: 0.3)
+        #expect(full.filter { (try? $0.query("select 1")) != nil }.count == 5)
+        #expect(try Self.waitForClusterCount(prompt, org, 5, timeout: 5))
+        let cluster = try AdminSocketClient(path: late.socket).command("SHOW STATS")["cluster"] as? [String: Any] ?? [:]
+        #expect(cluster["revocations"] as? Int == 1, "\(cluster)")
+        #expect(cluster["fallbackDecisions"] as? Int ?? 0 >= 1, "\(cluster)")
+    }
+
+    /// The same over a race: 300 attempts over three instances, one of which hears Redis
+    /// 150 ms late; exactly 5 sessions live on.
+    @Test func freeOrgRace_withOneInstanceHearingRedisLate_exactlyFiveLiveOn() throws {
+        let org = TestOrgs.unique("org_cl_race_late")
+        try TestOrgs.put(org, tier: "FREE")
+        defer { TestOrgs.remove(org) }
+        let relay = try DelayingRelay(toPort: Stack.redisPort)
+        defer { relay.stop() }
+        let instances = [try Self.start(["--local-cache-ttl", "600"]), try Self.start(["--local-cache-ttl", "600"]),
+                         try Self.start(["--local-cache-ttl", "600"], redis: "redis://127.0.0.1:\(relay.port)")]
+        _ = try PostgresConnection(conninfo: conninfo(port: instances[2].port, user: "app.\(org)"))
+        #expect(try Self.waitForClusterCount(instances[0], org, 0, timeout: 5))
+        relay.setDelay(.milliseconds(150))
+        let (sessions, refusals) = Self.race(300, org: org, over: instances)
+        #expect(Set(refusals) == ["53300"], "\(Set(refusals))")
+        relay.setDelay(.zero)
+        Thread.sleep(forTimeInterval: 1)
+        #expect(sessions.filter { (try? $0.query("select 1")) != nil }.count == 5)
+        #expect(try Self.waitForClusterCount(instances[0], org, 5, timeout: 5))
     }
 
     /// A Redis that accepts and never answers (SIGSTOP): admissions wait for it no longer
