@@ -10,25 +10,37 @@ import Throttle
 /// own buckets (`ConnectRateLimit`).
 ///
 /// Guarantees:
-/// - A decision never waits longer than `sharedWait` for Redis: a slower or failed answer
-///   is replaced by this instance's own bucket, so an outage never holds connections up (a
-///   Redis answer that comes after the fallback may still take its token there).
+/// - Redis decides whenever it answers. Connections waiting for it go in one pipeline per
+///   round trip, so a connect storm queues no connection behind another's round trip.
+/// - This instance's own bucket decides only when Redis is quiet (a due reply without a
+///   byte for `sharedWait`, measured on the socket, so a starved proxy never takes its own
+///   slowness for Redis') or unavailable: an outage never holds connections up longer than
+///   that. A Redis answer that comes after the local decision still takes its token there.
 /// - Without Redis, or while it is down, the limit holds per instance: N instances admit at
 ///   most N times the rate.
 /// - Every call completes exactly once: at once without Redis, else from a Dispatch queue,
 ///   never a session's loop.
-/// - Redis is asked one connection at a time (a serial queue): the limiter never holds more
-///   than one of the shared Redis connections.
+/// - Redis is asked on one serial queue: the limiter never holds more than one of the
+///   shared Redis connections.
 final class ConnectRateLimiter: Sendable {
+    private struct Waiting: Sendable {
+        let request: ConnectRateLedger.Request
+        let once: Once
+    }
+
+    private struct State {
+        var waiting: [Waiting] = []
+        var drainScheduled = false
+        /// The call in flight has been silent `sharedWait`: local buckets decide until it answers.
+        var quiet = false
+    }
+
     private let local = Mutex(ConnectRateLimit())
     private let shared: ConnectRateLedger?
     private let sharedWait: Duration
     private let clock: any PolicyClock
-    /// Redis calls, one at a time: the limiter holds at most one of the shared Redis
-    /// connections, so a connect storm does not grow the pool (each call takes ~0.1-0.3 ms).
     private let queue = DispatchQueue(label: "tiergate.connect-rate")
-    /// The fallback timers, apart: they must fire while a Redis call blocks `queue`.
-    private let timers = DispatchQueue(label: "tiergate.connect-rate.fallback")
+    private let state = Mutex(State())
 
     init(shared: ConnectRateLedger?, sharedWait: Duration, clock: any PolicyClock) {
         self.shared = shared
@@ -38,24 +50,52 @@ final class ConnectRateLimiter: Sendable {
 
     /// Takes a token for a new connection of `org` under its tier's `connectRate` and `connectBurst`.
     func take(_ org: OrgTier, completion: @escaping @Sendable (TokenBucketDecision) -> Void) {
-        let rate = org.limits.postgres.connectRate
-        let burst = org.limits.postgres.connectBurst
-        guard let shared else { return completion(takeLocally(org.orgId, rate: rate, burst: burst)) }
+        let request = ConnectRateLedger.Request(org: org.orgId, rate: org.limits.postgres.connectRate,
+                                                burst: org.limits.postgres.connectBurst)
+        guard shared != nil else { return completion(takeLocally(request)) }
         let once = Once(completion)
-        queue.async { [self] in
-            let answer = shared.take(org.orgId, rate: rate, burst: burst)
-            once.run {
-                guard let answer else { return takeLocally(org.orgId, rate: rate, burst: burst) }
+        let (quiet, schedule) = state.withLock { state -> (Bool, Bool) in
+            state.waiting.append(Waiting(request: request, once: once))
+            defer { state.drainScheduled = true }
+            return (state.quiet, !state.drainScheduled)
+        }
+        // Asked of Redis all the same (its bucket keeps count), decided here now.
+        if quiet { once.run { takeLocally(request) } }
+        if schedule { queue.async { [self] in drain() } }
+    }
+
+    /// On the queue: every waiting request in one pipeline.
+    private func drain() {
+        guard let shared else { return }
+        let batch = state.withLock { state -> [Waiting] in
+            defer {
+                state.waiting = []
+                state.drainScheduled = false
+            }
+            return state.waiting
+        }
+        guard !batch.isEmpty else { return }
+        let answers = shared.take(batch.map(\.request), quiet: QuietWatch(after: sharedWait) { [self] in wentQuiet(batch) })
+        state.withLock { $0.quiet = false }
+        for (index, waiting) in batch.enumerated() {
+            waiting.once.run {
+                guard let answer = answers?[index] else { return takeLocally(waiting.request) }
                 return answer.allowed ? .allowed : .refused(retryAfter: .milliseconds(answer.retryAfterMilliseconds))
             }
         }
-        timers.asyncAfter(deadline: .now() + .nanoseconds(sharedWait.nanoseconds)) { [self] in
-            once.run { takeLocally(org.orgId, rate: rate, burst: burst) }
-        }
     }
 
-    private func takeLocally(_ org: OrgId, rate: Double, burst: Int) -> TokenBucketDecision {
-        local.withLock { $0.take(org: org, rate: rate, burst: burst, at: clock.now) }
+    /// Redis silent on `batch`: it, and whatever comes while Redis stays quiet, is decided here.
+    private func wentQuiet(_ batch: [Waiting]) {
+        let queued = state.withLock { state -> [Waiting] in
+            state.quiet = true
+            return state.waiting
+        }
+        for waiting in batch + queued { waiting.once.run { takeLocally(waiting.request) } }
+    }
+
+    private func takeLocally(_ request: ConnectRateLedger.Request) -> TokenBucketDecision {
+        local.withLock { $0.take(org: request.org, rate: request.rate, burst: request.burst, at: clock.now) }
     }
 
     /// Calls its completion once, for whichever answer comes first.

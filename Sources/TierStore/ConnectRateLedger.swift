@@ -31,20 +31,49 @@ public final class ConnectRateLedger: Sendable {
                            consequence: "each instance limits connect rates with its own buckets", logger: logger)
     }
 
-    /// Takes a token for a new connection of `org`: nil when Redis did not answer, else
-    /// whether it was allowed and, when not, milliseconds until the next token.
-    public func take(_ org: OrgId, rate: Double, burst: Int) -> (allowed: Bool, retryAfterMilliseconds: Int)? {
-        let reply = withConnection { connection throws(RedisError) in
-            try connection.command(["EVAL", Self.takeScript, "1", RedisKey.connectRate(org),
-                                    String(rate), String(burst)])
+    /// One connection's request for a token.
+    public struct Request: Sendable {
+        public var org: OrgId
+        public var rate: Double
+        public var burst: Int
+
+        public init(org: OrgId, rate: Double, burst: Int) {
+            self.org = org
+            self.rate = rate
+            self.burst = burst
         }
-        guard case .array(let parts)? = reply, parts.count == 2,
-              case .integer(let allowed) = parts[0], case .integer(let wait) = parts[1] else { return nil }
-        return (allowed == 1, wait)
     }
 
-    private func withConnection(_ body: (RedisConnection) throws(RedisError) -> RedisReply) -> RedisReply? {
-        connection.withLock { current -> RedisReply? in
+    /// What Redis answered a request: taken, or milliseconds until the next token.
+    public struct Answer: Sendable, Equatable {
+        public var allowed: Bool
+        public var retryAfterMilliseconds: Int
+    }
+
+    /// Takes a token for a new connection of `org`: nil when Redis did not answer, else
+    /// whether it was allowed and, when not, milliseconds until the next token.
+    public func take(_ org: OrgId, rate: Double, burst: Int) -> Answer? {
+        take([Request(org: org, rate: rate, burst: burst)], quiet: nil)?[0]
+    }
+
+    /// Takes a token for each request, pipelined in one round trip, in order: nil when Redis
+    /// did not answer (an answer that makes no sense is nil in its place). `quiet` hears when
+    /// Redis has been silent on the replies for its `after` (the call goes on waiting).
+    public func take(_ requests: [Request], quiet: QuietWatch?) -> [Answer?]? {
+        guard !requests.isEmpty else { return [] }
+        let commands = requests.map { ["EVAL", Self.takeScript, "1", RedisKey.connectRate($0.org), String($0.rate), String($0.burst)] }
+        let replies = withConnection { connection throws(RedisError) in
+            try connection.pipeline(commands, quiet: quiet)
+        }
+        return replies?.map { reply -> Answer? in
+            guard case .array(let parts) = reply, parts.count == 2,
+                  case .integer(let allowed) = parts[0], case .integer(let wait) = parts[1] else { return nil }
+            return Answer(allowed: allowed == 1, retryAfterMilliseconds: wait)
+        }
+    }
+
+    private func withConnection<Reply>(_ body: (RedisConnection) throws(RedisError) -> Reply) -> Reply? {
+        connection.withLock { current -> Reply? in
             if current == nil {
                 if let after = retryAfter.withLock({ $0 }), ContinuousClock.now < after { return nil }
                 do throws(RedisError) {

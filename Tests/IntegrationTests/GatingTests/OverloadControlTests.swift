@@ -60,6 +60,26 @@ struct OverloadControlTests {
         #expect(a.log.contains("refused: connect rate") || b.log.contains("refused: connect rate"))
     }
 
+    /// A storm: 150 startups at once over three instances, for an org whose bucket holds 10
+    /// and barely refills. Each instance's requests queue behind each other's round trips,
+    /// which must not pass for Redis' silence: exactly 10 get past the rate (the rest are
+    /// refused for it), however long the storm keeps the instances busy.
+    @Test func connectStorm_overThreeInstances_takesExactlyTheSharedBurst() throws {
+        let org = TestOrgs.unique("org_ratestorm")
+        try TestOrgs.put(org, tier: "ENTERPRISE")
+        defer { TestOrgs.remove(org) }
+        let tiers = try TierFile.write(#"{"ENTERPRISE": {"postgres": {"connectRate": 0.01, "connectBurst": 12}}}"#)
+        let proxies = try (0..<3).map { _ in try Self.proxy(["--tiers", tiers, "--local-cache-ttl", "600"]) }
+        // Each instance knows the org (and has spent one token) before the storm.
+        for proxy in proxies { _ = try PostgresConnection(conninfo: conninfo(port: proxy.port, user: "app.\(org)")) }
+        let sockets = try (0..<150).map { i in try RawConnection(port: proxies[i % 3].port) }
+        for socket in sockets { socket.send(Self.startup(org)) }
+        let replies = sockets.map(Self.firstReply)
+        let overRate = replies.compactMap { $0 }.filter { $0[.detail]?.contains("connection_rate_exceeded") == true }
+        #expect(overRate.count == 141, "\(replies.map { $0?.message ?? "admitted" })")
+        for socket in sockets { socket.reset() }
+    }
+
     /// Without Redis, or with Redis unreachable, each instance keeps its own buckets: the
     /// limit still holds, and connections never wait for the dead Redis.
     @Test(arguments: ["none", "unreachable"])

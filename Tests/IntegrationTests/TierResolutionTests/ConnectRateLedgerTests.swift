@@ -23,6 +23,17 @@ struct ConnectRateLedgerTests {
         #expect(waits.allSatisfy { $0 > 0 && $0 <= 200 }, "\(waits)")
     }
 
+    @Test func pipelinedTakes_areDecidedInOrder_oneTokenEach() throws {
+        let ledger = try Self.ledger()
+        let org = try OrgId(TestOrgs.unique("org_ratepipe"))
+        let other = try OrgId(TestOrgs.unique("org_ratepipe_other"))
+        let requests = (0..<30).map { ConnectRateLedger.Request(org: $0 % 3 == 2 ? other : org, rate: 0.01, burst: 10) }
+        let answers = try #require(ledger.take(requests, quiet: nil))
+        let mine = zip(requests, answers).filter { $0.0.org == org }.map { $0.1?.allowed }
+        #expect(mine == Array(repeating: true, count: 10) + Array(repeating: false, count: 10))
+        #expect(zip(requests, answers).filter { $0.0.org == other }.allSatisfy { $0.1?.allowed == true })
+    }
+
     @Test func aTokenComesBack_afterOneOverTheRate() throws {
         let ledger = try Self.ledger()
         let org = try OrgId(TestOrgs.unique("org_raterefill"))
