@@ -38,15 +38,44 @@ struct CommandLineTests {
         return found
     }
 
-    @Test(arguments: ["serve", "pgbouncer-config", "admin"])
+    @Test(arguments: ["serve", "pgbouncer-config", "admin", "tiers"])
     func everyOption_namesItsEnvironmentVariable_derivedFromItsName(subcommand: String) throws {
         let options = try Self.arguments(of: subcommand)
-        #expect(options.count >= 2)
+        #expect(!options.isEmpty)
         for option in options {
             let variables = option.names.map { "TIERGATE_" + $0.uppercased().replacingOccurrences(of: "-", with: "_") }
             #expect(variables.contains { option.help.contains("Env: \($0)") },
                     "--\(option.names[0]) of \(subcommand): help says \"\(option.help)\", expected one of \(variables)")
         }
+    }
+
+    /// `tiergate tiers` prints a complete matrix file: the built-in one loads as it is, and a
+    /// file with one value changed loads and comes back completed with that value.
+    @Test func tiers_printsACompleteMatrixFile_thatServeAccepts() throws {
+        let builtIn = try Self.tiergate(["tiers"])
+        #expect(builtIn.status == 0, "\(builtIn.stderr)")
+        var matrix = try #require(try JSONSerialization.jsonObject(with: Data(builtIn.stdout.utf8)) as? [String: Any])
+        #expect(Set(matrix.keys) == ["FREE", "STARTER", "PRO", "ENTERPRISE"])
+        var free = try #require(matrix["FREE"] as? [String: Any])
+        var postgres = try #require(free["postgres"] as? [String: Any])
+        #expect(postgres["maxConnections"] as? Int == 5)
+        postgres["maxConnections"] = 7
+        postgres["connectRate"] = nil  // optional: the built-in value comes back
+        free["postgres"] = postgres
+        matrix["FREE"] = free
+        let path = FileManager.default.temporaryDirectory.appendingPathComponent("tiers-\(UUID().uuidString).json").path
+        try JSONSerialization.data(withJSONObject: matrix).write(to: URL(fileURLWithPath: path))
+        let completed = try Self.tiergate(["tiers", "--tiers", path])
+        #expect(completed.status == 0, "\(completed.stderr)")
+        let reread = try JSONSerialization.jsonObject(with: Data(completed.stdout.utf8)) as? [String: Any]
+        let rereadPostgres = (reread?["FREE"] as? [String: Any])?["postgres"] as? [String: Any]
+        #expect(rereadPostgres?["maxConnections"] as? Int == 7)
+        #expect(rereadPostgres?["connectRate"] as? Double == 5)
+        // A partial file is refused with the reason, as serve refuses it.
+        try Data(#"{"ENTERPRISE": {}}"#.utf8).write(to: URL(fileURLWithPath: path))
+        let partial = try Self.tiergate(["tiers", "--tiers", path])
+        #expect(partial.status == 1)
+        #expect(partial.stderr.contains("tier missing"), "\(partial.stderr)")
     }
 
     @Test func environmentVariable_isReadUnderTheOptionsName_andTheCommandLineWins() throws {
