@@ -16,6 +16,7 @@ says how much, not how fast.
 """
 
 import argparse
+import atexit
 import json
 import os
 import socket
@@ -44,6 +45,18 @@ def free_port():
         return probe.getsockname()[1]
 
 
+STARTED = []
+
+
+@atexit.register
+def stop_started():
+    """A run that fails half-way must not leave proxies behind: they would keep ticking the
+    shared Redis (bursts, heartbeats) under the next tests and benchmarks."""
+    for proxy in STARTED:
+        if proxy.process.poll() is None:
+            proxy.process.kill()
+
+
 class Proxy:
     def __init__(self, binary, extra, log_dir):
         self.port = free_port()
@@ -52,6 +65,7 @@ class Proxy:
             [binary, "serve", "--listen", f"{HOST}:{self.port}", "--upstream", f"{HOST}:{PG}",
              "--mongo", f"mongodb://{HOST}:{MONGO}", "--log-level", "warning"] + extra,
             stdout=self.log, stderr=self.log, env={k: v for k, v in os.environ.items() if not k.startswith("TIERGATE_")})
+        STARTED.append(self)
         deadline = time.time() + 15
         while time.time() < deadline:
             try:

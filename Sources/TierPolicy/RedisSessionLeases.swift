@@ -371,6 +371,8 @@ public final class RedisSessionLeases: SessionLeases {
                       case .integer(let instances) = parts[2] else {
                     throw RedisError.unexpectedReply(command: "EVAL count", reply: "\(reply)")
                 }
+                // The freshest count of live instances seen is the one an outage's share uses.
+                state.withLock { $0.liveInstances = max(1, instances) }
                 return ClusterCount(cluster: total, thisInstance: own, instances: instances, shared: true)
             } catch {
                 markUnreachable(error)

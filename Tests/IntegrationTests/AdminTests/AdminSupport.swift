@@ -67,9 +67,10 @@ enum AdminProxy {
 
     /// A gating proxy on the stack with an admin socket; the long local cache TTL makes a
     /// missed invalidation visible instead of hidden by a 5 s expiry.
-    static func start(socket: String = socketPath(), extra: [String] = []) throws -> (TierGateProcess, String) {
+    static func start(socket: String = socketPath(), extra: [String] = [],
+                      redis: String = Stack.redisURL) throws -> (TierGateProcess, String) {
         let proxy = try TierGateProcess(arguments: [
-            "--upstream", "127.0.0.1:\(Stack.postgresPort)", "--mongo", Stack.mongoURL, "--redis", Stack.redisURL,
+            "--upstream", "127.0.0.1:\(Stack.postgresPort)", "--mongo", Stack.mongoURL, "--redis", redis,
             "--local-cache-ttl", "600", "--admin-socket", socket] + extra)
         try waitFor("subscribed to tier invalidations", in: proxy)
         return (proxy, socket)

@@ -6,25 +6,22 @@ import Testing
 import Glibc
 #endif
 
-/// A MongoDB that accepts connections and never answers (SIGSTOP): every wait on it is
+/// A MongoDB that accepts connections and never answers (frozen as by SIGSTOP, through a
+/// `FaultyLink` so other suites keep theirs): every wait on it is
 /// bounded and answered as an outage is, while orgs the proxy knows keep being served.
 @Suite(.serialized)
 struct FrozenSourceTests {
-    static var mongoPid: Int32? {
-        let path = Stack.repoRoot.appendingPathComponent(".stack/mongo/secantusd.pid").path
-        return (try? String(contentsOfFile: path, encoding: .utf8)).flatMap { Int32($0.trimmingCharacters(in: .whitespacesAndNewlines)) }
-    }
-
     @Test func sixtyUnseenOrgs_get57P03WithinTheBound_whileAKnownOrgIsServed() throws {
         let known = TestOrgs.unique("org_known")
         try TestOrgs.put(known, tier: "FREE")
         defer { TestOrgs.remove(known) }
+        let link = try FaultyLink(toPort: Stack.mongoPort)
+        defer { link.stop() }
         let proxy = try TierGateProcess(arguments: ["--upstream", "127.0.0.1:\(Stack.postgresPort)",
-                                                    "--mongo", Stack.mongoURL, "--redis", Stack.redisURL])
+                                                    "--mongo", link.url(scheme: "mongodb"), "--redis", Stack.redisURL])
         _ = try PostgresConnection(conninfo: conninfo(port: proxy.port, user: "app.\(known)"))
-        guard let pid = Self.mongoPid else { throw TestFailure("no SecantusDB pid") }
-        kill(pid, SIGSTOP)
-        defer { kill(pid, SIGCONT) }
+        link.freeze()  // MongoDB accepts and never answers, for this proxy
+        defer { link.thaw() }
 
         let outcomes = LockedList<(sqlState: String, seconds: Double)>()
         let group = DispatchGroup()

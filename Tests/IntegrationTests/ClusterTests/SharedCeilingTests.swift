@@ -23,7 +23,19 @@ struct SharedCeilingTests {
         .map { #""\#($0)": {"postgres": {"connectRate": 100000, "connectBurst": 100000}}"# }
         .joined(separator: ", ")
 
-    static func start(_ extra: [String] = [], instanceId: String? = nil, redis: String = Stack.redisURL) throws -> Instance {
+    /// A Redis database of these tests' own: instances that other suites run meanwhile (with
+    /// shared counts, on database 0) would otherwise count among the live instances, and
+    /// change every instance's fallback share.
+    static let redisDatabase = 5
+    static var redisURL: String { Stack.redisURL(database: redisDatabase) }
+
+    /// A link of this test's own to the stack's Redis, to slow, freeze or cut for the
+    /// instances pointed through it (`start(redis: link.url(...))`) and no one else.
+    static func redisLink() throws -> FaultyLink { try FaultyLink(toPort: Stack.redisPort) }
+
+    static func url(_ link: FaultyLink) -> String { link.url(scheme: "redis", path: "/\(redisDatabase)") }
+
+    static func start(_ extra: [String] = [], instanceId: String? = nil, redis: String = redisURL) throws -> Instance {
         let extra = extra.contains("--tiers") ? extra : extra + ["--tiers", try TierFile.write("{\(unlimitedRates)}")]
         let socket = AdminProxy.socketPath()
         let process = try TierGateProcess(arguments: [
@@ -32,8 +44,8 @@ struct SharedCeilingTests {
         return Instance(process: process, socket: socket)
     }
 
-    static func cluster(_ extra: [String] = []) throws -> [Instance] {
-        try (0..<3).map { _ in try start(extra) }
+    static func cluster(_ extra: [String] = [], redis: String = redisURL) throws -> [Instance] {
+        try (0..<3).map { _ in try start(extra, redis: redis) }
     }
 
     /// `attempts` connections at once, spread round-robin over the instances.
@@ -108,7 +120,7 @@ struct SharedCeilingTests {
     @Test func proOrgWithBurstAddon_getsExactlyTheBurstCeiling() throws {
         let org = TestOrgs.unique("org_cl_burst")
         try TestOrgs.put(org, tier: "PRO", burst: TestOrgs.BurstAddon())
-        defer { TestOrgs.removeWithBursts(org) }
+        defer { TestOrgs.removeWithBursts(org, redisDatabase: Self.redisDatabase) }
         let tiers = try TierFile.write(#"{"PRO": {"postgres": {"maxConnections": 4, "connectRate": 100000, "connectBurst": 100000}}, "ENTERPRISE": {"postgres": {"maxConnections": 8, "connectRate": 100000, "connectBurst": 100000}}}"#)
         let instances = try Self.cluster(["--tiers", tiers])
         let (sessions, refusals) = Self.race(300, org: org, over: instances)
@@ -163,7 +175,9 @@ struct SharedCeilingTests {
         let org = TestOrgs.unique("org_cl_outage")
         try TestOrgs.put(org, tier: "STARTER")  // 10: a share of 3 on each of 3 instances
         defer { TestOrgs.remove(org) }
-        let instances = try Self.cluster()
+        let link = try Self.redisLink()
+        defer { link.stop() }
+        let instances = try Self.cluster(redis: Self.url(link))
         // Known to every instance before the outage (the tier comes from its caches then).
         for instance in instances {
             _ = try PostgresConnection(conninfo: conninfo(port: instance.port, user: "app.\(org)"))
@@ -174,9 +188,7 @@ struct SharedCeilingTests {
             Thread.sleep(forTimeInterval: 0.5)
         }
         #expect(try Self.cluster(instances[0], org)["instances"] as? Int == 3)
-        try StackControl.run("down", "redis")
-        var restarted = false
-        defer { if !restarted { try? StackControl.run("up", "redis") } }
+        link.cut()  // Redis stopped, for these instances
         var sessions: [PostgresConnection] = []
         var slowest: TimeInterval = 0
         for instance in instances {
@@ -197,8 +209,7 @@ struct SharedCeilingTests {
         #expect(instances[0].process.log.components(separatedBy: "session leases unavailable").count == 2,
                 "the switch is logged once")
 
-        try StackControl.run("up", "redis")
-        restarted = true
+        try link.restore()
         // The heartbeats write back what each instance holds: 9 sessions, cluster-wide.
         #expect(try Self.waitForClusterCount(instances[0], org, 9, timeout: 10))
         #expect(try Self.cluster(instances[0], org)["mode"] as? String == "shared")
@@ -218,6 +229,10 @@ struct SharedCeilingTests {
         }
         try TestOrgs.put(org, tier: "FREE", updatedAt: Date().addingTimeInterval(1))
         #expect(try AdminSocketClient(path: instances[0].socket).command("INVALIDATE \(org)")["ok"] as? Bool == true)
+        // The announcement reaches the other instances asynchronously (pub/sub).
+        #expect(try eventually(timeout: 5) {
+            try AdminSocketClient(path: instances[2].socket).command("SHOW ORG \(org)")["tier"] as? String == "FREE"
+        })
         if let error = expectRefusal(conninfo(port: instances[2].port, user: "app.\(org)"), "a session over FREE's shared ceiling") {
             #expect(error.sqlState == "53300")
         }
@@ -238,21 +253,21 @@ struct SharedCeilingTests {
         // postgres is trusted on loopback, so a raw client can log in without SCRAM.
         try TestOrgs.put(org, tier: "FREE", burst: nil, roles: ["app", "postgres"])
         defer { TestOrgs.remove(org) }
-        let relay = try DelayingRelay(toPort: Stack.redisPort)
-        defer { relay.stop() }
+        let link = try Self.redisLink()
+        defer { link.stop() }
         let prompt = try Self.start(["--local-cache-ttl", "600"])
-        let late = try Self.start(["--local-cache-ttl", "600"], redis: "redis://127.0.0.1:\(relay.port)")
+        let late = try Self.start(["--local-cache-ttl", "600"], redis: Self.url(link))
         _ = try PostgresConnection(conninfo: conninfo(port: late.port, user: "app.\(org)"))  // the tier, cached
         #expect(try Self.waitForClusterCount(prompt, org, 0, timeout: 5))
         let full = try (0..<5).map { _ in try PostgresConnection(conninfo: conninfo(port: prompt.port, user: "app.\(org)")) }
-        relay.setDelay(.milliseconds(250))
+        link.delayReplies(.milliseconds(250))
         // Refused at login or ended when Redis' verdict comes: either way with a 53300 FATAL,
         // and the proxy closes the connection (within the 10 s receive timeout).
         let over = try RawConnection(port: late.port)
         over.send(StartupMessage(parameters: [("user", "postgres.\(org)"), ("database", "tiergate_test")]).encoded())
         let received = over.readToEnd()
         #expect(ReceivedMessages.errors(received).map { $0.sqlState?.rawValue } == ["53300"], "\(ReceivedMessages.errors(received))")
-        relay.setDelay(.zero)
+        link.delayReplies(.zero)
         Thread.sleep(forTimeInterval: 0.3)
         #expect(full.filter { (try? $0.query("select 1")) != nil }.count == 5)
         #expect(try Self.waitForClusterCount(prompt, org, 5, timeout: 5))
@@ -267,36 +282,34 @@ struct SharedCeilingTests {
         let org = TestOrgs.unique("org_cl_race_late")
         try TestOrgs.put(org, tier: "FREE")
         defer { TestOrgs.remove(org) }
-        let relay = try DelayingRelay(toPort: Stack.redisPort)
-        defer { relay.stop() }
+        let link = try Self.redisLink()
+        defer { link.stop() }
         let instances = [try Self.start(["--local-cache-ttl", "600"]), try Self.start(["--local-cache-ttl", "600"]),
-                         try Self.start(["--local-cache-ttl", "600"], redis: "redis://127.0.0.1:\(relay.port)")]
+                         try Self.start(["--local-cache-ttl", "600"], redis: Self.url(link))]
         _ = try PostgresConnection(conninfo: conninfo(port: instances[2].port, user: "app.\(org)"))
         #expect(try Self.waitForClusterCount(instances[0], org, 0, timeout: 5))
-        relay.setDelay(.milliseconds(150))
+        link.delayReplies(.milliseconds(150))
         let (sessions, refusals) = Self.race(300, org: org, over: instances)
         #expect(Set(refusals) == ["53300"], "\(Set(refusals))")
-        relay.setDelay(.zero)
+        link.delayReplies(.zero)
         Thread.sleep(forTimeInterval: 1)
         #expect(sessions.filter { (try? $0.query("select 1")) != nil }.count == 5)
         #expect(try Self.waitForClusterCount(instances[0], org, 5, timeout: 5))
     }
 
-    /// A Redis that accepts and never answers (SIGSTOP): admissions wait for it no longer
-    /// than the lease wait (50 ms), then the local share decides.
+    /// A Redis that accepts and never answers (frozen, as SIGSTOP leaves it): admissions wait
+    /// for it no longer than the lease wait (50 ms), then the local share decides.
     @Test func redisFrozen_admissionsWaitAtMostTheLeaseWait_thenTheShareDecides() throws {
         let org = TestOrgs.unique("org_cl_frozen")
         try TestOrgs.put(org, tier: "ENTERPRISE")
         defer { TestOrgs.remove(org) }
-        let instance = try Self.start(["--local-cache-ttl", "600"])
+        let link = try Self.redisLink()
+        defer { link.stop() }
+        let instance = try Self.start(["--local-cache-ttl", "600"], redis: Self.url(link))
         _ = try PostgresConnection(conninfo: conninfo(port: instance.port, user: "app.\(org)"))
-        let path = Stack.repoRoot.appendingPathComponent(".stack/redis/redis.pid").path
-        guard let pid = (try? String(contentsOfFile: path, encoding: .utf8)).flatMap({ Int32($0.trimmingCharacters(in: .whitespacesAndNewlines)) }) else {
-            throw TestFailure("no Redis pid")
-        }
-        kill(pid, SIGSTOP)
-        var resumed = false
-        defer { if !resumed { kill(pid, SIGCONT) } }
+        link.freeze()
+        var thawed = false
+        defer { if !thawed { link.thaw() } }
         var sessions: [PostgresConnection] = []
         var slowest: TimeInterval = 0
         for _ in 0..<6 {
@@ -308,8 +321,8 @@ struct SharedCeilingTests {
         // timeout would show here.
         #expect(slowest < 0.6, "slowest connect with Redis frozen: \(slowest) s")
         #expect(try eventually(timeout: 5) { try Self.cluster(instance, org)["mode"] as? String == "fallback" })
-        kill(pid, SIGCONT)
-        resumed = true
+        link.thaw()
+        thawed = true
         #expect(try eventually(timeout: 10) { try Self.cluster(instance, org)["mode"] as? String == "shared" })
         #expect(try Self.waitForClusterCount(instance, org, sessions.count, timeout: 5))
     }

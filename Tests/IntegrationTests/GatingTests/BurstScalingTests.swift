@@ -8,6 +8,14 @@ import TierStore
 /// Redis and MongoDB, with libpq clients.
 @Suite(.serialized)
 struct BurstScalingTests {
+    /// Redis database 6: a running burst is billed, ended and alerted on by whichever
+    /// instance's upkeep ticks first, and every TierGate of a suite running in parallel on
+    /// the same database would take part.
+    static let redisDatabase = 6
+    static var redisURL: String { Stack.redisURL(database: redisDatabase) }
+
+    static func remove(_ org: String) { TestOrgs.removeWithBursts(org, redisDatabase: redisDatabase) }
+
     static func connect(_ port: Int, _ org: String) throws -> PostgresConnection {
         try PostgresConnection(conninfo: conninfo(port: port, user: "app.\(org)"))
     }
@@ -43,8 +51,8 @@ struct BurstScalingTests {
         let plain = TestOrgs.unique("org_noburst")
         try TestOrgs.put(bursting, tier: "PRO", burst: TestOrgs.BurstAddon())
         try TestOrgs.put(plain, tier: "PRO")
-        defer { TestOrgs.removeWithBursts(bursting); TestOrgs.removeWithBursts(plain) }
-        let (proxy, socket) = try AdminProxy.start()
+        defer { Self.remove(bursting); Self.remove(plain) }
+        let (proxy, socket) = try AdminProxy.start(redis: Self.redisURL)
         let admin = try AdminSocketClient(path: socket)
 
         var plainSessions = try (0..<50).map { _ in try Self.connect(proxy.port, plain) }
@@ -81,8 +89,8 @@ struct BurstScalingTests {
         manual.autoTrigger = false
         let orgs = [(TestOrgs.unique("org_none"), nil), (TestOrgs.unique("org_off"), disabled), (TestOrgs.unique("org_manual"), manual)]
         for (org, addon) in orgs { try TestOrgs.put(org, tier: "PRO", burst: addon) }
-        defer { for (org, _) in orgs { TestOrgs.removeWithBursts(org) } }
-        let (proxy, socket) = try AdminProxy.start(extra: ["--tiers", try Self.smallTiers()])
+        defer { for (org, _) in orgs { Self.remove(org) } }
+        let (proxy, socket) = try AdminProxy.start(extra: ["--tiers", try Self.smallTiers()], redis: Self.redisURL)
         let admin = try AdminSocketClient(path: socket)
         for (org, _) in orgs {
             let open = try (0..<2).map { _ in try Self.connect(proxy.port, org) }
@@ -118,10 +126,10 @@ struct BurstScalingTests {
         addon.minutes = 0.1           // 6 s
         addon.cooldownMinutes = 0.1   // 6 s after the end
         try TestOrgs.put(org, tier: "PRO", burst: addon)
-        defer { TestOrgs.removeWithBursts(org) }
+        defer { Self.remove(org) }
         let metricsPort = try FreePort.pick()
         let (proxy, socket) = try AdminProxy.start(extra: ["--tiers", try Self.smallTiers(), "--downgrade-grace", "1",
-                                                           "--metrics", "127.0.0.1:\(metricsPort)"])
+                                                           "--metrics", "127.0.0.1:\(metricsPort)"], redis: Self.redisURL)
         let admin = try AdminSocketClient(path: socket)
         let metrics = "http://127.0.0.1:\(metricsPort)/metrics"
 
@@ -183,16 +191,16 @@ struct BurstScalingTests {
         var addon = TestOrgs.BurstAddon()
         addon.costPerMinute = 5
         try TestOrgs.put(org, tier: "PRO", burst: addon)
-        defer { TestOrgs.removeWithBursts(org) }
+        defer { Self.remove(org) }
         let metricsPort = try FreePort.pick()
         let (proxy, socket) = try AdminProxy.start(extra: ["--tiers", try Self.smallTiers(),
-                                                           "--metrics", "127.0.0.1:\(metricsPort)"])
+                                                           "--metrics", "127.0.0.1:\(metricsPort)"], redis: Self.redisURL)
         let admin = try AdminSocketClient(path: socket)
         let sessions = try (0..<2).map { _ in try Self.connect(proxy.port, org) }
         #expect(try eventually { try Self.burst(admin, org)["state"] as? String == "running" })
         try AdminProxy.waitFor("burst in force here", in: proxy)
 
-        let redis = try RedisConnection(url: Stack.redisURL)
+        let redis = try RedisConnection(url: Self.redisURL)
         let record = try #require(try redis.command(["HGET", "tiergate:bursts", org]).string)
         let state = try BurstState(json: record)
         let moved = BurstState(startedAt: state.startedAt - 150_000, endsAt: state.endsAt - 150_000,
@@ -217,15 +225,17 @@ struct BurstScalingTests {
     @Test func redisDown_noBurstStarts_theBaseCeilingApplies() throws {
         let org = TestOrgs.unique("org_noredis")
         try TestOrgs.put(org, tier: "PRO", burst: TestOrgs.BurstAddon())
-        defer { TestOrgs.removeWithBursts(org) }
+        defer { Self.remove(org) }
         // This instance's own count: with shared counts an outage gives each instance a share
         // of the ceiling by the instances last seen alive (SharedCeilingTests).
-        let (proxy, socket) = try AdminProxy.start(extra: ["--tiers", try Self.smallTiers(), "--no-shared-counts"])
+        let link = try FaultyLink(toPort: Stack.redisPort)
+        defer { link.stop() }
+        let (proxy, socket) = try AdminProxy.start(extra: ["--tiers", try Self.smallTiers(), "--no-shared-counts"],
+                                                   redis: link.url(scheme: "redis", path: "/\(Self.redisDatabase)"))
         let admin = try AdminSocketClient(path: socket)
         let first = try Self.connect(proxy.port, org)  // the tier is now known in process
 
-        try StackControl.run("down", "redis")
-        defer { try? StackControl.run("up", "redis") }
+        link.cut()  // Redis stopped, for this proxy
         let second = try Self.connect(proxy.port, org)
         #expect(try Self.workMem(second) == "64MB")
         if let error = expectRefusal(conninfo(port: proxy.port, user: "app.\(org)"), "3rd connection with Redis down") {
@@ -239,7 +249,7 @@ struct BurstScalingTests {
 
         // Back up: the next connection over the ceiling bursts (after the short pause the
         // proxy takes before asking a failed Redis again).
-        try StackControl.run("up", "redis")
+        try link.restore()
         #expect(try eventually(timeout: 15) {
             guard let third = try? Self.connect(proxy.port, org) else { return false }
             return try Self.workMem(third) == "128MB"
@@ -250,10 +260,10 @@ struct BurstScalingTests {
     @Test func twoProxies_shareTheBurst_andTheKillSwitch() throws {
         let org = TestOrgs.unique("org_shared")
         try TestOrgs.put(org, tier: "PRO", burst: TestOrgs.BurstAddon())
-        defer { TestOrgs.removeWithBursts(org) }
+        defer { Self.remove(org) }
         let tiers = try Self.smallTiers()
-        let (first, firstSocket) = try AdminProxy.start(extra: ["--tiers", tiers])
-        let (second, secondSocket) = try AdminProxy.start(extra: ["--tiers", tiers])
+        let (first, firstSocket) = try AdminProxy.start(extra: ["--tiers", tiers], redis: Self.redisURL)
+        let (second, secondSocket) = try AdminProxy.start(extra: ["--tiers", tiers], redis: Self.redisURL)
         let firstAdmin = try AdminSocketClient(path: firstSocket)
         let secondAdmin = try AdminSocketClient(path: secondSocket)
 

@@ -11,6 +11,10 @@ enum Stack {
     static var mongoPort: Int { port("TIERGATE_MONGO_PORT", 27117) }
 
     static var redisURL: String { "redis://\(host):\(redisPort)" }
+    /// Redis database `n` of the stack's Redis, for a suite whose instances must not meet
+    /// other suites' (live-instance counts, who bills a burst minute): running in parallel,
+    /// every TierGate on database 0 joins in.
+    static func redisURL(database: Int) -> String { "\(redisURL)/\(database)" }
     static var mongoURL: String { "mongodb://\(host):\(mongoPort)" }
 
     /// Superuser (trust on loopback) for set-up work inside tests.

@@ -62,19 +62,11 @@ enum TestOrgs {
 
     /// Removes an org and every trace of its bursts from Redis (state, cooldown or kill
     /// switch, record, billed minutes).
-    static func removeWithBursts(_ orgId: String) {
+    static func removeWithBursts(_ orgId: String, redisDatabase: Int = 0) {
         remove(orgId)
-        _ = try? Command.run("redis-cli", ["-h", Stack.host, "-p", "\(Stack.redisPort)", "eval",
+        _ = try? Command.run("redis-cli", ["-h", Stack.host, "-p", "\(Stack.redisPort)", "-n", "\(redisDatabase)", "eval",
                                            "redis.call('DEL', KEYS[1], KEYS[2]); redis.call('HDEL', KEYS[3], ARGV[1]); return redis.call('HDEL', KEYS[4], ARGV[1])",
                                            "4", "burst:\(orgId)", "burst:cooldown:\(orgId)", "tiergate:bursts", "tiergate:burst-minutes", orgId])
-    }
-}
-
-/// `scripts/stack.sh` for outage tests: stop and start one service of the shared stack.
-enum StackControl {
-    static func run(_ verb: String, _ service: String) throws {
-        let result = try Command.run("bash", [Stack.repoRoot.appendingPathComponent("scripts/stack.sh").path, verb, service])
-        guard result.status == 0 else { throw TestFailure("stack.sh \(verb) \(service): \(result.stderr)") }
     }
 }
 

@@ -7,9 +7,9 @@ import TierStore
 /// behaviour when Redis or MongoDB go away.
 @Suite(.serialized)
 struct OrgRoutingTests {
-    static func proxy(_ extra: [String] = []) throws -> TierGateProcess {
+    static func proxy(_ extra: [String] = [], redis: String = Stack.redisURL, mongo: String = Stack.mongoURL) throws -> TierGateProcess {
         try TierGateProcess(arguments: ["--upstream", "127.0.0.1:\(Stack.postgresPort)",
-                                        "--mongo", Stack.mongoURL, "--redis", Stack.redisURL] + extra)
+                                        "--mongo", mongo, "--redis", redis] + extra)
     }
 
     @Test func roleDotOrg_reachesOrgDatabaseAsRole() throws {
@@ -59,11 +59,12 @@ struct OrgRoutingTests {
         let org = TestOrgs.unique("org_redisdown")
         try TestOrgs.put(org, tier: "STARTER")
         defer { TestOrgs.remove(org) }
-        let proxy = try Self.proxy(["--local-cache-ttl", "0"])
+        let link = try FaultyLink(toPort: Stack.redisPort)
+        defer { link.stop() }
+        let proxy = try Self.proxy(["--local-cache-ttl", "0"], redis: link.url(scheme: "redis"))
         #expect(try Command.psql(port: proxy.port, user: "app.\(org)", "select 1").status == 0)
 
-        try StackControl.run("down", "redis")
-        defer { try? StackControl.run("up", "redis") }
+        link.cut()  // Redis stopped, for this proxy
         for _ in 0..<3 {
             let result = try Command.psql(port: proxy.port, user: "app.\(org)", "select 1")
             #expect(result.status == 0, "\(result.stderr)")
@@ -71,7 +72,7 @@ struct OrgRoutingTests {
         let outageLines = proxy.log.split(separator: "\n").filter { $0.contains("redis unavailable") }
         #expect(outageLines.count == 1, "one log line per outage, got \(outageLines.count)")
 
-        try StackControl.run("up", "redis")
+        try link.restore()
         Thread.sleep(forTimeInterval: 1.2)  // past the reconnect interval
         let redis = try RedisConnection(url: Stack.redisURL)
         _ = try redis.del("tier:\(org)")
@@ -85,11 +86,12 @@ struct OrgRoutingTests {
         try TestOrgs.put(known, tier: "PRO")
         try TestOrgs.put(unknown, tier: "PRO")
         defer { TestOrgs.remove(known); TestOrgs.remove(unknown) }
-        let proxy = try Self.proxy()
+        let link = try FaultyLink(toPort: Stack.mongoPort)
+        defer { link.stop() }
+        let proxy = try Self.proxy(mongo: link.url(scheme: "mongodb"))
         #expect(try Command.psql(port: proxy.port, user: "app.\(known)", "select 1").status == 0)
 
-        try StackControl.run("down", "mongo")
-        defer { try? StackControl.run("up", "mongo") }
+        link.cut()  // MongoDB stopped, for this proxy
         let again = try Command.psql(port: proxy.port, user: "app.\(known)", "select 1")
         #expect(again.status == 0, "\(again.stderr)")
         if let error = expectRefusal(conninfo(port: proxy.port, user: "app.\(unknown)"),
