@@ -48,6 +48,7 @@ public final class RedisSessionLeases: SessionLeases {
         }
     }
 
+    /// An admission waiting for its lease, and what answers it.
     private struct Waiter {
         let ticket: SessionTicket
         let ceiling: Int
@@ -55,7 +56,8 @@ public final class RedisSessionLeases: SessionLeases {
     }
 
     private struct State {
-        var book = LeaseBook()
+        /// The leases and their rules (`LeaseLedger`).
+        var ledger = LeaseLedger()
         var connection: RedisConnection?
         var shared = false
         /// A call to Redis has been silent `leaseWait`; cleared by its next reply.
@@ -65,21 +67,9 @@ public final class RedisSessionLeases: SessionLeases {
         var revocations = 0
         var outages = 0
         var started = false
-        var pending: [Operation] = []
-        var drainScheduled = false
-        /// Admissions waiting for Redis' verdict, answered by the share if Redis goes quiet.
+        /// Admissions asked of Redis and not answered yet, by ticket id: the share answers
+        /// them if Redis goes quiet. An entry stays until Redis' verdict (or none) comes.
         var waiting: [UInt64: Waiter] = [:]
-        /// Tickets whose acquire is queued or sent and not answered by Redis yet: their
-        /// release must wait for the verdict (a release of a lease Redis never granted would
-        /// take one of another session's).
-        var unresolved: Set<UInt64> = []
-        /// Unresolved tickets released meanwhile: a late grant is given straight back.
-        var released: Set<UInt64> = []
-        /// Granted by the share while Redis was quiet, in the book, waiting for Redis'
-        /// verdict; not in the counts the heartbeat writes (the acquire on its way adds them).
-        var provisional: Set<UInt64> = []
-        /// Provisional grants Redis refused, until their session releases them.
-        var revoked: [UInt64: LeaseRevocation] = [:]
     }
 
     private let configuration: Configuration
@@ -138,22 +128,20 @@ public final class RedisSessionLeases: SessionLeases {
             completion(answer)
         }
         enum Route { case unreachable, quiet, shared }
-        let route = state.withLock { state -> Route in
-            guard state.shared else { return .unreachable }
-            state.unresolved.insert(ticket.id)
-            if state.quiet { return .quiet }
+        let (route, drain) = state.withLock { state -> (Route, Bool) in
+            guard state.shared else { return (.unreachable, false) }
             state.waiting[ticket.id] = Waiter(ticket: ticket, ceiling: ceiling, once: once)
-            return .shared
+            return (state.quiet ? .quiet : .shared, state.ledger.ask(ticket, ceiling: ceiling))
         }
         switch route {
         case .unreachable:
-            once.answer { decideLocally(ticket, ceiling: ceiling, provisional: false) }
+            once.answer { decideByShare(ticket, ceiling: ceiling, provisional: false) }
         case .quiet:
-            once.answer { decideLocally(ticket, ceiling: ceiling, provisional: true) }
-            enqueue(.acquire(ticket, ceiling: ceiling, once))
+            once.answer { decideByShare(ticket, ceiling: ceiling, provisional: true) }
         case .shared:
-            enqueue(.acquire(ticket, ceiling: ceiling, once))
+            break
         }
+        if drain { scheduleDrain() }
     }
 
     /// Out of the local count at once: a release queued behind a pipeline stuck on a Redis
@@ -161,17 +149,7 @@ public final class RedisSessionLeases: SessionLeases {
     /// (and in the counts the heartbeat writes). Redis hears of it in order, after any
     /// acquire of the same ticket already sent, and only once it granted that acquire.
     public func release(_ ticket: SessionTicket) {
-        let held = state.withLock { state -> Bool in
-            let held = state.book.remove(ticket)
-            state.provisional.remove(ticket.id)
-            state.revoked[ticket.id] = nil
-            if state.unresolved.contains(ticket.id) {
-                state.released.insert(ticket.id)
-                return false
-            }
-            return held
-        }
-        if held { enqueue(.release(ticket)) }
+        if state.withLock({ $0.ledger.release(ticket) }) { scheduleDrain() }
     }
 
     public func onRevoke(_ handler: @escaping @Sendable (LeaseRevocation) -> Void) {
@@ -179,52 +157,38 @@ public final class RedisSessionLeases: SessionLeases {
     }
 
     public func takeRevocation(_ ticket: SessionTicket) -> LeaseRevocation? {
-        state.withLock { $0.revoked.removeValue(forKey: ticket.id) }
+        state.withLock { $0.ledger.takeRevocation(ticket) }
     }
 
     // MARK: Batches
 
-    private enum Operation {
-        case acquire(SessionTicket, ceiling: Int, AnswerOnce)
-        case release(SessionTicket)
-    }
-
-    /// Operations wait in one list and go out together, pipelined on one connection: under
+    /// Operations wait in the ledger and go out together, pipelined on one connection: under
     /// a storm of connections the leases cost one round trip per batch, not one each, and
     /// keep the order they were asked in.
-    private func enqueue(_ operation: Operation) {
-        let schedule = state.withLock { state -> Bool in
-            state.pending.append(operation)
-            defer { state.drainScheduled = true }
-            return !state.drainScheduled
-        }
-        if schedule { queue.async { [self] in drain() } }
+    private func scheduleDrain() {
+        queue.async { [self] in drain() }
     }
 
     /// On the queue: sends every waiting operation in one pipeline and hands out the answers.
     private func drain() {
-        let (operations, connection) = state.withLock { state -> ([Operation], RedisConnection?) in
-            defer {
-                state.pending = []
-                state.drainScheduled = false
-            }
-            return (state.pending, state.shared ? state.connection : nil)
+        let (operations, connection) = state.withLock { state in
+            (state.ledger.takePending(), state.shared ? state.connection : nil)
         }
         var commands: [[String]] = []
-        var acquires: [(waiter: Waiter, reply: Int)] = []
+        var acquires: [(ticket: SessionTicket, ceiling: Int, reply: Int)] = []
         for operation in operations {
             switch operation {
-            case .acquire(let ticket, let ceiling, let once):
-                let waiter = Waiter(ticket: ticket, ceiling: ceiling, once: once)
+            case .acquire(let ticket, let ceiling):
                 guard connection != nil else {
-                    decideWithoutRedis(waiter)
+                    noVerdict(ticket, ceiling: ceiling)
                     continue
                 }
-                acquires.append((waiter, commands.count))
+                acquires.append((ticket, ceiling, commands.count))
                 commands.append(["EVAL", LeaseScripts.acquire, "3", LeaseScripts.leases(ticket.org), LeaseScripts.instances,
                                  LeaseScripts.instanceOrgs(instanceId), instanceId, String(ceiling),
                                  String(ttlMilliseconds), ticket.org.rawValue])
             case .release(let ticket):
+                // Without Redis the book is the truth, and the next heartbeat writes it.
                 if connection != nil {
                     commands.append(["EVAL", LeaseScripts.release, "1", LeaseScripts.leases(ticket.org), instanceId, "1"])
                 }
@@ -237,51 +201,34 @@ public final class RedisSessionLeases: SessionLeases {
             heard()
         } catch {
             markUnreachable(error)
-            for acquire in acquires { decideWithoutRedis(acquire.waiter) }
+            for acquire in acquires { noVerdict(acquire.ticket, ceiling: acquire.ceiling) }
             return
         }
         for acquire in acquires {
-            let waiter = acquire.waiter
             guard case .array(let parts) = replies[acquire.reply], parts.count == 2,
                   case .integer(let code) = parts[0], case .integer(let total) = parts[1] else {
                 logger.error("unexpected reply to the lease script", metadata: ["reply": "\(replies[acquire.reply])"])
-                decideWithoutRedis(waiter)
+                noVerdict(acquire.ticket, ceiling: acquire.ceiling)
                 continue
             }
-            verdict(waiter, granted: code == 1, total: total)
+            verdict(acquire.ticket, ceiling: acquire.ceiling, granted: code == 1, total: total)
         }
     }
 
     /// Redis' verdict on a lease, however late it came: it stands.
-    private func verdict(_ waiter: Waiter, granted: Bool, total: Int) {
-        let ticket = waiter.ticket
-        enum Aftermath { case none, giveBack, revoke(LeaseRevocation) }
-        let aftermath = state.withLock { state -> Aftermath in
-            state.waiting[ticket.id] = nil
-            state.unresolved.remove(ticket.id)
-            let released = state.released.remove(ticket.id) != nil
-            let provisional = state.provisional.remove(ticket.id) != nil
-            if granted {
-                if released { return .giveBack }
-                state.book.insert(ticket)
-                return .none
-            }
-            guard provisional, state.book.remove(ticket) else { return .none }
-            let revocation = LeaseRevocation(ticket: ticket, open: total, ceiling: waiter.ceiling)
-            state.revoked[ticket.id] = revocation
-            state.revocations += 1
-            return .revoke(revocation)
+    private func verdict(_ ticket: SessionTicket, ceiling: Int, granted: Bool, total: Int) {
+        let (waiter, aftermath, drain) = state.withLock { state in
+            let waiter = state.waiting.removeValue(forKey: ticket.id)
+            let (aftermath, drain) = state.ledger.verdict(ticket, ceiling: ceiling, granted: granted, total: total)
+            if case .revoke = aftermath { state.revocations += 1 }
+            return (waiter, aftermath, drain)
         }
-        waiter.once.answer { granted ? .granted(open: total, shared: true) : .refused(open: total, max: waiter.ceiling, shared: true) }
-        switch aftermath {
-        case .none:
-            break
-        case .giveBack:
-            enqueue(.release(ticket))
-        case .revoke(let revocation):
+        waiter?.once.answer { granted ? .granted(open: total, shared: true) : .refused(open: total, max: ceiling, shared: true) }
+        if drain { scheduleDrain() }
+        if case .revoke(let revocation) = aftermath {
             metrics.revocation()
             logger.notice("lease revoked: granted by the share while Redis was quiet, refused by Redis' count", metadata: [
-                "org": "\(ticket.org)", "open_sessions": "\(total)", "ceiling": "\(waiter.ceiling)"])
+                "org": "\(ticket.org)", "open_sessions": "\(total)", "ceiling": "\(ceiling)"])
             revocationHandler.withLock { $0 }?(revocation)
         }
     }
@@ -289,14 +236,12 @@ public final class RedisSessionLeases: SessionLeases {
     /// Redis will not hear of this lease (unreachable, or a reply that made no sense): the
     /// share decides if nothing did yet, and a provisional grant stands like any grant of
     /// the share; the heartbeat writes it once Redis answers.
-    private func decideWithoutRedis(_ waiter: Waiter) {
-        state.withLock { state in
-            state.waiting[waiter.ticket.id] = nil
-            state.unresolved.remove(waiter.ticket.id)
-            state.released.remove(waiter.ticket.id)
-            state.provisional.remove(waiter.ticket.id)
+    private func noVerdict(_ ticket: SessionTicket, ceiling: Int) {
+        let waiter = state.withLock { state in
+            state.ledger.noVerdict(ticket)
+            return state.waiting.removeValue(forKey: ticket.id)
         }
-        waiter.once.answer { decideLocally(waiter.ticket, ceiling: waiter.ceiling, provisional: false) }
+        waiter?.once.answer { decideByShare(ticket, ceiling: ceiling, provisional: false) }
     }
 
     /// Watches every call on the queue: Redis silent on a due reply for `leaseWait`.
@@ -308,18 +253,15 @@ public final class RedisSessionLeases: SessionLeases {
     /// the share, provisionally, and so are those that come until Redis answers again.
     private func wentQuiet() {
         let (waiters, began) = state.withLock { state -> ([Waiter], Bool) in
-            defer {
-                state.quiet = true
-                state.waiting = [:]
-            }
+            defer { state.quiet = true }
             return (Array(state.waiting.values), !state.quiet)
         }
         if began {
             logger.info("Redis quiet on the session leases: the share answers provisionally, Redis' verdicts stand", metadata: [
                 "instance": "\(instanceId)", "quiet_after_ms": "\(configuration.leaseWait.milliseconds)"])
         }
-        for waiter in waiters {
-            waiter.once.answer { decideLocally(waiter.ticket, ceiling: waiter.ceiling, provisional: true) }
+        for waiter in waiters where !waiter.once.isAnswered {
+            waiter.once.answer { decideByShare(waiter.ticket, ceiling: waiter.ceiling, provisional: true) }
         }
     }
 
@@ -331,9 +273,7 @@ public final class RedisSessionLeases: SessionLeases {
     public func claimExcess(org: OrgId, ceiling: Int, candidates: [UInt64]) -> [UInt64] {
         queue.sync {
             let (held, connection, live) = state.withLock { state in
-                // A provisional lease is not in Redis' count yet: it cannot be given up there.
-                (candidates.filter { state.book.holds(org: org, id: $0) && !state.provisional.contains($0) },
-                 state.shared ? state.connection : nil, state.liveInstances)
+                (state.ledger.claimable(org: org, candidates: candidates), state.shared ? state.connection : nil, state.liveInstances)
             }
             var take: Int
             if let connection {
@@ -354,14 +294,14 @@ public final class RedisSessionLeases: SessionLeases {
                 take = max(0, held.count - FallbackShare.ceiling(ceiling, liveInstances: live))
             }
             let victims = Array(held.prefix(take))
-            state.withLock { state in for victim in victims { state.book.remove(org: org, id: victim) } }
+            state.withLock { $0.ledger.claimed(org: org, ids: victims) }
             return victims
         }
     }
 
     public func count(_ org: OrgId) -> ClusterCount {
         queue.sync {
-            let (own, connection, live) = state.withLock { ($0.book.count(org), $0.shared ? $0.connection : nil, $0.liveInstances) }
+            let (own, connection, live) = state.withLock { ($0.ledger.book.count(org), $0.shared ? $0.connection : nil, $0.liveInstances) }
             guard let connection else { return ClusterCount(cluster: nil, thisInstance: own, instances: live, shared: false) }
             do {
                 let reply = try connection.command(["EVAL", LeaseScripts.count, "2", LeaseScripts.leases(org), LeaseScripts.instances, instanceId],
@@ -384,7 +324,7 @@ public final class RedisSessionLeases: SessionLeases {
     public var status: ClusterStatus {
         state.withLock {
             ClusterStatus(instanceId: instanceId, shared: $0.shared, liveInstances: $0.liveInstances,
-                          leasesHeld: $0.book.total, fallbackDecisions: $0.fallbackDecisions, revocations: $0.revocations,
+                          leasesHeld: $0.ledger.book.total, fallbackDecisions: $0.fallbackDecisions, revocations: $0.revocations,
                           outages: $0.outages)
         }
     }
@@ -407,7 +347,7 @@ public final class RedisSessionLeases: SessionLeases {
             }
         }
         guard let connection else { return }
-        let counts = state.withLock { $0.book.counts(excluding: $0.provisional) }
+        let counts = state.withLock { $0.ledger.countsToWrite }
         var arguments = ["EVAL", LeaseScripts.heartbeat, "2", LeaseScripts.instances, LeaseScripts.instanceOrgs(instanceId),
                          instanceId, String(ttlMilliseconds)]
         for (org, count) in counts.sorted(by: { $0.key.rawValue < $1.key.rawValue }) {
@@ -458,12 +398,10 @@ public final class RedisSessionLeases: SessionLeases {
     }
 
     /// The share's answer; a `provisional` grant waits for Redis' verdict (`verdict`).
-    private func decideLocally(_ ticket: SessionTicket, ceiling: Int, provisional: Bool) -> LeaseAnswer {
+    private func decideByShare(_ ticket: SessionTicket, ceiling: Int, provisional: Bool) -> LeaseAnswer {
         let answer = state.withLock { state in
             state.fallbackDecisions += 1
-            let answer = state.book.decideLocally(ticket, ceiling: ceiling, liveInstances: state.liveInstances)
-            if provisional, case .granted = answer { state.provisional.insert(ticket.id) }
-            return answer
+            return state.ledger.decideByShare(ticket, ceiling: ceiling, liveInstances: state.liveInstances, provisional: provisional)
         }
         metrics.fallbackDecision()
         return answer
