@@ -16,11 +16,12 @@ import TierStore
 /// - answering: Redis' count, exactly.
 /// - quiet (a reply has been due `leaseWait`, 50 ms unless set, with no byte from Redis, as
 ///   the kernel measures it: a reply that came while this process was starved of CPU is an
-///   answer, not silence): the `FallbackShare` answers at once, provisionally. Every such
-///   lease is still asked of Redis, and Redis' verdict, when it comes, stands: a
-///   provisional grant Redis refuses is revoked (`onRevoke`: the login is refused, or the
-///   session ended, as over the ceiling). So the ceiling stays exact whenever Redis answers
-///   at all, however late.
+///   answer, not silence): an admission the `FallbackShare` allows is admitted at once,
+///   provisionally; one it refuses waits for Redis. Every lease is still asked of Redis,
+///   and Redis' verdict, when it comes, stands: a provisional grant Redis refuses is revoked
+///   (`onRevoke`: the login is refused, or the session ended, as over the ceiling), a
+///   waiting admission gets Redis' answer. So the ceiling stays exact, and every session
+///   Redis would admit is admitted, whenever Redis answers at all, however late.
 /// - unreachable (a connection error, or no reply within `commandTimeout`): the share
 ///   decides and its grants stand; logged once per outage and counted by `ClusterMetrics`.
 ///   The next successful heartbeat writes the leases taken meanwhile, after which the shared
@@ -127,20 +128,15 @@ public final class RedisSessionLeases: SessionLeases {
             metrics.leaseWaited(.now - started)
             completion(answer)
         }
-        enum Route { case unreachable, quiet, shared }
-        let (route, drain) = state.withLock { state -> (Route, Bool) in
-            guard state.shared else { return (.unreachable, false) }
+        // While Redis is quiet the call in flight notices it every 10 ms on the queue, and
+        // answers this one then (`wentQuiet`): every decision that Redis' verdict may
+        // overturn is taken on the queue, where the verdicts are handled.
+        let (shared, drain) = state.withLock { state -> (Bool, Bool) in
+            guard state.shared else { return (false, false) }
             state.waiting[ticket.id] = Waiter(ticket: ticket, ceiling: ceiling, once: once)
-            return (state.quiet ? .quiet : .shared, state.ledger.ask(ticket, ceiling: ceiling))
+            return (true, state.ledger.ask(ticket, ceiling: ceiling))
         }
-        switch route {
-        case .unreachable:
-            once.answer { decideByShare(ticket, ceiling: ceiling, provisional: false) }
-        case .quiet:
-            once.answer { decideByShare(ticket, ceiling: ceiling, provisional: true) }
-        case .shared:
-            break
-        }
+        guard shared else { return once.answer { decideByShare(ticket, ceiling: ceiling, provisional: false) } }
         if drain { scheduleDrain() }
     }
 
@@ -249,19 +245,30 @@ public final class RedisSessionLeases: SessionLeases {
         QuietWatch(after: configuration.leaseWait) { [weak self] in self?.wentQuiet() }
     }
 
-    /// On the queue, while a call waits: every admission waiting for Redis is answered by
-    /// the share, provisionally, and so are those that come until Redis answers again.
+    /// On the queue, while a call waits on a silent Redis (every 10 ms): each admission still
+    /// waiting that the share admits is admitted now, provisionally; the others wait for
+    /// Redis' verdict (or, if none comes within the command timeout, the share's refusal), so
+    /// that a refusal never holds a lease Redis would have granted another session.
     private func wentQuiet() {
         let (waiters, began) = state.withLock { state -> ([Waiter], Bool) in
             defer { state.quiet = true }
-            return (Array(state.waiting.values), !state.quiet)
+            return (state.waiting.values.filter { !$0.once.isAnswered }, !state.quiet)
         }
         if began {
-            logger.info("Redis quiet on the session leases: the share answers provisionally, Redis' verdicts stand", metadata: [
+            logger.info("Redis quiet on the session leases: the share admits provisionally, Redis' verdicts stand", metadata: [
                 "instance": "\(instanceId)", "quiet_after_ms": "\(configuration.leaseWait.milliseconds)"])
         }
-        for waiter in waiters where !waiter.once.isAnswered {
-            waiter.once.answer { decideByShare(waiter.ticket, ceiling: waiter.ceiling, provisional: true) }
+        for waiter in waiters {
+            let grant = state.withLock { state -> LeaseAnswer? in
+                let answer = state.ledger.decideByShare(waiter.ticket, ceiling: waiter.ceiling,
+                                                        liveInstances: state.liveInstances, provisional: true)
+                guard case .granted = answer else { return nil }
+                state.fallbackDecisions += 1
+                return answer
+            }
+            guard let grant else { continue }
+            metrics.fallbackDecision()
+            waiter.once.answer { grant }
         }
     }
 

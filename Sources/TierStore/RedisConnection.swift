@@ -138,19 +138,18 @@ public final class RedisConnection: @unchecked Sendable {
         try pipeline(commands, quiet: nil)
     }
 
-    /// `pipeline`, and `quiet.notice` is called (once, on this thread, while the call goes on
+    /// `pipeline`, and `quiet.notice` is called (on this thread, while the call goes on
     /// waiting up to the command timeout) when Redis sends nothing for `quiet.after` while a
-    /// reply is due. The silence is the kernel's measure (a poll on the socket), not this
+    /// reply is due, and every `quiet.every` after while it stays silent. The silence is the kernel's measure (a poll on the socket), not this
     /// thread's: a reply that arrived while this thread was not running counts as an answer,
     /// so a starved caller never takes itself for a silent Redis.
     public func pipeline(_ commands: [[String]], quiet: QuietWatch?) throws(RedisError) -> [RedisReply] {
         commandLock.lock()
         defer { commandLock.unlock() }
         for command in commands { try append(command) }
-        var watch = quiet
         var replies: [RedisReply] = []
         replies.reserveCapacity(commands.count)
-        for _ in commands { replies.append(try readReply(watching: &watch)) }
+        for _ in commands { replies.append(try readReply(watching: quiet)) }
         return replies
     }
 
@@ -221,10 +220,11 @@ public final class RedisConnection: @unchecked Sendable {
     }
 
     /// The next reply, like `readReply()`; first, when none is parsed yet and `watch` is set,
-    /// waits for the socket to turn readable for at most `watch.after` and calls its
-    /// `notice` if it did not (then clears `watch`, so a call notices once).
-    func readReply(watching watch: inout QuietWatch?) throws(RedisError) -> RedisReply {
-        guard let current = watch else { return try readReply() }
+    /// waits for the socket to turn readable, calling `watch.notice` once it has been silent
+    /// `watch.after` and every `watch.every` after, up to the command timeout (then the call
+    /// fails as a timeout, as a plain read would).
+    func readReply(watching watch: QuietWatch?) throws(RedisError) -> RedisReply {
+        guard let watch else { return try readReply() }
         if isBroken { throw .connectionBroken }
         var raw: UnsafeMutableRawPointer?
         guard redisGetReplyFromReader(context, &raw) == REDIS_OK else { throw markBroken() }
@@ -233,9 +233,15 @@ public final class RedisConnection: @unchecked Sendable {
             return Self.copy(raw.assumingMemoryBound(to: redisReply.self))
         }
         try flushOutput()
-        if !socketTurnsReadable(within: current.after) {
-            watch = nil
-            current.notice()
+        let started = ContinuousClock.now
+        var nextNotice = started + watch.after
+        while !socketTurnsReadable(within: nextNotice - .now) {
+            if ContinuousClock.now - started >= commandTimeout {
+                markTimedOut()
+                throw .timeout("no reply within \(commandTimeout)")
+            }
+            watch.notice()
+            nextNotice = min(.now + watch.every, started + commandTimeout)
         }
         return try readReply()
     }
@@ -271,6 +277,14 @@ public final class RedisConnection: @unchecked Sendable {
     /// Turns on TCP keepalive, so a long-idle subscription notices a vanished server.
     func enableKeepAlive() throws(RedisError) {
         if redisEnableKeepAlive(context) != REDIS_OK { throw markBroken() }
+    }
+
+    /// A watched wait ran past the command timeout: the reply may still come, half-read
+    /// replies cannot be resynchronized, so the connection is done.
+    private func markTimedOut() {
+        stateLock.lock()
+        brokenFlag = true
+        stateLock.unlock()
     }
 
     /// Records that the context is unusable and classifies hiredis's error.

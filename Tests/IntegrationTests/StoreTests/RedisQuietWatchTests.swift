@@ -18,16 +18,18 @@ extension StoreTests {
             var value: Int { count.withLock { $0 } }
         }
 
-        @Test func redisSilentPastTheWatch_isNoticedOnce_andTheReplyStillComes() throws {
+        @Test func redisSilentPastTheWatch_isNoticedUntilItAnswers_andTheReplyStillComes() throws {
             let redis = try connect()
             let notices = Notices()
-            // BLPOP on an empty list: Redis says nothing for 300 ms, then nil.
+            // BLPOP on an empty list: Redis says nothing for 300 ms, then nil. Noticed at
+            // 50 ms, then about every 10 ms.
             let reply = try redis.command(["BLPOP", "tiergate-test:quiet:\(UUID().uuidString)", "0.3"], quiet: notices.watch)
             #expect(reply == .null)
-            #expect(notices.value == 1)
+            #expect((2...100).contains(notices.value), "\(notices.value)")
             #expect(!redis.isBroken)
+            let before = notices.value
             #expect(try redis.command(["PING"], quiet: notices.watch) == .status("PONG"))
-            #expect(notices.value == 1)
+            #expect(notices.value == before)
         }
 
         @Test func replyThatCameWhileTheCallerWasNotReading_isNoSilence() throws {
@@ -39,8 +41,7 @@ extension StoreTests {
             try redis.flushOutput()
             // The caller is off the CPU for four times the watch; Redis answered at once.
             Thread.sleep(forTimeInterval: 0.2)
-            var watch: QuietWatch? = notices.watch
-            #expect(try redis.readReply(watching: &watch) == .status("PONG"))
+            #expect(try redis.readReply(watching: notices.watch) == .status("PONG"))
             #expect(notices.value == 0)
         }
 
@@ -62,7 +63,7 @@ extension StoreTests {
                 guard case .timeout = error as? RedisError else { return false }
                 return true
             }
-            #expect(notices.value == 1)
+            #expect(notices.value >= 1)
             #expect(redis.isBroken)
         }
     }
