@@ -35,14 +35,19 @@ struct LeaseLedgerTests {
         try SessionLeaseBookTests.tickets("org_ledger", count)
     }
 
+    /// Asks for each ticket's lease, lets `redis` decide, and hands the ledger the verdicts.
+    static func lease(_ tickets: [SessionTicket], ceiling: Int = 5, _ ledger: inout LeaseLedger, _ redis: inout FakeField) {
+        for ticket in tickets { _ = ledger.ask(ticket, ceiling: ceiling) }
+        for (ticket, ceiling, granted, total) in redis.apply(&ledger) {
+            _ = ledger.verdict(ticket, ceiling: ceiling, granted: granted, total: total)
+        }
+    }
+
     @Test func grantedThenReleased_leavesNothingCounted() throws {
         var ledger = LeaseLedger()
         var redis = FakeField()
         let tickets = try Self.tickets(3)
-        for ticket in tickets { _ = ledger.ask(ticket, ceiling: 5) }
-        for (ticket, ceiling, granted, total) in redis.apply(&ledger) {
-            #expect(ledger.verdict(ticket, ceiling: ceiling, granted: granted, total: total).0 == .none)
-        }
+        Self.lease(tickets, &ledger, &redis)
         #expect(redis.value == 3)
         #expect(ledger.book.count(tickets[0].org) == 3)
         for ticket in tickets { _ = ledger.release(ticket) }
@@ -77,10 +82,7 @@ struct LeaseLedgerTests {
         var ledger = LeaseLedger()
         var redis = FakeField()
         let tickets = try Self.tickets(2)
-        for ticket in tickets { _ = ledger.ask(ticket, ceiling: 5) }
-        for (ticket, ceiling, granted, total) in redis.apply(&ledger) {
-            _ = ledger.verdict(ticket, ceiling: ceiling, granted: granted, total: total)
-        }
+        Self.lease(tickets, &ledger, &redis)
         _ = ledger.release(tickets[0])
         redis.value = ledger.countsToWrite[tickets[0].org] ?? 0  // the heartbeat's HSET
         _ = redis.apply(&ledger)
@@ -139,10 +141,7 @@ struct LeaseLedgerTests {
         var ledger = LeaseLedger()
         var redis = FakeField()
         let tickets = try Self.tickets(3)
-        for ticket in tickets.prefix(2) { _ = ledger.ask(ticket, ceiling: 5) }
-        for (ticket, ceiling, granted, total) in redis.apply(&ledger) {
-            _ = ledger.verdict(ticket, ceiling: ceiling, granted: granted, total: total)
-        }
+        Self.lease(Array(tickets.prefix(2)), &ledger, &redis)
         _ = ledger.ask(tickets[2], ceiling: 5)
         _ = ledger.decideByShare(tickets[2], ceiling: 5, liveInstances: 1, provisional: true)
         #expect(ledger.claimable(org: tickets[0].org, candidates: tickets.map(\.id).reversed()) == [tickets[1].id, tickets[0].id])

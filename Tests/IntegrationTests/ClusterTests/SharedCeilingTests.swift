@@ -35,6 +35,14 @@ struct SharedCeilingTests {
 
     static func url(_ link: FaultyLink) -> String { link.url(scheme: "redis", path: "/\(redisDatabase)") }
 
+    /// An instance that reaches Redis through `link`, with `org`'s tier already in its
+    /// in-process cache (so a slow or frozen link delays leases, not the tier lookup).
+    static func start(behind link: FaultyLink, knowing org: String) throws -> Instance {
+        let instance = try start(["--local-cache-ttl", "600"], redis: url(link))
+        _ = try PostgresConnection(conninfo: conninfo(port: instance.port, user: "app.\(org)"))
+        return instance
+    }
+
     static func start(_ extra: [String] = [], instanceId: String? = nil, redis: String = redisURL) throws -> Instance {
         let extra = extra.contains("--tiers") ? extra : extra + ["--tiers", try TierFile.write("{\(unlimitedRates)}")]
         let socket = AdminProxy.socketPath()
@@ -256,8 +264,7 @@ struct SharedCeilingTests {
         let link = try Self.redisLink()
         defer { link.stop() }
         let prompt = try Self.start(["--local-cache-ttl", "600"])
-        let late = try Self.start(["--local-cache-ttl", "600"], redis: Self.url(link))
-        _ = try PostgresConnection(conninfo: conninfo(port: late.port, user: "app.\(org)"))  // the tier, cached
+        let late = try Self.start(behind: link, knowing: org)
         #expect(try Self.waitForClusterCount(prompt, org, 0, timeout: 5))
         let full = try (0..<5).map { _ in try PostgresConnection(conninfo: conninfo(port: prompt.port, user: "app.\(org)")) }
         link.delayReplies(.milliseconds(250))
@@ -285,8 +292,7 @@ struct SharedCeilingTests {
         let link = try Self.redisLink()
         defer { link.stop() }
         let instances = [try Self.start(["--local-cache-ttl", "600"]), try Self.start(["--local-cache-ttl", "600"]),
-                         try Self.start(["--local-cache-ttl", "600"], redis: Self.url(link))]
-        _ = try PostgresConnection(conninfo: conninfo(port: instances[2].port, user: "app.\(org)"))
+                         try Self.start(behind: link, knowing: org)]
         #expect(try Self.waitForClusterCount(instances[0], org, 0, timeout: 5))
         link.delayReplies(.milliseconds(150))
         let (sessions, refusals) = Self.race(300, org: org, over: instances)
@@ -305,8 +311,7 @@ struct SharedCeilingTests {
         defer { TestOrgs.remove(org) }
         let link = try Self.redisLink()
         defer { link.stop() }
-        let instance = try Self.start(["--local-cache-ttl", "600"], redis: Self.url(link))
-        _ = try PostgresConnection(conninfo: conninfo(port: instance.port, user: "app.\(org)"))
+        let instance = try Self.start(behind: link, knowing: org)
         link.freeze()
         var thawed = false
         defer { if !thawed { link.thaw() } }
