@@ -33,7 +33,7 @@ sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "lib
 
 import postgres_wire  # noqa: E402
 from bench_org import MAX_CONNECTIONS as BENCH_ORG_MAX_CONNECTIONS, TIER as BENCH_ORG_TIER  # noqa: E402
-from bench_org import ensure_bench_org, org_id  # noqa: E402
+from bench_org import ensure_bench_org, org_id, write_tiers_without_connect_rate  # noqa: E402
 from machine import NoiseSampler, machine_description, tool_versions  # noqa: E402
 from measurements import (DIRECT, EVENTS_PER_WAKEUP, PATHS, PGBOUNCER, PROXY_CPU, PROXY_PATHS, TIERGATE,  # noqa: E402
                           TIERGATE_GATING, TIERGATE_PGBOUNCER, Measurements, percentile)
@@ -231,7 +231,8 @@ class BenchRun:
         self.gating_admin_socket = os.path.join(self.admin_dir, "admin.sock")
         self.proxies[TIERGATE_GATING.key] = TierGate(
             binary, self.pg_port, self.raw("tiergate-gating.log"), db,
-            org_source=["--mongo", self.mongo_url, "--redis", self.redis_url],
+            org_source=["--mongo", self.mongo_url, "--redis", self.redis_url, "--tiers",
+                        write_tiers_without_connect_rate(binary, os.path.join(self.admin_dir, "tiers.json"))],
             user=self.user(TIERGATE_GATING), extra_args=["--admin-socket", self.gating_admin_socket])
 
     def gating_lookups(self):

@@ -17,7 +17,6 @@ says how much, not how fast.
 
 import argparse
 import atexit
-import json
 import os
 import socket
 import subprocess
@@ -28,7 +27,7 @@ import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "lib"))
 import postgres_wire  # noqa: E402
-from bench_org import ensure_bench_org  # noqa: E402
+from bench_org import ensure_bench_org, write_tiers_without_connect_rate  # noqa: E402
 
 HOST = "127.0.0.1"
 PG = int(os.environ.get("TIERGATE_PG_PORT", "25432"))
@@ -118,13 +117,7 @@ def main():
     options = parser.parse_args()
     ensure_bench_org(MONGO, REDIS, ORG, DATABASE)
     with tempfile.TemporaryDirectory() as logs:
-        # The connect rate lifted out of the way: this measures the lease, and ENTERPRISE's
-        # 100 connects/s would refuse the samples and the throughput runs.
-        matrix = json.loads(subprocess.run([options.bin, "tiers"], check=True, capture_output=True, text=True).stdout)
-        matrix["ENTERPRISE"]["postgres"].update(connectRate=1000000, connectBurst=1000000)
-        tiers = os.path.join(logs, "tiers.json")
-        with open(tiers, "w") as file:
-            json.dump(matrix, file)
+        tiers = write_tiers_without_connect_rate(options.bin, os.path.join(logs, "tiers.json"))
         redis = ["--redis", f"redis://{HOST}:{REDIS}", "--tiers", tiers]
         shared = Proxy(options.bin, redis, logs)
         alone = Proxy(options.bin, redis + ["--no-shared-counts"], logs)

@@ -17,7 +17,8 @@ import TierStore
 /// - quiet (a reply has been due `leaseWait`, 50 ms unless set, with no byte from Redis, as
 ///   the kernel measures it: a reply that came while this process was starved of CPU is an
 ///   answer, not silence): an admission the `FallbackShare` allows is admitted at once,
-///   provisionally; one it refuses waits for Redis. Every lease is still asked of Redis,
+///   provisionally; one it refuses waits for Redis a little longer (`refusalWait`, 200 ms
+///   unless the lease wait is set), then is refused. Every lease is still asked of Redis,
 ///   and Redis' verdict, when it comes, stands: a provisional grant Redis refuses is revoked
 ///   (`onRevoke`: the login is refused, or the session ended, as over the ceiling), a
 ///   waiting admission gets Redis' answer. So the ceiling stays exact, and every session
@@ -54,6 +55,7 @@ public final class RedisSessionLeases: SessionLeases {
         let ticket: SessionTicket
         let ceiling: Int
         let once: AnswerOnce
+        let asked: ContinuousClock.Instant
     }
 
     private struct State {
@@ -133,7 +135,7 @@ public final class RedisSessionLeases: SessionLeases {
         // overturn is taken on the queue, where the verdicts are handled.
         let (shared, drain) = state.withLock { state -> (Bool, Bool) in
             guard state.shared else { return (false, false) }
-            state.waiting[ticket.id] = Waiter(ticket: ticket, ceiling: ceiling, once: once)
+            state.waiting[ticket.id] = Waiter(ticket: ticket, ceiling: ceiling, once: once, asked: started)
             return (true, state.ledger.ask(ticket, ceiling: ceiling))
         }
         guard shared else { return once.answer { decideByShare(ticket, ceiling: ceiling, provisional: false) } }
@@ -245,10 +247,15 @@ public final class RedisSessionLeases: SessionLeases {
         QuietWatch(after: configuration.leaseWait) { [weak self] in self?.wentQuiet() }
     }
 
+    /// How long an admission the share refuses waits for Redis' verdict while Redis is quiet:
+    /// a Redis that is slow, not gone, still decides it (so the refusal does not hold a lease
+    /// Redis would grant another session meanwhile), and a frozen one delays a refusal this
+    /// much at most.
+    private var refusalWait: Duration { configuration.leaseWait * 4 }
+
     /// On the queue, while a call waits on a silent Redis (every 10 ms): each admission still
-    /// waiting that the share admits is admitted now, provisionally; the others wait for
-    /// Redis' verdict (or, if none comes within the command timeout, the share's refusal), so
-    /// that a refusal never holds a lease Redis would have granted another session.
+    /// waiting that the share admits is admitted now, provisionally; one it refuses waits for
+    /// Redis' verdict up to `refusalWait`, then gets the share's refusal.
     private func wentQuiet() {
         let (waiters, began) = state.withLock { state -> ([Waiter], Bool) in
             defer { state.quiet = true }
@@ -258,17 +265,18 @@ public final class RedisSessionLeases: SessionLeases {
             logger.info("Redis quiet on the session leases: the share admits provisionally, Redis' verdicts stand", metadata: [
                 "instance": "\(instanceId)", "quiet_after_ms": "\(configuration.leaseWait.milliseconds)"])
         }
+        let now = ContinuousClock.now
         for waiter in waiters {
-            let grant = state.withLock { state -> LeaseAnswer? in
+            let answer = state.withLock { state -> LeaseAnswer? in
                 let answer = state.ledger.decideByShare(waiter.ticket, ceiling: waiter.ceiling,
                                                         liveInstances: state.liveInstances, provisional: true)
-                guard case .granted = answer else { return nil }
+                if case .refused = answer, now - waiter.asked < refusalWait { return nil }
                 state.fallbackDecisions += 1
                 return answer
             }
-            guard let grant else { continue }
+            guard let answer else { continue }
             metrics.fallbackDecision()
-            waiter.once.answer { grant }
+            waiter.once.answer { answer }
         }
     }
 

@@ -48,3 +48,16 @@ def ensure_bench_org(mongo_port, redis_port, org, database):
                             capture_output=True, text=True, timeout=30)
     if result.returncode != 0:
         raise BenchError(f"redis-cli DEL tier:{org} failed: {result.stderr.strip() or result.stdout.strip()}")
+
+
+def write_tiers_without_connect_rate(binary, path):
+    """A --tiers file: the built-in matrix (`tiergate tiers`) with the bench org's tier's
+    connect rate lifted out of the way. The benchmarks measure what a connection costs; at
+    ENTERPRISE's 100 connects per second the churn and connect figures would measure the
+    rate limit instead (it refuses with 53300 past it, as it should)."""
+    import json
+    matrix = json.loads(subprocess.run([binary, "tiers"], check=True, capture_output=True, text=True).stdout)
+    matrix[TIER]["postgres"].update(connectRate=1000000, connectBurst=1000000)
+    with open(path, "w") as file:
+        json.dump(matrix, file)
+    return path

@@ -423,7 +423,7 @@ turns inside each repetition. Raw outputs (git-ignored): `{c.raw_dir}/`.
 | pgbench | {c.versions['pgbench']} |
 | Swift | {c.versions['swift']} |
 | TierGate | commit `{c.tiergate_commit}`, binary `{c.tiergate_binary}` |
-| Gating path | `tiergate serve --mongo mongodb://127.0.0.1:{c.ports['mongo']} --redis redis://127.0.0.1:{c.ports['redis']}` (the stack's MongoDB, i.e. SecantusDB, and Redis; in-process cache 5 s, the default), user `app.{c.org}`: org `{c.org}`, {c.org_tier}, routed to database `{p.database}` |
+| Gating path | `tiergate serve --mongo mongodb://127.0.0.1:{c.ports['mongo']} --redis redis://127.0.0.1:{c.ports['redis']}` (the stack's MongoDB, i.e. SecantusDB, and Redis; in-process cache 5 s, the default; `--tiers`: the built-in matrix with {c.org_tier}'s connect rate lifted, so churn measures connections, not the rate limit), user `app.{c.org}`: org `{c.org}`, {c.org_tier}, routed to database `{p.database}` |
 | Run | {p.repetitions} repetition(s); pgbench {p.clients} clients, {p.threads} threads, {length} per run; \
 {p.query_samples:,} queries and {p.connection_samples:,} connections per path per repetition for latency; \
 COPY of {copy_size}; {' and '.join(f'{n:,}' for n in counts)} idle clients, then {max(counts):,} again |

@@ -303,6 +303,31 @@ struct SharedCeilingTests {
         #expect(try Self.waitForClusterCount(instances[0], org, 5, timeout: 5))
     }
 
+    /// Frozen Redis, org at its ceiling across two instances: on the frozen one (2 of the 5
+    /// sessions, at least its share of 5 between two or more live instances) a connection
+    /// the share refuses waits for Redis a little (4 × the lease wait), then gets its 53300;
+    /// it never waits out Redis' 1 s command timeout.
+    @Test func redisFrozen_aConnectionOverTheShare_isRefusedPromptly() throws {
+        let org = TestOrgs.unique("org_cl_frozen_full")
+        try TestOrgs.put(org, tier: "FREE")
+        defer { TestOrgs.remove(org) }
+        let link = try Self.redisLink()
+        defer { link.stop() }
+        let other = try Self.start()
+        let instance = try Self.start(behind: link, knowing: org)
+        let full = try (0..<3).map { _ in try PostgresConnection(conninfo: conninfo(port: other.port, user: "app.\(org)")) }
+            + (0..<2).map { _ in try PostgresConnection(conninfo: conninfo(port: instance.port, user: "app.\(org)")) }
+        link.freeze()
+        defer { link.thaw() }
+        let started = Date()
+        if let error = expectRefusal(conninfo(port: instance.port, user: "app.\(org)"), "a 6th FREE session with Redis frozen") {
+            #expect(error.sqlState == "53300")
+        }
+        let waited = Date().timeIntervalSince(started)
+        #expect(waited < 0.8, "refused after \(waited) s")
+        _ = full
+    }
+
     /// A Redis that accepts and never answers (frozen, as SIGSTOP leaves it): admissions wait
     /// for it no longer than the lease wait (50 ms), then the local share decides.
     @Test func redisFrozen_admissionsWaitAtMostTheLeaseWait_thenTheShareDecides() throws {
