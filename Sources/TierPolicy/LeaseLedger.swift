@@ -39,9 +39,14 @@ struct LeaseLedger: Sendable {
     /// Provisional grants Redis refused, until their session is released.
     private var revoked: [UInt64: LeaseRevocation] = [:]
 
-    /// Queues an acquire for Redis. True when a drain must be scheduled.
+    /// Queues an acquire for Redis. True when a drain must be scheduled. A ticket whose
+    /// acquire has no verdict yet is not asked for again (its share refusal led to another
+    /// try, say): Redis would count one session twice; the verdict to come answers both.
     mutating func ask(_ ticket: SessionTicket, ceiling: Int) -> Bool {
-        unresolved.insert(ticket.id)
+        guard unresolved.insert(ticket.id).inserted else {
+            released.remove(ticket.id)  // wanted again: a late grant is kept, not given back
+            return false
+        }
         return append(.acquire(ticket, ceiling: ceiling))
     }
 

@@ -147,6 +147,24 @@ struct LeaseLedgerTests {
         #expect(ledger.claimable(org: tickets[0].org, candidates: tickets.map(\.id).reversed()) == [tickets[1].id, tickets[0].id])
     }
 
+    /// Asked again before Redis answered (the share refused it, a login gave way, it tries
+    /// again): one request, one lease in Redis, and the verdict decides the second try.
+    @Test func askedAgainBeforeTheVerdict_isOneRequest() throws {
+        var ledger = LeaseLedger()
+        var redis = FakeField()
+        let ticket = try Self.tickets(1)[0]
+        _ = ledger.ask(ticket, ceiling: 5)
+        #expect(ledger.decideByShare(ticket, ceiling: 1, liveInstances: 3, provisional: true) == .granted(open: 1, shared: false))
+        _ = ledger.release(ticket)  // refused, say, and gave back its place
+        #expect(ledger.ask(ticket, ceiling: 5) == false)
+        #expect(ledger.pending.count == 1)
+        for (ticket, ceiling, granted, total) in redis.apply(&ledger) {
+            #expect(ledger.verdict(ticket, ceiling: ceiling, granted: granted, total: total) == (.none, false))
+        }
+        #expect(redis.value == 1)
+        #expect(ledger.countsToWrite[ticket.org] == 1)
+    }
+
     @Test func oneDrainIsScheduled_perBatch() throws {
         var ledger = LeaseLedger()
         let tickets = try Self.tickets(3)
