@@ -294,6 +294,11 @@ struct BurstScalingTests {
             #expect(error.message == "connection limit exceeded for org \"\(org)\": 2 of 2 (tier PRO)")
         }
         onSecond.removeAll()
+        // Their leases go back asynchronously (the proxy sees each client leave, then tells
+        // Redis): the next connection must not meet them.
+        #expect(try eventually(timeout: 5) {
+            ((try firstAdmin.command("SHOW ORG \(org)"))["cluster"] as? [String: Any])?["openSessions"] as? Int == 2
+        })
 
         // BURST ON lifts it: the next connection over the ceiling starts a new burst.
         let on = try firstAdmin.command("BURST ON \(org)")
