@@ -43,7 +43,7 @@ let package = Package(
         // Pure: admission decisions and per-org counters, clock injected.
         // The token bucket every rate limit uses (connects per org, cancels per address).
         .target(name: "Throttle"),
-        .target(name: "Gate", dependencies: ["TierModel", "PostgresWire", "Throttle"]),
+        .target(name: "Gate", dependencies: ["TierModel", "PostgresWire"]),
         // The metrics TierGate exports: every handle created once with fixed dimensions,
         // per-org series capped or pseudonymised; and the escaping of log lines. Never
         // bootstraps (the /metrics endpoint is Proxy's, the bootstraps the executable's).

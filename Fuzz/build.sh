@@ -33,7 +33,6 @@ POSTGRES_WIRE=("$ROOT"/Sources/PostgresWire/*.swift)
 # The whole Gate module: the guard's rules span several of its files.
 GATE=("$ROOT"/Sources/Gate/*.swift)
 # The token bucket Gate's connect-rate limit is built on.
-THROTTLE=("$ROOT"/Sources/Throttle/*.swift)
 # SocketIO is the socket layer; its request framer is pure, and all the admin line buffer needs.
 SOCKET_IO=("$ROOT/Sources/SocketIO/RequestFramer.swift")
 ADMIN=("$ROOT"/Sources/Admin/{AdminCommand,AdminCommandTable,AdminLineBuffer,AdminReply}.swift)
@@ -113,10 +112,8 @@ for name in "${wanted[@]}"; do
     [[ " ${TARGETS[*]} " == *" $name "* ]] || { echo "[fuzz] unknown target $name (targets: ${TARGETS[*]})" >&2; exit 2; }
 done
 
-# Stage 0: PostgresWire, which TierModel (setting names) and Gate (Bind, FunctionCall) import,
-# and Throttle (Gate's connect rate).
+# Stage 0: PostgresWire, which TierModel (setting names) and Gate (Bind, FunctionCall) import.
 if wants SettingsGuard || wants AdminCommand; then start PostgresWireLibrary library PostgresWire "${POSTGRES_WIRE[@]}"; fi
-wants SettingsGuard && start Throttle library Throttle "${THROTTLE[@]}"
 finish
 # Stage 1: the other imported modules, and a target that needs none of them.
 if wants SettingsGuard || wants AdminCommand; then start TierModel library TierModel "${TIER_MODEL[@]}"; fi
@@ -125,7 +122,7 @@ wants StartupDecoder && start StartupDecoder target StartupDecoder PostgresWire 
 finish
 # Stage 2: the rest.
 wants MessageFramer && start MessageFramer target MessageFramer PostgresWire "${POSTGRES_WIRE[@]}"
-wants SettingsGuard && start SettingsGuard target SettingsGuard Gate "${GATE[@]}" -- "$OUT/obj/TierModel.o" "$OUT/obj/PostgresWire.o" "$OUT/obj/Throttle.o"
+wants SettingsGuard && start SettingsGuard target SettingsGuard Gate "${GATE[@]}" -- "$OUT/obj/TierModel.o" "$OUT/obj/PostgresWire.o"
 wants AdminCommand && start AdminCommand target AdminCommand Admin "${ADMIN[@]}" -- "$OUT/obj/TierModel.o" "$OUT/obj/PostgresWire.o" "$OUT/obj/SocketIO.o"
 finish
 exit 0

@@ -19,28 +19,22 @@ public struct CancelRateLimit: Sendable {
 
     public let rule: Rule
     /// Addresses remembered at most; past it, those whose bucket is full again are forgotten
-    /// (a new bucket would say the same), so memory stays bounded whoever sends.
+    /// (`TokenBuckets`), and all of them if none is, so memory stays bounded whoever sends.
     public let maxAddresses: Int
-    private var buckets: [String: TokenBucket] = [:]
+    private var buckets: TokenBuckets<String>
 
     public init(rule: Rule = Rule(), maxAddresses: Int = 10_000) {
         self.rule = rule
         self.maxAddresses = maxAddresses
+        buckets = TokenBuckets(pruneThreshold: maxAddresses)
     }
 
     /// Takes one request from `address`'s bucket: false when it is empty.
     public mutating func allow(_ address: String, now: ContinuousClock.Instant) -> Bool {
-        var bucket = buckets[address] ?? TokenBucket(burst: rule.burst, at: now)
-        let allowed = bucket.take(rate: rule.perSecond, burst: rule.burst, at: now) == .allowed
-        buckets[address] = bucket
-        if buckets.count > maxAddresses { forgetRefilled(now: now) }
+        let allowed = buckets.take(address, rate: rule.perSecond, burst: rule.burst, at: now) == .allowed
+        if buckets.count > maxAddresses { buckets.removeAll() }
         return allowed
     }
 
     public var rememberedAddresses: Int { buckets.count }
-
-    private mutating func forgetRefilled(now: ContinuousClock.Instant) {
-        buckets = buckets.filter { !$0.value.isFull(rate: rule.perSecond, burst: rule.burst, at: now) }
-        if buckets.count > maxAddresses { buckets.removeAll() }
-    }
 }

@@ -7,7 +7,7 @@ import Throttle
 
 /// The per-org connect-rate limit: shared by every TierGate through Redis when it is
 /// configured (`ConnectRateLedger`, one atomic script per connection), else this instance's
-/// own buckets (`ConnectRateLimit`).
+/// own buckets (`TokenBuckets` by org).
 ///
 /// Guarantees:
 /// - Redis decides whenever it answers. Connections waiting for it go in one pipeline per
@@ -25,7 +25,7 @@ import Throttle
 final class ConnectRateLimiter: Sendable {
     private struct Waiting: Sendable {
         let request: ConnectRateLedger.Request
-        let once: Once
+        let once: AnswerOnce<TokenBucketDecision>
     }
 
     private struct State {
@@ -35,7 +35,7 @@ final class ConnectRateLimiter: Sendable {
         var quiet = false
     }
 
-    private let local = Mutex(ConnectRateLimit())
+    private let local = Mutex(TokenBuckets<OrgId>())
     private let shared: ConnectRateLedger?
     private let sharedWait: Duration
     private let clock: any PolicyClock
@@ -53,14 +53,14 @@ final class ConnectRateLimiter: Sendable {
         let request = ConnectRateLedger.Request(org: org.orgId, rate: org.limits.postgres.connectRate,
                                                 burst: org.limits.postgres.connectBurst)
         guard shared != nil else { return completion(takeLocally(request)) }
-        let once = Once(completion)
+        let once = AnswerOnce(completion)
         let (quiet, schedule) = state.withLock { state -> (Bool, Bool) in
             state.waiting.append(Waiting(request: request, once: once))
             defer { state.drainScheduled = true }
             return (state.quiet, !state.drainScheduled)
         }
         // Asked of Redis all the same (its bucket keeps count), decided here now.
-        if quiet { once.run { takeLocally(request) } }
+        if quiet { once.answer { takeLocally(request) } }
         if schedule { queue.async { [self] in drain() } }
     }
 
@@ -78,7 +78,7 @@ final class ConnectRateLimiter: Sendable {
         let answers = shared.take(batch.map(\.request), quiet: QuietWatch(after: sharedWait) { [self] in wentQuiet(batch) })
         state.withLock { $0.quiet = false }
         for (index, waiting) in batch.enumerated() {
-            waiting.once.run {
+            waiting.once.answer {
                 guard let answer = answers?[index] else { return takeLocally(waiting.request) }
                 return answer.allowed ? .allowed : .refused(retryAfter: .milliseconds(answer.retryAfterMilliseconds))
             }
@@ -91,29 +91,10 @@ final class ConnectRateLimiter: Sendable {
             state.quiet = true
             return state.waiting
         }
-        for waiting in batch + queued { waiting.once.run { takeLocally(waiting.request) } }
+        for waiting in batch + queued { waiting.once.answer { takeLocally(waiting.request) } }
     }
 
     private func takeLocally(_ request: ConnectRateLedger.Request) -> TokenBucketDecision {
-        local.withLock { $0.take(org: request.org, rate: request.rate, burst: request.burst, at: clock.now) }
-    }
-
-    /// Calls its completion once, for whichever answer comes first.
-    private final class Once: Sendable {
-        private let completion: Mutex<(@Sendable (TokenBucketDecision) -> Void)?>
-
-        init(_ completion: @escaping @Sendable (TokenBucketDecision) -> Void) {
-            self.completion = Mutex(completion)
-        }
-
-        /// The first caller decides (`decide` runs only for it) and completes; later ones do nothing.
-        func run(_ decide: () -> TokenBucketDecision) {
-            let pending = completion.withLock { current -> (@Sendable (TokenBucketDecision) -> Void)? in
-                defer { current = nil }
-                return current
-            }
-            guard let pending else { return }
-            pending(decide())
-        }
+        local.withLock { $0.take(request.org, rate: request.rate, burst: request.burst, at: clock.now) }
     }
 }

@@ -54,7 +54,7 @@ public final class RedisSessionLeases: SessionLeases {
     private struct Waiter {
         let ticket: SessionTicket
         let ceiling: Int
-        let once: AnswerOnce
+        let once: AnswerOnce<LeaseAnswer>
         let asked: ContinuousClock.Instant
     }
 
@@ -126,7 +126,7 @@ public final class RedisSessionLeases: SessionLeases {
 
     public func acquire(_ ticket: SessionTicket, ceiling: Int, completion: @escaping @Sendable (LeaseAnswer) -> Void) {
         let started = ContinuousClock.now
-        let once = AnswerOnce { [metrics] answer in
+        let once = AnswerOnce<LeaseAnswer> { [metrics] answer in
             metrics.leaseWaited(.now - started)
             completion(answer)
         }
@@ -420,25 +420,5 @@ public final class RedisSessionLeases: SessionLeases {
         }
         metrics.fallbackDecision()
         return answer
-    }
-}
-
-/// A completion that runs once, whoever answers first (Redis' reply, or the share when Redis
-/// is quiet or unreachable); the answer is computed only by the winner, so a losing share
-/// records nothing.
-private final class AnswerOnce: Sendable {
-    private let done = Mutex(false)
-    private let completion: @Sendable (LeaseAnswer) -> Void
-
-    init(_ completion: @escaping @Sendable (LeaseAnswer) -> Void) { self.completion = completion }
-
-    var isAnswered: Bool { done.withLock { $0 } }
-
-    func answer(_ make: () -> LeaseAnswer) {
-        let first = done.withLock { done -> Bool in
-            defer { done = true }
-            return !done
-        }
-        if first { completion(make()) }
     }
 }

@@ -12,8 +12,8 @@ import Throttle
     func at(_ milliseconds: Int) -> ContinuousClock.Instant { t0 + .milliseconds(milliseconds) }
 
     @Test func free_tenConnectsAtOnceAreAllowed_theEleventhInTheSameSecondIsRefused() {
-        var limit = ConnectRateLimit()
-        let decisions = (0..<11).map { i in limit.take(org: acme, rate: free.connectRate, burst: free.connectBurst, at: at(i)) }
+        var limit = TokenBuckets<OrgId>()
+        let decisions = (0..<11).map { i in limit.take(acme, rate: free.connectRate, burst: free.connectBurst, at: at(i)) }
         #expect(decisions.prefix(10).allSatisfy { $0 == .allowed })
         guard case .refused(let retryAfter) = decisions[10] else {
             Issue.record("11th connect allowed: \(decisions[10])")
@@ -24,28 +24,28 @@ import Throttle
     }
 
     @Test func free_afterTheRefusal_admitsAgainOnceATokenRefilled() {
-        var limit = ConnectRateLimit()
-        for i in 0..<10 { _ = limit.take(org: acme, rate: 5, burst: 10, at: at(i)) }
-        #expect(limit.take(org: acme, rate: 5, burst: 10, at: at(100)) != .allowed)
+        var limit = TokenBuckets<OrgId>()
+        for i in 0..<10 { _ = limit.take(acme, rate: 5, burst: 10, at: at(i)) }
+        #expect(limit.take(acme, rate: 5, burst: 10, at: at(100)) != .allowed)
         // 5 per second: one token 200 ms after the bucket emptied (at 9 ms).
-        #expect(limit.take(org: acme, rate: 5, burst: 10, at: at(209)) == .allowed)
-        #expect(limit.take(org: acme, rate: 5, burst: 10, at: at(210)) != .allowed)
+        #expect(limit.take(acme, rate: 5, burst: 10, at: at(209)) == .allowed)
+        #expect(limit.take(acme, rate: 5, burst: 10, at: at(210)) != .allowed)
         // A whole second later the sustained rate is 5 per second.
-        let second = (0..<6).map { i in limit.take(org: acme, rate: 5, burst: 10, at: at(1210 + i)) }
+        let second = (0..<6).map { i in limit.take(acme, rate: 5, burst: 10, at: at(1210 + i)) }
         #expect(second.filter { $0 == .allowed }.count == 5)
     }
 
     @Test func orgsHaveBucketsOfTheirOwn() {
-        var limit = ConnectRateLimit()
-        for i in 0..<10 { _ = limit.take(org: acme, rate: 5, burst: 10, at: at(i)) }
-        #expect(limit.take(org: acme, rate: 5, burst: 10, at: at(10)) != .allowed)
-        #expect(limit.take(org: beta, rate: 5, burst: 10, at: at(10)) == .allowed)
+        var limit = TokenBuckets<OrgId>()
+        for i in 0..<10 { _ = limit.take(acme, rate: 5, burst: 10, at: at(i)) }
+        #expect(limit.take(acme, rate: 5, burst: 10, at: at(10)) != .allowed)
+        #expect(limit.take(beta, rate: 5, burst: 10, at: at(10)) == .allowed)
     }
 
     @Test func aSmallerBurst_afterATierChange_capsTheTokensAtOnce() {
-        var limit = ConnectRateLimit()
-        #expect(limit.take(org: acme, rate: 100, burst: 200, at: at(0)) == .allowed)
-        let after = (0..<11).map { i in limit.take(org: acme, rate: 5, burst: 10, at: at(1 + i)) }
+        var limit = TokenBuckets<OrgId>()
+        #expect(limit.take(acme, rate: 100, burst: 200, at: at(0)) == .allowed)
+        let after = (0..<11).map { i in limit.take(acme, rate: 5, burst: 10, at: at(1 + i)) }
         #expect(after.filter { $0 == .allowed }.count == 10)
     }
 
@@ -57,13 +57,13 @@ import Throttle
     }
 
     @Test func fullBuckets_arePruned_onceThereAreMoreThanTheThreshold() throws {
-        var limit = ConnectRateLimit(pruneThreshold: 2)
+        var limit = TokenBuckets<OrgId>(pruneThreshold: 2)
         let orgs = try (0..<4).map { try OrgId("org_\($0)") }
-        for org in orgs.prefix(3) { _ = limit.take(org: org, rate: 1, burst: 5, at: at(0)) }
-        #expect(limit.trackedOrgs == 3)
+        for org in orgs.prefix(3) { _ = limit.take(org, rate: 1, burst: 5, at: at(0)) }
+        #expect(limit.count == 3)
         // Ten seconds later every bucket is full again: all dropped but the new one.
-        _ = limit.take(org: orgs[3], rate: 1, burst: 5, at: at(10_000))
-        #expect(limit.trackedOrgs == 1)
+        _ = limit.take(orgs[3], rate: 1, burst: 5, at: at(10_000))
+        #expect(limit.count == 1)
     }
 
     @Test func refusal_hasTheCeilingRefusalsShape() {
