@@ -258,20 +258,25 @@ struct SharedCeilingTests {
     /// taking its own slowness for Redis' silence, and the org got 13 of 8.)
     @Test func redisLateForOneInstance_itsShareGrantIsRevoked_theCeilingHolds() throws {
         let org = TestOrgs.unique("org_cl_late")
-        // postgres is trusted on loopback, so a raw client can log in without SCRAM.
-        try TestOrgs.put(org, tier: "FREE", burst: nil, roles: ["app", "postgres"])
+        // A database of its own, so the org's backends can be counted; postgres is trusted on
+        // loopback, so a raw client can log in without SCRAM.
+        let database = try OrgDatabase()
+        try TestOrgs.put(org, tier: "FREE", database: database.name, burst: nil, roles: ["app", "postgres"],
+                         otherDatabases: ["tiergate_test"])
         defer { TestOrgs.remove(org) }
         let link = try Self.redisLink()
         defer { link.stop() }
         let prompt = try Self.start(["--local-cache-ttl", "600"])
         let late = try Self.start(behind: link, knowing: org)
         #expect(try Self.waitForClusterCount(prompt, org, 0, timeout: 5))
-        let full = try (0..<5).map { _ in try PostgresConnection(conninfo: conninfo(port: prompt.port, user: "app.\(org)")) }
+        var full = try (0..<5).map { _ in
+            try PostgresConnection(conninfo: conninfo(port: prompt.port, user: "app.\(org)", database: database.name))
+        }
         link.delayReplies(.milliseconds(250))
         // Refused at login or ended when Redis' verdict comes: either way with a 53300 FATAL,
         // and the proxy closes the connection (within the 10 s receive timeout).
         let over = try RawConnection(port: late.port)
-        over.send(StartupMessage(parameters: [("user", "postgres.\(org)"), ("database", "tiergate_test")]).encoded())
+        over.send(StartupMessage(parameters: [("user", "postgres.\(org)"), ("database", database.name)]).encoded())
         let received = over.readToEnd()
         #expect(ReceivedMessages.errors(received).map { $0.sqlState?.rawValue } == ["53300"], "\(ReceivedMessages.errors(received))")
         link.delayReplies(.zero)
@@ -281,6 +286,12 @@ struct SharedCeilingTests {
         let cluster = try AdminSocketClient(path: late.socket).command("SHOW STATS")["cluster"] as? [String: Any] ?? [:]
         #expect(cluster["revocations"] as? Int == 1, "\(cluster)")
         #expect(cluster["fallbackDecisions"] as? Int ?? 0 >= 1, "\(cluster)")
+        // Nothing of the revoked session stays taken: its backend is gone, and once the
+        // others end the org's count and backends are back to zero.
+        #expect(try eventually(timeout: 5) { try database.backends().count == 5 }, "\((try? database.backends()) ?? [])")
+        full.removeAll()
+        #expect(try Self.waitForClusterCount(late, org, 0, timeout: 5))
+        #expect(try eventually(timeout: 5) { try database.backends().isEmpty }, "\((try? database.backends()) ?? [])")
     }
 
     /// The same over a race: 300 attempts over three instances, one of which hears Redis
